@@ -1,0 +1,5 @@
+"""``python -m ketenzorg``: the command line."""
+
+from ketenzorg.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,299 @@
+"""The engine's own JSON format for a case: its id and its events, round-tripping exactly.
+
+::
+
+    {"format": "ketenzorg.case", "version": 1, "case_id": "...", "events": [{"type": ...}, ...]}
+
+Structuring and unstructuring go through one cattrs converter. A bad document raises
+:class:`~ketenzorg.errors.CaseFormatError` with one problem per fault, each with its path
+(``events[3].score: 11 is not in 0..10``); the schema in ``schemas/case.schema.json`` is
+generated from the same classes (:mod:`ketenzorg.caseschema`).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from functools import cache
+from typing import Any, Final
+
+import cattrs
+import orjson
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+
+from ketenzorg.case import Case
+from ketenzorg.errors import (
+    CaseFormatError,
+    InvalidEventError,
+    MalformedInputError,
+    Problem,
+    ValidationError,
+)
+from ketenzorg.events import EVENT_TYPES, Event
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "case_from_dict",
+    "case_to_dict",
+    "converter",
+    "dumps",
+    "loads",
+]
+
+FORMAT_NAME: Final = "ketenzorg.case"
+FORMAT_VERSION: Final = 1
+MAX_DOCUMENT_BYTES: Final = 64 * 1024 * 1024
+
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _structure_datetime(value: Any, _: type) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date-time string, got {type(value).__name__}")
+    if not _ISO_DATETIME.match(value):
+        raise ValueError(f"{value!r} is not an ISO 8601 date-time with a timezone offset")
+    return datetime.fromisoformat(value)
+
+
+def _unstructure_datetime(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _structure_str(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {_json_kind(value)}")
+    return value
+
+
+def _structure_int(value: Any, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected an integer, got {_json_kind(value)}")
+    return value
+
+
+def _structure_bool(value: Any, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {_json_kind(value)}")
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    return {
+        str: "text", bool: "a boolean", int: "an integer", float: "a number",
+        list: "a list", dict: "an object", type(None): "null",
+    }.get(type(value), type(value).__name__)  # fmt: skip
+
+
+def _structure_enum(value: Any, kind: type[enum.Enum]) -> enum.Enum:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"expected a code, got {_json_kind(value)}")
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in kind)
+        raise ValueError(f"{value!r} is not one of {allowed}") from None
+
+
+def _tuple_hook(conv: cattrs.Converter) -> Any:
+    def factory(tuple_type: Any) -> Any:
+        (item_type, _) = tuple_type.__args__
+        handler = conv.get_structure_hook(item_type)
+
+        def structure(value: Any, _: type) -> tuple[Any, ...]:
+            if not isinstance(value, list):
+                raise ValueError(f"expected a list, got {_json_kind(value)}")
+            items, errors = [], []
+            for index, item in enumerate(value):
+                try:
+                    items.append(handler(item, item_type))
+                except Exception as exc:  # collected and reported with their index
+                    exc.__notes__ = [*getattr(exc, "__notes__", []), f"@index {index}"]
+                    errors.append(exc)
+            if errors:
+                raise IterableValidationError("invalid items", errors, tuple_type)
+            return tuple(items)
+
+        return structure
+
+    return factory
+
+
+def _structure_event(conv: cattrs.Converter) -> Any:
+    allowed = ", ".join(EVENT_TYPES)
+
+    def structure(value: Any, _: type) -> Event:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected an event object, got {_json_kind(value)}")
+        tag = value.get("type")
+        cls = EVENT_TYPES.get(tag) if isinstance(tag, str) else None
+        if cls is None:
+            raise ValueError(f"unknown event type {tag!r}; expected one of {allowed}")
+        body = {k: v for k, v in value.items() if k != "type"}
+        result: Event = conv.structure(body, cls)
+        return result
+
+    return structure
+
+
+def _register_events(conv: cattrs.Converter) -> None:
+    """Each event class gets its own hooks; the ``type`` tag is written first and read first."""
+    for cls in EVENT_TYPES.values():
+        fields = make_dict_unstructure_fn(cls, conv)
+
+        def unstructure(event: Event, fields: Any = fields) -> dict[str, Any]:
+            return {"type": event.type, **fields(event)}
+
+        conv.register_unstructure_hook(cls, unstructure)
+        conv.register_structure_hook(cls, make_dict_structure_fn(cls, conv))
+    conv.register_structure_hook_func(lambda t: t is Event, _structure_event(conv))
+
+
+@cache
+def converter() -> cattrs.Converter:
+    """The converter for the case format (built once; converters are not mutated after)."""
+    conv = cattrs.Converter(forbid_extra_keys=True, omit_if_default=False)
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_unstructure_hook(datetime, _unstructure_datetime)
+    # Strict primitives: JSON ``3`` is not the text "3", ``true`` is not the integer 1.
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook(bool, _structure_bool)
+    # IntEnum sits before int in Phase's MRO, so this wins over the int hook.
+    conv.register_structure_hook(enum.IntEnum, _structure_enum)
+    conv.register_structure_hook(enum.Enum, _structure_enum)
+    conv.register_unstructure_hook_factory(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum),
+        lambda t: lambda v: v.value,
+    )
+    conv.register_structure_hook_factory(
+        lambda t: (
+            getattr(t, "__origin__", None) is tuple
+            and len(getattr(t, "__args__", ())) == 2
+            and t.__args__[1] is Ellipsis
+        ),
+        _tuple_hook(conv),
+    )
+    conv.register_structure_hook(frozenset, lambda v, _: frozenset(v))
+    _register_events(conv)
+    return conv
+
+
+# --- error paths ---------------------------------------------------------------------------------
+
+
+def _problems(exc: BaseException, path: str) -> list[Problem]:
+    """Flatten cattrs' exception groups into problems with JSON paths."""
+    notes = getattr(exc, "__notes__", [])
+    if isinstance(exc, ClassValidationError):
+        out: list[Problem] = []
+        with_notes, without_notes = exc.group_exceptions()
+        for inner, note in with_notes:
+            out += _problems(inner, _join(path, note.name))
+        for inner in without_notes:
+            out += _problems(inner, path)
+        return out
+    if isinstance(exc, IterableValidationError):
+        out = []
+        for inner in exc.exceptions:
+            index = next(
+                (
+                    n.split(" ", 1)[1]
+                    for n in getattr(inner, "__notes__", [])
+                    if isinstance(n, str) and n.startswith("@index ")
+                ),
+                None,
+            )
+            if index is None:
+                index_note = next((n for n in getattr(inner, "__notes__", []) if hasattr(n, "index")), None)
+                index = str(index_note.index) if index_note is not None else "?"
+            out += _problems(inner, f"{path}[{index}]")
+        return out
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return [Problem(_join(path, k), "unknown field") for k in sorted(exc.extra_fields)]
+    if isinstance(exc, ValidationError):
+        return [Problem(_join(path, p.path), p.message) for p in exc.problems]
+    if isinstance(exc, KeyError):
+        return [Problem(path, "required field missing")]
+    if isinstance(exc, ValueError | TypeError):
+        message = str(exc)
+        if "missing" in message and "required" in message and "argument" in message:
+            names = re.findall(r"'(\w+)'", message)
+            return [Problem(_join(path, n), "required field missing") for n in names] or [
+                Problem(path, "required field missing")
+            ]
+        return [Problem(path, message)]
+    del notes
+    return [Problem(path, f"{type(exc).__name__}: {exc}")]
+
+
+def _join(path: str, name: str) -> str:
+    if not name:
+        return path
+    return f"{path}.{name}" if path else name
+
+
+# --- public API ----------------------------------------------------------------------------------
+
+
+def case_to_dict(case: Case) -> dict[str, Any]:
+    """The case as plain JSON-ready data."""
+    conv = converter()
+    return {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "case_id": case.case_id,
+        "events": [conv.unstructure(e) for e in case.events],
+    }
+
+
+def case_from_dict(data: Any) -> Case:
+    """Read a case from plain data; raises :class:`CaseFormatError` listing every problem."""
+    if not isinstance(data, Mapping):
+        raise MalformedInputError([Problem("", f"expected a case object, got {_json_kind(data)}")])
+    if data.get("format") != FORMAT_NAME:
+        raise MalformedInputError(
+            [Problem("format", f"not a ketenzorg case document (expected {FORMAT_NAME!r})")]
+        )
+    problems: list[Problem] = []
+    if data.get("version") != FORMAT_VERSION:
+        problems.append(Problem("version", f"expected {FORMAT_VERSION}"))
+    case_id = data.get("case_id")
+    if not isinstance(case_id, str) or not case_id.strip():
+        problems.append(Problem("case_id", "expected a non-empty text"))
+    extra = set(data) - {"format", "version", "case_id", "events"}
+    problems += [Problem(k, "unknown field") for k in sorted(extra)]
+    raw_events = data.get("events")
+    events: tuple[Event, ...] = ()
+    if not isinstance(raw_events, list):
+        problems.append(Problem("events", "expected a list of events"))
+    else:
+        try:
+            events = converter().structure(raw_events, tuple[Event, ...])
+        except Exception as exc:  # every structuring failure becomes a problem with a path
+            problems += _problems(exc, "events")
+    if problems:
+        raise CaseFormatError(problems)
+    try:
+        return Case(str(case_id), events)
+    except InvalidEventError as error:
+        raise CaseFormatError(error.problems) from None
+
+
+def dumps(case: Case) -> bytes:
+    """The case as JSON bytes (UTF-8, indented, keys in a stable order)."""
+    return orjson.dumps(case_to_dict(case), option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def loads(data: bytes | str) -> Case:
+    """Read a case from JSON; raises :class:`CaseFormatError` for bad JSON or a bad case."""
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise MalformedInputError([Problem("", f"document is larger than {MAX_DOCUMENT_BYTES} bytes")])
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedInputError([Problem("", f"not valid JSON: {exc}")]) from None
+    return case_from_dict(parsed)

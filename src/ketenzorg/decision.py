@@ -1,0 +1,147 @@
+"""What :meth:`Engine.evaluate <ketenzorg.engine.Engine.evaluate>` returns: the decision and its reasons.
+
+Every rule result carries a stable ``rule_id``, the evidence it used (which party's score, from
+when; which incident) and what is missing. Texts are :class:`~ketenzorg.messages.Message` values,
+rendered in Dutch or English only when shown.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from ketenzorg.domain import Phase
+from ketenzorg.events import TransitionKind
+from ketenzorg.messages import Language, Message
+
+__all__ = [
+    "Alert",
+    "AlertLevel",
+    "Decision",
+    "Evidence",
+    "EvidenceKind",
+    "RuleResult",
+    "RuleStatus",
+    "Transition",
+]
+
+
+class RuleStatus(enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class EvidenceKind(enum.Enum):
+    SCORE = "score"
+    INCIDENT = "incident"
+    CONFERENCE = "conference"
+    PLAN = "plan"
+
+
+class AlertLevel(enum.Enum):
+    IMMEDIATE_PROTECTION = "immediate_protection"
+    """Acute danger: protect at once (veiligstellen), in any phase."""
+    REASSESS = "reassess"
+    """Safety must be weighed again in a case conference."""
+
+
+@attrs.frozen
+class Evidence:
+    """One event a rule rested on: its kind, id and time, and a readable description."""
+
+    kind: EvidenceKind
+    event_id: str
+    at: datetime
+    message: Message
+    party_id: str | None = None
+    value: int | None = None
+
+
+@attrs.frozen
+class RuleResult:
+    """The outcome of one rule. ``blocks_advance`` is true for a failed gate."""
+
+    rule_id: str
+    status: RuleStatus
+    message: Message
+    evidence: tuple[Evidence, ...] = ()
+    missing: tuple[Message, ...] = ()
+    gate: bool = False
+    """Whether this rule must pass before the case may advance."""
+
+    @property
+    def blocks_advance(self) -> bool:
+        return self.gate and self.status is RuleStatus.FAILED
+
+
+@attrs.frozen
+class Alert:
+    """Something a practitioner must act on now."""
+
+    rule_id: str
+    level: AlertLevel
+    message: Message
+    evidence: tuple[Evidence, ...] = ()
+
+
+@attrs.frozen
+class Transition:
+    """A phase transition the engine proposes or allows."""
+
+    kind: TransitionKind
+    from_phase: Phase
+    to_phase: Phase
+    rules: tuple[str, ...]
+    evidence: tuple[str, ...]
+    """Ids of the events the transition rests on."""
+
+
+@attrs.frozen
+class Decision:
+    """The engine's decision on a case at a moment ``at``."""
+
+    case_id: str
+    at: datetime
+    phase: Phase
+    closed: bool
+    results: tuple[RuleResult, ...]
+    alerts: tuple[Alert, ...]
+    next_phase: Phase | None
+    """The phase after this one (``None`` in phase 3 or when closed)."""
+    advance: Transition | None
+    """The allowed advance, or ``None`` when it is blocked (see :attr:`blocking`)."""
+    relapse: Transition | None
+    """A proposed relapse back to phase 1, or ``None``."""
+    may_close: bool
+
+    @property
+    def may_advance(self) -> bool:
+        return self.advance is not None
+
+    @property
+    def blocking(self) -> tuple[RuleResult, ...]:
+        """The failed gates that block the advance."""
+        return tuple(r for r in self.results if r.blocks_advance)
+
+    def result(self, rule_id: str) -> RuleResult:
+        """The result of ``rule_id``; ``KeyError`` if the rule did not run."""
+        for r in self.results:
+            if r.rule_id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    def explain(self, lang: Language = "en") -> str:
+        """A readable, multi-line explanation of the decision."""
+        from ketenzorg.explain import explain
+
+        return explain(self, lang)
+
+    def to_dict(self, lang: Language = "en") -> dict[str, Any]:
+        """A JSON-ready form with rule ids, evidence ids and texts rendered in ``lang``."""
+        from ketenzorg.explain import to_dict
+
+        return to_dict(self, lang)

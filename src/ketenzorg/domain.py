@@ -1,0 +1,374 @@
+"""Domain types: the client system, the parties around it, the care setting and the plan parts.
+
+All values are frozen attrs classes. Constructing one with an invalid value raises
+:class:`~ketenzorg.errors.ValidationError` naming the field.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import attrs
+
+from ketenzorg.errors import Problem, ValidationError
+
+__all__ = [
+    "AgreementStatus",
+    "CareSetting",
+    "CareSettingKind",
+    "GoalStatus",
+    "IncidentSeverity",
+    "Location",
+    "Organisation",
+    "PartnerType",
+    "Party",
+    "PartyRole",
+    "Person",
+    "PersonRole",
+    "Phase",
+    "RecoveryGoal",
+    "Region",
+    "RiskFactor",
+    "SafetyAgreement",
+    "WorkGoal",
+    "new_id",
+]
+
+T = TypeVar("T")
+
+
+def new_id() -> str:
+    """Return a fresh, opaque identifier (a UUID4 as 32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+# --- validators ----------------------------------------------------------------------------------
+
+
+def _fail(attribute: attrs.Attribute[Any], message: str) -> ValidationError:
+    return ValidationError([Problem(attribute.name, message)])
+
+
+def non_empty(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    """Require a string with visible content."""
+    if not isinstance(value, str):
+        raise _fail(attribute, f"expected text, got {type(value).__name__}")
+    if not value.strip():
+        raise _fail(attribute, "must not be empty")
+
+
+def optional_text(_: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    """Allow ``None`` or a string."""
+    if value is not None and not isinstance(value, str):
+        raise _fail(attribute, f"expected text, got {type(value).__name__}")
+
+
+def integer_in(low: int, high: int) -> Callable[[object, attrs.Attribute[Any], int], None]:
+    """Require an ``int`` (not ``bool``) in ``low..high``."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(attribute, f"expected an integer, got {type(value).__name__}")
+        if not low <= value <= high:
+            raise _fail(attribute, f"{value} is not in {low}..{high}")
+
+    return check
+
+
+def optional_integer_in(low: int, high: int) -> Callable[[object, attrs.Attribute[Any], int | None], None]:
+    """Like :func:`integer_in` but ``None`` is allowed."""
+    inner = integer_in(low, high)
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
+        if value is not None:
+            inner(instance, attribute, value)
+
+    return check
+
+
+def aware_datetime(_: object, attribute: attrs.Attribute[Any], value: datetime) -> None:
+    """Require a timezone-aware :class:`datetime` (a case crosses organisations and clocks)."""
+    if not isinstance(value, datetime):
+        raise _fail(attribute, f"expected a date-time, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise _fail(attribute, "date-time has no timezone offset")
+
+
+def is_enum(kind: type[enum.Enum]) -> Callable[[object, attrs.Attribute[Any], Any], None]:
+    """Require a member of ``kind``."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, kind):
+            raise _fail(attribute, f"expected a {kind.__name__}, got {value!r}")
+
+    return check
+
+
+def tuple_of(kind: type[T]) -> Callable[[object, attrs.Attribute[Any], tuple[T, ...]], None]:
+    """Require a tuple whose items are all ``kind``."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: tuple[T, ...]) -> None:
+        if not isinstance(value, tuple):
+            raise _fail(attribute, f"expected a tuple, got {type(value).__name__}")
+        for index, item in enumerate(value):
+            if not isinstance(item, kind):
+                raise ValidationError([Problem(f"{attribute.name}[{index}]", f"expected {kind.__name__}")])
+
+    return check
+
+
+def unique_ids(_: object, attribute: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:
+    """Require that the ``id`` of every item in a tuple is unique."""
+    seen: set[str] = set()
+    for index, item in enumerate(value):
+        if item.id in seen:
+            raise ValidationError([Problem(f"{attribute.name}[{index}].id", f"duplicate id {item.id!r}")])
+        seen.add(item.id)
+
+
+def text_field() -> Any:
+    return attrs.field(validator=non_empty)
+
+
+def id_field() -> Any:
+    return attrs.field(factory=new_id, validator=non_empty)
+
+
+# --- enumerations --------------------------------------------------------------------------------
+
+
+class Phase(enum.IntEnum):
+    """The three phases of the method, in order."""
+
+    IMMEDIATE_SAFETY = 1
+    """Directe veiligheid: stop the violence now; agreements in the safety action plan."""
+    RISK_DRIVEN_CARE = 2
+    """Risicogestuurde zorg: reduce the risk factors that keep the violence going."""
+    RECOVERY_CARE = 3
+    """Herstelgerichte zorg: recovery goals; finish and hand over."""
+
+
+class PersonRole(enum.Enum):
+    """A person's place in the client system (cliëntsysteem)."""
+
+    CLIENT = "client"
+    """Victim; the cliënt."""
+    PERSON_WHO_USED_VIOLENCE = "person_who_used_violence"
+    """Pleger."""
+    CHILD = "child"
+    FAMILY_MEMBER = "family_member"
+    NETWORK = "network"
+    """Informal network (netwerk): family, friends, neighbours."""
+
+
+class PartyRole(enum.Enum):
+    """The standing of a party that gives safety scores."""
+
+    CLIENT = "client"
+    PRACTITIONER = "practitioner"
+    """The organisation's own practitioner (hulpverlener)."""
+    CHAIN_PARTNER = "chain_partner"
+    """Another organisation involved with the family (ketenpartner)."""
+    NETWORK = "network"
+
+
+class PartnerType(enum.Enum):
+    """The kind of chain partner."""
+
+    VEILIG_THUIS = "veilig_thuis"
+    POLICE = "police"
+    RECLASSERING = "reclassering"
+    """Probation service."""
+    YOUTH_PROTECTION = "youth_protection"
+    """Gecertificeerde instelling jeugdbescherming."""
+    CHILD_PROTECTION_BOARD = "child_protection_board"
+    """Raad voor de Kinderbescherming."""
+    GGZ = "ggz"
+    """Mental health care."""
+    LOCAL_TEAM = "local_team"
+    """Wijkteam / sociaal team of the municipality."""
+    SCHOOL = "school"
+    GENERAL_PRACTITIONER = "general_practitioner"
+    """Huisarts."""
+    SHELTER = "shelter"
+    """Another shelter or women's service (opvang)."""
+    OTHER = "other"
+
+
+class CareSettingKind(enum.Enum):
+    """Where care is given."""
+
+    AMBULANT = "ambulant"
+    """Ambulante hulpverlening: the client lives at home (the default)."""
+    SHELTER = "shelter"
+    """A stay in a shelter (opvang), open (Oranje Huis) or at a secret location."""
+
+
+class IncidentSeverity(enum.Enum):
+    """How serious an unsafe incident was."""
+
+    MINOR = "minor"
+    SERIOUS = "serious"
+    SEVERE = "severe"
+
+
+class AgreementStatus(enum.Enum):
+    """State of a safety agreement (veiligheidsafspraak)."""
+
+    ACTIVE = "active"
+    KEPT = "kept"
+    BROKEN = "broken"
+    ENDED = "ended"
+
+
+class GoalStatus(enum.Enum):
+    """Lifecycle of a work goal or recovery goal."""
+
+    ACTIVE = "active"
+    ON_HOLD = "on_hold"
+    ACHIEVED = "achieved"
+    CANCELLED = "cancelled"
+
+
+# --- the client system and the parties -----------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Person:
+    """A member of the client system. ``label`` is a pseudonymous display label."""
+
+    id: str = id_field()
+    role: PersonRole = attrs.field(validator=is_enum(PersonRole))
+    label: str = text_field()
+    birth_year: int | None = attrs.field(default=None, validator=optional_integer_in(1900, 2200))
+
+
+@attrs.frozen(kw_only=True)
+class Organisation:
+    """An organisation with its Dutch registry identifiers where known (AGB, URA)."""
+
+    id: str = id_field()
+    name: str = text_field()
+    agb: str | None = attrs.field(default=None, validator=optional_text)
+    ura: str | None = attrs.field(default=None, validator=optional_text)
+
+
+@attrs.frozen(kw_only=True)
+class Party:
+    """Someone who takes part in the case and gives safety scores."""
+
+    id: str = id_field()
+    role: PartyRole = attrs.field(validator=is_enum(PartyRole))
+    name: str = text_field()
+    partner_type: PartnerType | None = attrs.field(default=None)
+    person_id: str | None = attrs.field(default=None, validator=optional_text)
+    """For the client and network: the member of the client system this party is."""
+
+    @partner_type.validator
+    def _check_partner_type(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if self.role is PartyRole.CHAIN_PARTNER:
+            if not isinstance(value, PartnerType):
+                raise _fail(attribute, "a chain partner needs a partner_type")
+        elif value is not None:
+            raise _fail(attribute, f"only a chain partner has a partner_type, not {self.role.value}")
+
+
+@attrs.frozen(kw_only=True)
+class Region:
+    """Where the case is: the region, its lead municipality (centrumgemeente) and municipality."""
+
+    region: str = text_field()
+    lead_municipality: str = text_field()
+    municipality: str = text_field()
+
+
+@attrs.frozen(kw_only=True)
+class Location:
+    """A place of care. A secret location's address is never recorded in the case.
+
+    Keeping the address of a secret shelter out of the engine entirely is what guarantees it
+    cannot appear in an export, a log line or an error message; the shelter keeps it in its own
+    register and the case refers to the location by ``id``.
+    """
+
+    id: str = id_field()
+    name: str = text_field()
+    secret: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    address: str | None = attrs.field(default=None, repr=False)
+
+    @address.validator
+    def _check_address(self, attribute: attrs.Attribute[Any], value: str | None) -> None:
+        optional_text(self, attribute, value)
+        if value is not None and self.secret:
+            raise _fail(
+                attribute,
+                "the address of a secret location is not recorded in a case "
+                "(keep it in the shelter's own register; refer to the location by id)",
+            )
+
+
+@attrs.frozen(kw_only=True)
+class CareSetting:
+    """Ambulant care, or a shelter stay at a location."""
+
+    kind: CareSettingKind = attrs.field(validator=is_enum(CareSettingKind))
+    location: Location | None = attrs.field(default=None)
+
+    @location.validator
+    def _check_location(self, attribute: attrs.Attribute[Any], value: Location | None) -> None:
+        if self.kind is CareSettingKind.SHELTER and value is None:
+            raise _fail(attribute, "a shelter stay needs a location")
+
+
+# --- plan parts ----------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class RiskFactor:
+    """An underlying cause that keeps the violence going (risicofactor)."""
+
+    id: str = id_field()
+    text: str = text_field()
+    code: str | None = attrs.field(default=None, validator=optional_text)
+
+
+@attrs.frozen(kw_only=True)
+class SafetyAgreement:
+    """Who does what, by when, to keep everyone safe (veiligheidsafspraak)."""
+
+    id: str = id_field()
+    what: str = text_field()
+    responsible: str = text_field()
+    """Id of the party or client-system member who carries the agreement out."""
+    due: datetime | None = attrs.field(default=None)
+    status: AgreementStatus = attrs.field(default=AgreementStatus.ACTIVE, validator=is_enum(AgreementStatus))
+
+    @due.validator
+    def _check_due(self, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
+        if value is not None:
+            aware_datetime(self, attribute, value)
+
+
+@attrs.frozen(kw_only=True)
+class WorkGoal:
+    """A goal worked on now (werkdoel); at most three are active, ranked 1-3 (the Top 3)."""
+
+    id: str = id_field()
+    text: str = text_field()
+    rank: int | None = attrs.field(default=None, validator=optional_integer_in(1, 99))
+    status: GoalStatus = attrs.field(default=GoalStatus.ACTIVE, validator=is_enum(GoalStatus))
+    risk_factor_id: str | None = attrs.field(default=None, validator=optional_text)
+    """The risk factor this goal addresses, if any."""
+
+
+@attrs.frozen(kw_only=True)
+class RecoveryGoal:
+    """A goal for the future, set in the recovery phase (hersteldoel)."""
+
+    id: str = id_field()
+    text: str = text_field()
+    status: GoalStatus = attrs.field(default=GoalStatus.ACTIVE, validator=is_enum(GoalStatus))

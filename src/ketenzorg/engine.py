@@ -1,0 +1,319 @@
+"""The engine: evaluates a case under a policy and applies transitions, never mutating anything.
+
+An :class:`Engine` is built explicitly with its policy and rules; two engines with different
+policies live side by side in one process. Recording an event or applying a transition returns a
+new :class:`~ketenzorg.case.Case`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+import attrs
+
+from ketenzorg.case import Case
+from ketenzorg.decision import Alert, Decision, RuleResult, RuleStatus, Transition
+from ketenzorg.domain import Phase, new_id
+from ketenzorg.errors import InvalidEventError, Problem, TransitionBlockedError
+from ketenzorg.events import (
+    CaseClosed,
+    Event,
+    PhaseChanged,
+    PlanRevised,
+    ScoreGiven,
+    TransitionKind,
+)
+from ketenzorg.messages import Language, Message, render
+from ketenzorg.policy import Policy
+from ketenzorg.rules import BUILTIN_RULES, Rule, RuleContext
+
+__all__ = ["Engine"]
+
+MANUAL_RELAPSE_RULE = "relapse.professional-judgement"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@attrs.frozen
+class Engine:
+    """Evaluates cases and applies transitions under one organisation's policy."""
+
+    policy: Policy = attrs.field(factory=Policy)
+    rules: tuple[Rule, ...] = attrs.field(default=BUILTIN_RULES, converter=tuple)
+    lang: Language = "en"
+    """Language of the messages in errors raised by this engine."""
+
+    @rules.validator
+    def _unique_rule_ids(self, _: object, value: tuple[Rule, ...]) -> None:
+        seen: set[str] = set()
+        for r in value:
+            if r.id in seen:
+                raise ValueError(f"rule id {r.id!r} is registered twice")
+            seen.add(r.id)
+
+    # --- deciding --------------------------------------------------------------------------------
+
+    def evaluate(self, case: Case, *, at: datetime | None = None) -> Decision:
+        """Decide on ``case`` at the moment ``at`` (default: now, UTC).
+
+        A pure function of (history, policy, rules, moment): replaying the same events gives the
+        same decision.
+        """
+        at = at or _now()
+        state = case.state
+        ctx = RuleContext(state=state, policy=self.policy, at=at)
+        results: list[RuleResult] = []
+        alerts: list[Alert] = []
+        relapse_rules: list[RuleResult] = []
+        for r in self.rules:
+            finding = r(ctx)
+            result = attrs.evolve(finding.result, gate=r.gate)
+            results.append(result)
+            alerts.extend(finding.alerts)
+            if finding.proposes_relapse:
+                relapse_rules.append(result)
+
+        phase = state.phase
+        closed = state.is_closed
+        blocked = any(r.blocks_advance for r in results)
+        next_phase = Phase(phase + 1) if phase < Phase.RECOVERY_CARE and not closed else None
+        advance = None
+        if next_phase is not None and not blocked:
+            used = [r for r in results if r.gate and r.status is RuleStatus.PASSED]
+            advance = Transition(
+                kind=TransitionKind.ADVANCE,
+                from_phase=phase,
+                to_phase=next_phase,
+                rules=tuple(r.rule_id for r in used if r.evidence),
+                evidence=_evidence_ids(used),
+            )
+        relapse = None
+        if relapse_rules and not closed and phase is not Phase.IMMEDIATE_SAFETY:
+            relapse = Transition(
+                kind=TransitionKind.RELAPSE,
+                from_phase=phase,
+                to_phase=Phase.IMMEDIATE_SAFETY,
+                rules=tuple(r.rule_id for r in relapse_rules),
+                evidence=_evidence_ids(relapse_rules),
+            )
+        return Decision(
+            case_id=case.case_id,
+            at=at,
+            phase=phase,
+            closed=closed,
+            results=tuple(results),
+            alerts=tuple(alerts),
+            next_phase=next_phase,
+            advance=advance,
+            relapse=relapse,
+            may_close=phase is Phase.RECOVERY_CARE and not closed and not blocked,
+        )
+
+    # --- recording -------------------------------------------------------------------------------
+
+    def record(self, case: Case, event: Event) -> Case:
+        """Append a recorded fact (conference, score, incident, plan, care team change, ...).
+
+        Phase changes and closing go through :meth:`advance`, :meth:`relapse` and :meth:`close`.
+        Raises :class:`InvalidEventError` and leaves ``case`` unchanged when the event does not fit.
+        """
+        if isinstance(event, PhaseChanged | CaseClosed):
+            raise InvalidEventError(
+                [Problem("type", f"{event.type} is recorded by advance, relapse or close")]
+            )
+        if isinstance(event, PlanRevised) and self.policy.plan_requires_client_present:
+            conference = case.state.conferences.get(event.conference_id)
+            if conference is not None and not conference.client_present:
+                raise InvalidEventError(
+                    [
+                        Problem(
+                            "conference_id",
+                            "a plan revision is made in a case conference with the client present",
+                        )
+                    ]
+                )
+        return case.append(event)
+
+    def give_score(
+        self,
+        case: Case,
+        *,
+        party_id: str,
+        score: int,
+        rationale: str,
+        at: datetime,
+        conference_id: str | None = None,
+        event_id: str | None = None,
+    ) -> Case:
+        """Record a party's safety score; its role is taken from the care team."""
+        party = case.state.care_team.get(party_id)
+        if party is None:
+            raise InvalidEventError([Problem("party_id", f"party {party_id!r} is not in the care team")])
+        event = ScoreGiven(
+            id=event_id or new_id(),
+            at=at,
+            party_id=party_id,
+            role=party.role,
+            score=score,
+            rationale=rationale,
+            conference_id=conference_id,
+        )
+        return self.record(case, event)
+
+    def record_all(self, case: Case, events: Iterable[Event]) -> Case:
+        """Record several events; all or nothing."""
+        for event in events:
+            case = self.record(case, event)
+        return case
+
+    # --- transitions -----------------------------------------------------------------------------
+
+    def _blocked(self, key: str, decision: Decision, **params: object) -> TransitionBlockedError:
+        head = render(Message(key, params), self.lang)
+        reasons = [
+            f"{r.rule_id}: " + "; ".join(render(m, self.lang) for m in r.missing)
+            if r.missing
+            else f"{r.rule_id}: {render(r.message, self.lang)}"
+            for r in decision.blocking
+        ]
+        return TransitionBlockedError("\n  ".join([head, *reasons]), decision)
+
+    def advance(
+        self,
+        case: Case,
+        *,
+        at: datetime | None = None,
+        reason: str = "",
+        event_id: str | None = None,
+    ) -> Case:
+        """Move the case to the next phase if the decision allows it; else raise
+        :class:`TransitionBlockedError` carrying the decision."""
+        decision = self.evaluate(case, at=at)
+        if decision.closed:
+            raise self._blocked("blocked.closed", decision)
+        if decision.advance is None:
+            target = decision.next_phase or decision.phase
+            raise self._blocked("blocked.advance", decision, phase=Message(f"phase.{int(target)}"))
+        return case.append(_phase_event(decision, decision.advance, reason, event_id))
+
+    def relapse(
+        self,
+        case: Case,
+        *,
+        at: datetime | None = None,
+        reason: str = "",
+        event_id: str | None = None,
+    ) -> Case:
+        """Record a relapse (terugval) back to phase 1.
+
+        Allowed when the decision proposes it, or, from phase 2 or 3, on a practitioner's
+        judgement stated in ``reason`` (moving towards more protection is never blocked by the
+        rules, but it is never silent either).
+        """
+        decision = self.evaluate(case, at=at)
+        if decision.closed:
+            raise self._blocked("blocked.closed", decision)
+        transition = decision.relapse
+        if transition is None and reason.strip() and decision.phase is not Phase.IMMEDIATE_SAFETY:
+            transition = Transition(
+                kind=TransitionKind.RELAPSE,
+                from_phase=decision.phase,
+                to_phase=Phase.IMMEDIATE_SAFETY,
+                rules=(MANUAL_RELAPSE_RULE,),
+                evidence=(),
+            )
+        if transition is None:
+            raise self._blocked("blocked.relapse", decision, phase=Message(f"phase.{int(decision.phase)}"))
+        return case.append(_phase_event(decision, transition, reason, event_id))
+
+    def close(
+        self,
+        case: Case,
+        *,
+        handover_to: Sequence[str],
+        at: datetime | None = None,
+        summary: str = "",
+        event_id: str | None = None,
+    ) -> Case:
+        """Close the case from phase 3 with the handover (overdracht) to chain partners."""
+        decision = self.evaluate(case, at=at)
+        if decision.closed:
+            raise self._blocked("blocked.closed", decision)
+        if not decision.may_close:
+            raise self._blocked("blocked.close", decision)
+        event = CaseClosed(
+            id=event_id or new_id(),
+            at=decision.at,
+            handover_to=tuple(handover_to),
+            summary=summary,
+        )
+        return case.append(event)
+
+    # --- replay ----------------------------------------------------------------------------------
+
+    def replay(self, case_id: str, events: Iterable[Event]) -> Case:
+        """Rebuild a case from stored events, checking that every transition was allowed.
+
+        Each phase change and closing is re-decided at its own moment under this engine's policy;
+        a transition the rules would have blocked raises :class:`TransitionBlockedError`.
+        """
+        iterator = iter(events)
+        try:
+            first = next(iterator)
+        except StopIteration:
+            raise InvalidEventError([Problem("events", "no events")]) from None
+        case = Case(case_id, (first,))
+        for index, event in enumerate(iterator, start=1):
+            if isinstance(event, PhaseChanged | CaseClosed):
+                decision = self.evaluate(case, at=event.at)
+                allowed = (
+                    decision.may_close
+                    if isinstance(event, CaseClosed)
+                    else _transition_allowed(decision, event)
+                )
+                if not allowed:
+                    raise TransitionBlockedError(
+                        f"events[{index}]: {event.type} at {event.at.isoformat()} was not allowed",
+                        decision,
+                    )
+            try:
+                case = case.append(event)
+            except InvalidEventError as error:
+                raise InvalidEventError(
+                    [Problem(f"events[{index}].{p.path}", p.message) for p in error.problems]
+                ) from None
+        return case
+
+
+def _transition_allowed(decision: Decision, event: PhaseChanged) -> bool:
+    if event.kind is TransitionKind.ADVANCE:
+        return decision.advance is not None and decision.advance.to_phase is event.to_phase
+    if decision.relapse is not None:
+        return True
+    return MANUAL_RELAPSE_RULE in event.rules and bool(event.reason.strip())
+
+
+def _evidence_ids(results: Iterable[RuleResult]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for r in results:
+        for ev in r.evidence:
+            seen.setdefault(ev.event_id, None)
+    return tuple(seen)
+
+
+def _phase_event(
+    decision: Decision, transition: Transition, reason: str, event_id: str | None
+) -> PhaseChanged:
+    return PhaseChanged(
+        id=event_id or new_id(),
+        at=decision.at,
+        from_phase=transition.from_phase,
+        to_phase=transition.to_phase,
+        kind=transition.kind,
+        reason=reason,
+        rules=transition.rules,
+        evidence=transition.evidence,
+    )

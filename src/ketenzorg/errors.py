@@ -1,0 +1,90 @@
+"""The error hierarchy: every failure the engine reports is a :class:`KetenzorgError`.
+
+Messages name the offending field or path (``events[3].score: 11 is not in 0..10``) and never
+contain a secret shelter address: values that may be personal data are described, not echoed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import attrs
+
+if TYPE_CHECKING:
+    from ketenzorg.decision import Decision
+
+__all__ = [
+    "CaseFormatError",
+    "InvalidEventError",
+    "KetenzorgError",
+    "MalformedInputError",
+    "PolicyError",
+    "Problem",
+    "TransitionBlockedError",
+    "ValidationError",
+]
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with an input: where (a path such as ``events[3].score``) and what."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class KetenzorgError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+class ValidationError(KetenzorgError, ValueError):
+    """Input that breaks the model's rules; carries one :class:`Problem` per fault."""
+
+    def __init__(self, problems: Iterable[Problem], *, source: str | None = None) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        self.source = source
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        head = f"{self.source}: " if self.source else ""
+        if len(self.problems) == 1:
+            return head + str(self.problems[0])
+        lines = [f"{head}{len(self.problems)} problems"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+    def with_source(self, source: str) -> ValidationError:
+        """Return a copy of this error that names the file or stream it came from."""
+        return type(self)(self.problems, source=source)
+
+
+class PolicyError(ValidationError):
+    """An organisation's policy that is inconsistent or out of range."""
+
+
+class CaseFormatError(ValidationError):
+    """A case document (the engine's own JSON format) that cannot be read."""
+
+
+class InvalidEventError(ValidationError):
+    """An event that cannot be appended to this case (unknown party, closed case, ...)."""
+
+
+class MalformedInputError(ValidationError):
+    """Input that cannot be used at all: unreadable, not JSON, not a document of the expected kind."""
+
+    @classmethod
+    def at(cls, source: str, message: str, path: str = "") -> MalformedInputError:
+        return cls([Problem(path, message)], source=source)
+
+
+class TransitionBlockedError(KetenzorgError):
+    """A phase transition the decision does not allow; ``decision`` says why."""
+
+    def __init__(self, message: str, decision: Decision) -> None:
+        self.decision = decision
+        super().__init__(message)

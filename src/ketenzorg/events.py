@@ -1,0 +1,217 @@
+"""The events of a case's history. The history is append-only; the state is their fold.
+
+Every event has an ``id`` and the time ``at`` it happened (timezone-aware). A vendor may persist
+events in its own store; replaying them gives the same state and the same decisions.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, ClassVar
+
+import attrs
+
+from ketenzorg.domain import (
+    CareSetting,
+    IncidentSeverity,
+    Organisation,
+    Party,
+    PartyRole,
+    Person,
+    Phase,
+    RecoveryGoal,
+    Region,
+    RiskFactor,
+    SafetyAgreement,
+    WorkGoal,
+    aware_datetime,
+    id_field,
+    integer_in,
+    is_enum,
+    non_empty,
+    optional_text,
+    tuple_of,
+    unique_ids,
+)
+
+__all__ = [
+    "EVENT_TYPES",
+    "CareSettingChanged",
+    "CaseClosed",
+    "CaseOpened",
+    "ConferenceHeld",
+    "Event",
+    "IncidentReported",
+    "PartyJoined",
+    "PartyLeft",
+    "PhaseChanged",
+    "PlanRevised",
+    "ScoreGiven",
+    "TransitionKind",
+]
+
+
+class TransitionKind(enum.Enum):
+    """Why the phase changed."""
+
+    ADVANCE = "advance"
+    RELAPSE = "relapse"
+    """Terugval: safety lost again, back to immediate safety."""
+
+
+def _str_tuple(_: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    tuple_of(str)(_, attribute, value)
+    for item in value:
+        non_empty(_, attribute, item)
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """Base of all events: an ``id`` and the time ``at`` it happened."""
+
+    type: ClassVar[str]
+    id: str = id_field()
+    at: datetime = attrs.field(validator=aware_datetime)
+
+
+@attrs.frozen(kw_only=True)
+class CaseOpened(Event):
+    """The case (trajectory) starts in phase 1 with its client system and care team."""
+
+    type: ClassVar[str] = "case_opened"
+    organisation: Organisation
+    region: Region
+    persons: tuple[Person, ...] = attrs.field(validator=[tuple_of(Person), unique_ids])
+    parties: tuple[Party, ...] = attrs.field(validator=[tuple_of(Party), unique_ids])
+    care_setting: CareSetting
+    reason: str = attrs.field(default="", validator=optional_text)
+
+
+@attrs.frozen(kw_only=True)
+class PartyJoined(Event):
+    """A party joins the care team; from now on its score is required (if its role is)."""
+
+    type: ClassVar[str] = "party_joined"
+    party: Party
+
+
+@attrs.frozen(kw_only=True)
+class PartyLeft(Event):
+    """A party leaves the care team; its score no longer counts."""
+
+    type: ClassVar[str] = "party_left"
+    party_id: str = attrs.field(validator=non_empty)
+    reason: str = attrs.field(default="", validator=optional_text)
+
+
+@attrs.frozen(kw_only=True)
+class CareSettingChanged(Event):
+    """The client moves between ambulant care and a shelter stay."""
+
+    type: ClassVar[str] = "care_setting_changed"
+    care_setting: CareSetting
+    reason: str = attrs.field(default="", validator=optional_text)
+
+
+@attrs.frozen(kw_only=True)
+class ConferenceHeld(Event):
+    """A case conference (MDO) was held; its ``id`` is referred to by scores and plans."""
+
+    type: ClassVar[str] = "conference_held"
+    participants: tuple[str, ...] = attrs.field(validator=_str_tuple)
+    """Ids of the parties that took part."""
+    client_present: bool = attrs.field(validator=attrs.validators.instance_of(bool))
+    notes: str = attrs.field(default="", validator=optional_text)
+
+
+@attrs.frozen(kw_only=True)
+class ScoreGiven(Event):
+    """A party gives a safety score (veiligheidsscore) 0-10 with its rationale (onderbouwing)."""
+
+    type: ClassVar[str] = "score_given"
+    party_id: str = attrs.field(validator=non_empty)
+    role: PartyRole = attrs.field(validator=is_enum(PartyRole))
+    score: int = attrs.field(validator=integer_in(0, 10))
+    rationale: str = attrs.field(default="", validator=optional_text)
+    """Without a rationale the score does not count."""
+    conference_id: str | None = attrs.field(default=None, validator=optional_text)
+    """The conference it was given in; ``None`` for a score sent between conferences."""
+
+    @property
+    def has_rationale(self) -> bool:
+        return bool(self.rationale.strip())
+
+
+@attrs.frozen(kw_only=True)
+class IncidentReported(Event):
+    """An unsafe incident happened at ``at``."""
+
+    type: ClassVar[str] = "incident_reported"
+    severity: IncidentSeverity = attrs.field(validator=is_enum(IncidentSeverity))
+    acute: bool = attrs.field(validator=attrs.validators.instance_of(bool))
+    """Acute: immediate physical danger, protection needed now."""
+    description: str = attrs.field(default="", validator=optional_text)
+    reported_by: str | None = attrs.field(default=None, validator=optional_text)
+    """Id of the party that reported it."""
+
+
+@attrs.frozen(kw_only=True)
+class PlanRevised(Event):
+    """A new version of the safety action plan (veiligheidsactieplan), made in a conference."""
+
+    type: ClassVar[str] = "plan_revised"
+    conference_id: str = attrs.field(validator=non_empty)
+    agreements: tuple[SafetyAgreement, ...] = attrs.field(
+        default=(), validator=[tuple_of(SafetyAgreement), unique_ids]
+    )
+    work_goals: tuple[WorkGoal, ...] = attrs.field(default=(), validator=[tuple_of(WorkGoal), unique_ids])
+    risk_factors: tuple[RiskFactor, ...] = attrs.field(
+        default=(), validator=[tuple_of(RiskFactor), unique_ids]
+    )
+    recovery_goals: tuple[RecoveryGoal, ...] = attrs.field(
+        default=(), validator=[tuple_of(RecoveryGoal), unique_ids]
+    )
+
+
+@attrs.frozen(kw_only=True)
+class PhaseChanged(Event):
+    """The case moved to another phase; only the engine records this, after a decision."""
+
+    type: ClassVar[str] = "phase_changed"
+    from_phase: Phase = attrs.field(validator=is_enum(Phase))
+    to_phase: Phase = attrs.field(validator=is_enum(Phase))
+    kind: TransitionKind = attrs.field(validator=is_enum(TransitionKind))
+    reason: str = attrs.field(default="", validator=optional_text)
+    rules: tuple[str, ...] = attrs.field(default=(), validator=_str_tuple)
+    """Ids of the rules that allowed (or proposed) the transition."""
+    evidence: tuple[str, ...] = attrs.field(default=(), validator=_str_tuple)
+    """Ids of the events (scores, incidents, conferences) the decision rested on."""
+
+
+@attrs.frozen(kw_only=True)
+class CaseClosed(Event):
+    """The case is finished and handed over (overdracht) to partners fitting recovery."""
+
+    type: ClassVar[str] = "case_closed"
+    handover_to: tuple[str, ...] = attrs.field(validator=_str_tuple)
+    """Ids of the parties that take over."""
+    summary: str = attrs.field(default="", validator=optional_text)
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        CaseOpened,
+        PartyJoined,
+        PartyLeft,
+        CareSettingChanged,
+        ConferenceHeld,
+        ScoreGiven,
+        IncidentReported,
+        PlanRevised,
+        PhaseChanged,
+        CaseClosed,
+    )
+}
+"""Every event class by its ``type`` tag (the tag used in the case format)."""

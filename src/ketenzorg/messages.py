@@ -1,0 +1,292 @@
+"""Every text the engine shows, in Dutch and English. Rule ids and message keys are language-neutral.
+
+A :class:`Message` is a key with parameters; it is rendered only at the edge, in the reader's
+language, so that a decision can be stored, compared and translated later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, Literal
+
+import attrs
+
+__all__ = ["LANGUAGES", "Language", "Message", "render"]
+
+Language = Literal["nl", "en"]
+LANGUAGES: tuple[Language, ...] = ("nl", "en")
+
+_MONTHS = {
+    "nl": (
+        "januari", "februari", "maart", "april", "mei", "juni",
+        "juli", "augustus", "september", "oktober", "november", "december",
+    ),
+    "en": (
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ),
+}  # fmt: skip
+
+_CATALOG: dict[str, dict[Language, str]] = {
+    # phases and labels
+    "phase.1": {"nl": "fase 1 (directe veiligheid)", "en": "phase 1 (immediate safety)"},
+    "phase.2": {"nl": "fase 2 (risicogestuurde zorg)", "en": "phase 2 (risk-driven care)"},
+    "phase.3": {"nl": "fase 3 (herstelgerichte zorg)", "en": "phase 3 (recovery care)"},
+    "label.client": {"nl": "cliënt", "en": "client"},
+    "status.passed": {"nl": "voldaan", "en": "met"},
+    "status.failed": {"nl": "niet voldaan", "en": "not met"},
+    "status.not_applicable": {"nl": "n.v.t.", "en": "n/a"},
+    "decision.heading": {"nl": "Besluit voor casus {case}", "en": "Decision for case {case}"},
+    "decision.phase": {"nl": "Huidige fase: {phase}", "en": "Current phase: {phase}"},
+    "decision.closed": {"nl": "Casus afgesloten", "en": "Case closed"},
+    "decision.may_advance": {"nl": "Mag door naar {phase}", "en": "May advance to {phase}"},
+    "decision.may_not_advance": {
+        "nl": "Mag (nog) niet door naar {phase}",
+        "en": "May not (yet) advance to {phase}",
+    },
+    "decision.may_close": {
+        "nl": "Mag afgesloten worden met overdracht",
+        "en": "May be closed with a handover",
+    },
+    "decision.proposed_relapse": {
+        "nl": "Voorstel: terugval naar {phase}; herzie het veiligheidsactieplan",
+        "en": "Proposed: relapse to {phase}; revise the safety action plan",
+    },
+    "decision.alerts": {"nl": "Signalen", "en": "Alerts"},
+    "decision.rules": {"nl": "Regels", "en": "Rules"},
+    "decision.missing": {"nl": "ontbreekt", "en": "missing"},
+    "decision.evidence": {"nl": "bewijs", "en": "evidence"},
+    # evidence
+    "evidence.score": {
+        "nl": "{party}: score {score} op {date}",
+        "en": "{party}: score {score} on {date}",
+    },
+    "evidence.incident": {
+        "nl": "incident op {date} ({severity}{acute})",
+        "en": "incident on {date} ({severity}{acute})",
+    },
+    "evidence.conference": {
+        "nl": "MDO op {date}{client}",
+        "en": "case conference on {date}{client}",
+    },
+    "evidence.plan": {
+        "nl": "veiligheidsactieplan versie {version} van {date}",
+        "en": "safety action plan version {version} of {date}",
+    },
+    "word.acute": {"nl": ", acuut", "en": ", acute"},
+    "word.client_present": {"nl": ", cliënt aanwezig", "en": ", client present"},
+    "word.client_absent": {"nl": ", cliënt afwezig", "en": ", client absent"},
+    "severity.minor": {"nl": "licht", "en": "minor"},
+    "severity.serious": {"nl": "ernstig", "en": "serious"},
+    "severity.severe": {"nl": "zeer ernstig", "en": "severe"},
+    # alerts
+    "alert.acute-score": {
+        "nl": "Acuut gevaar: {party} geeft score {score}; direct veiligstellen",
+        "en": "Acute danger: {party} scores {score}; protect at once",
+    },
+    "alert.acute-incident": {
+        "nl": "Acuut incident op {date} sinds het laatste MDO; direct veiligstellen",
+        "en": "Acute incident on {date} since the last case conference; protect at once",
+    },
+    "alert.reassess": {
+        "nl": "Onveilig incident op {date}: veiligheid opnieuw wegen in een MDO",
+        "en": "Unsafe incident on {date}: re-assess safety in a case conference",
+    },
+    # rule summaries
+    "rule.alert.acute-score.passed": {
+        "nl": "Geen score in de acute band (0-{ceiling})",
+        "en": "No score in the acute band (0-{ceiling})",
+    },
+    "rule.alert.acute-score.failed": {
+        "nl": "Score in de acute band (0-{ceiling})",
+        "en": "Score in the acute band (0-{ceiling})",
+    },
+    "rule.alert.acute-incident.passed": {
+        "nl": "Geen acuut incident sinds het laatste MDO",
+        "en": "No acute incident since the last case conference",
+    },
+    "rule.alert.acute-incident.failed": {
+        "nl": "Acuut incident sinds het laatste MDO",
+        "en": "Acute incident since the last case conference",
+    },
+    "rule.consensus.passed": {
+        "nl": "Alle betrokkenen scoren minstens {threshold}",
+        "en": "All involved score at least {threshold}",
+    },
+    "rule.consensus.failed": {
+        "nl": "Nog niet alle betrokkenen scoren minstens {threshold}",
+        "en": "Not all involved score at least {threshold} yet",
+    },
+    "rule.agreements.passed": {
+        "nl": "Veiligheidsafspraken vastgelegd in het plan",
+        "en": "Safety agreements recorded in the plan",
+    },
+    "rule.agreements.failed": {
+        "nl": "Nog geen veiligheidsafspraken in het plan",
+        "en": "No safety agreements in the plan yet",
+    },
+    "rule.stability.passed": {
+        "nl": "Geen onveilig incident in de laatste {days} dagen",
+        "en": "No unsafe incident in the last {days} days",
+    },
+    "rule.stability.failed": {
+        "nl": "Onveilig incident in de laatste {days} dagen",
+        "en": "Unsafe incident in the last {days} days",
+    },
+    "rule.top3.passed": {
+        "nl": "Hooguit {max} actieve werkdoelen, gerangschikt",
+        "en": "At most {max} active work goals, ranked",
+    },
+    "rule.top3.failed": {
+        "nl": "Top {max} van werkdoelen klopt niet",
+        "en": "The top {max} of work goals is not in order",
+    },
+    "rule.top3.not_applicable": {"nl": "Nog geen plan", "en": "No plan yet"},
+    "rule.plan-conference.passed": {
+        "nl": "Plan gemaakt in een MDO met de cliënt erbij",
+        "en": "Plan made in a case conference with the client present",
+    },
+    "rule.plan-conference.failed": {
+        "nl": "Plan niet gemaakt in een MDO met de cliënt erbij",
+        "en": "Plan not made in a case conference with the client present",
+    },
+    "rule.plan-conference.not_applicable": {"nl": "Nog geen plan", "en": "No plan yet"},
+    "rule.relapse.score.passed": {
+        "nl": "Alle tellende scores minstens {threshold}",
+        "en": "All counting scores at least {threshold}",
+    },
+    "rule.relapse.score.failed": {
+        "nl": "Terugval: tellende score onder {threshold}",
+        "en": "Relapse: counting score below {threshold}",
+    },
+    "rule.relapse.incident.passed": {
+        "nl": "Geen acuut incident sinds de laatste fasewissel",
+        "en": "No acute incident since the last phase change",
+    },
+    "rule.relapse.incident.failed": {
+        "nl": "Terugval: acuut incident sinds de laatste fasewissel",
+        "en": "Relapse: acute incident since the last phase change",
+    },
+    "rule.reassess.passed": {
+        "nl": "Geen onveilig incident sinds het laatste MDO",
+        "en": "No unsafe incident since the last case conference",
+    },
+    "rule.reassess.failed": {
+        "nl": "Onveilig incident sinds het laatste MDO: opnieuw wegen",
+        "en": "Unsafe incident since the last case conference: re-assess",
+    },
+    "rule.not_applicable": {
+        "nl": "Niet van toepassing in deze fase",
+        "en": "Not applicable in this phase",
+    },
+    # missing
+    "missing.no_score": {
+        "nl": "{party} heeft nog niet gescoord",
+        "en": "{party} has not scored yet",
+    },
+    "missing.stale": {
+        "nl": "{party} heeft niet meer gescoord sinds {date}",
+        "en": "{party} has not scored since {date}",
+    },
+    "missing.since": {
+        "nl": "{party} heeft niet meer gescoord sinds {since}",
+        "en": "{party} has not scored since {since}",
+    },
+    "word.incident": {"nl": "het incident van {date}", "en": "the incident of {date}"},
+    "word.relapse": {"nl": "de terugval van {date}", "en": "the relapse of {date}"},
+    "missing.no_rationale": {
+        "nl": "score van {party} heeft geen onderbouwing",
+        "en": "score by {party} has no rationale",
+    },
+    "missing.below": {
+        "nl": "{party} scoort {score}, nodig is minstens {threshold}",
+        "en": "{party} scores {score}, at least {threshold} is needed",
+    },
+    "missing.no_required_party": {
+        "nl": "geen enkele verplichte partij in het zorgteam",
+        "en": "no required party in the care team",
+    },
+    "missing.no_plan": {"nl": "geen veiligheidsactieplan", "en": "no safety action plan"},
+    "missing.no_agreements": {
+        "nl": "plan versie {version} heeft geen veiligheidsafspraken",
+        "en": "plan version {version} has no safety agreements",
+    },
+    "missing.too_many_goals": {
+        "nl": "{count} actieve werkdoelen, hooguit {max}",
+        "en": "{count} active work goals, at most {max}",
+    },
+    "missing.bad_ranks": {
+        "nl": "actieve werkdoelen hebben rangen {ranks}, verwacht 1..{count} elk één keer",
+        "en": "active work goals have ranks {ranks}, expected 1..{count} once each",
+    },
+    "missing.window": {
+        "nl": "laatste incident op {date}; stabiel vanaf {until}",
+        "en": "last incident on {date}; stable from {until}",
+    },
+    "missing.client_absent": {
+        "nl": "cliënt was niet bij het MDO van {date}",
+        "en": "the client was not at the case conference of {date}",
+    },
+    "missing.conference": {
+        "nl": "nieuw MDO na het incident van {date}",
+        "en": "a new case conference after the incident of {date}",
+    },
+    # errors shown by the engine
+    "blocked.advance": {
+        "nl": "Overgang naar {phase} geblokkeerd",
+        "en": "Transition to {phase} blocked",
+    },
+    "blocked.relapse": {
+        "nl": "Geen terugval voorgesteld in {phase}",
+        "en": "No relapse proposed in {phase}",
+    },
+    "blocked.close": {
+        "nl": "Afsluiten kan alleen vanuit fase 3 zonder open signalen",
+        "en": "Closing is only possible from phase 3 without open alerts",
+    },
+    "demo.refused": {"nl": "geweigerd", "en": "refused"},
+    "blocked.closed": {"nl": "De casus is al afgesloten", "en": "The case is already closed"},
+}
+
+
+@attrs.frozen
+class Message:
+    """A text to show: a catalog key and its parameters (dates, names, numbers)."""
+
+    key: str
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def render(self, lang: Language = "en") -> str:
+        return render(self, lang)
+
+
+def _format_value(value: Any, lang: Language) -> str:
+    if isinstance(value, Message):
+        return render(value, lang)
+    if isinstance(value, datetime | date):
+        months = _MONTHS[lang]
+        return f"{value.day} {months[value.month - 1]} {value.year}"
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, list | tuple):
+        return ", ".join(_format_value(v, lang) for v in value)
+    return str(value)
+
+
+def render(message: Message, lang: Language = "en") -> str:
+    """Render ``message`` in ``lang`` ("nl" or "en")."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unsupported language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    template = _CATALOG[message.key][lang]
+    return template.format(**{k: _format_value(v, lang) for k, v in message.params.items()})
+
+
+def catalog_keys() -> frozenset[str]:
+    """All message keys (for tests that check every key exists in every language)."""
+    return frozenset(_CATALOG)
+
+
+def has_key(key: str) -> bool:
+    return key in _CATALOG

@@ -1,0 +1,153 @@
+"""The rule parameters of an organisation: frozen, validated, every default from the method.
+
+An organisation overrides any parameter with :meth:`Policy.from_mapping` (or ``attrs.evolve``);
+an inconsistent policy is refused with a :class:`~ketenzorg.errors.PolicyError` naming each field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import attrs
+
+from ketenzorg.domain import PartyRole
+from ketenzorg.errors import PolicyError, Problem
+
+__all__ = ["Policy"]
+
+_DAYS_FIELDS = ("max_score_age", "stability_window")
+
+
+@attrs.frozen(kw_only=True)
+class Policy:
+    """Rule parameters. Defaults follow ``domain.md``: [method] facts and [design] choices."""
+
+    advance_threshold: int = 6
+    """Phase 1 -> 2: every required party's counting score is at least this [method]."""
+    stable_threshold: int = 7
+    """Phase 2 -> 3: every required party's counting score is at least this [method]."""
+    acute_ceiling: int = 2
+    """A score at or below this (0-2) raises the immediate-protection alert [method]."""
+    relapse_threshold: int = 6
+    """In phase 2 or 3, a required counting score below this proposes a relapse [design]."""
+    required_roles: frozenset[PartyRole] = frozenset(
+        {PartyRole.CLIENT, PartyRole.PRACTITIONER, PartyRole.CHAIN_PARTNER}
+    )
+    """Roles whose members in the care team must all score ("all involved") [method]."""
+    max_score_age: timedelta = timedelta(days=60)
+    """An older score no longer counts [design]."""
+    stability_window: timedelta = timedelta(days=90)
+    """Phase 2 -> 3 needs no unsafe incident in this window ("for some time") [design]."""
+    max_active_goals: int = 3
+    """At most this many active work goals, ranked 1..n (the Top 3) [method]."""
+    plan_requires_client_present: bool = True
+    """A plan revision is made in a conference with the client present [method]."""
+    advance_requires_agreements: bool = True
+    """Phase 1 -> 2 needs a plan with at least one safety agreement [design]."""
+
+    def __attrs_post_init__(self) -> None:
+        problems = list(self._problems())
+        if problems:
+            raise PolicyError(problems)
+
+    def _problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        scores = ("acute_ceiling", "advance_threshold", "stable_threshold", "relapse_threshold")
+        for name in scores:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                problems.append(Problem(name, f"expected an integer, got {type(value).__name__}"))
+            elif not 0 <= value <= 10:
+                problems.append(Problem(name, f"{value} is not in 0..10"))
+        if problems:
+            return problems
+        if self.stable_threshold < self.advance_threshold:
+            problems.append(
+                Problem(
+                    "stable_threshold",
+                    f"{self.stable_threshold} is below advance_threshold {self.advance_threshold}",
+                )
+            )
+        if self.acute_ceiling >= self.advance_threshold:
+            problems.append(
+                Problem(
+                    "acute_ceiling",
+                    f"{self.acute_ceiling} must be below advance_threshold {self.advance_threshold}",
+                )
+            )
+        if self.relapse_threshold > self.stable_threshold:
+            problems.append(
+                Problem(
+                    "relapse_threshold",
+                    f"{self.relapse_threshold} is above stable_threshold {self.stable_threshold}",
+                )
+            )
+        if not isinstance(self.required_roles, frozenset) or not all(
+            isinstance(r, PartyRole) for r in self.required_roles
+        ):
+            problems.append(Problem("required_roles", "expected a set of party roles"))
+        elif PartyRole.PRACTITIONER not in self.required_roles:
+            problems.append(
+                Problem("required_roles", "the organisation's own practitioner must always score")
+            )
+        for name in _DAYS_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, timedelta):
+                problems.append(Problem(name, f"expected a duration, got {type(value).__name__}"))
+            elif value <= timedelta(0):
+                problems.append(Problem(name, "must be longer than zero"))
+        if isinstance(self.max_active_goals, bool) or not isinstance(self.max_active_goals, int):
+            problems.append(Problem("max_active_goals", "expected an integer"))
+        elif not 1 <= self.max_active_goals <= 3:
+            problems.append(Problem("max_active_goals", f"{self.max_active_goals} is not in 1..3 (Top 3)"))
+        for name in ("plan_requires_client_present", "advance_requires_agreements"):
+            if not isinstance(getattr(self, name), bool):
+                problems.append(Problem(name, "expected true or false"))
+        return problems
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], base: Policy | None = None) -> Policy:
+        """Build a policy from plain data (JSON/TOML): ``max_score_age_days`` style durations.
+
+        Unknown keys and wrong types are refused with one problem per key.
+        """
+        if not isinstance(data, Mapping):
+            raise PolicyError([Problem("", "a policy is an object of settings")])
+        base = base or cls()
+        fields = attrs.fields_dict(cls)
+        changes: dict[str, Any] = {}
+        problems: list[Problem] = []
+        for key, value in data.items():
+            if key.endswith("_days") and key[: -len("_days")] in _DAYS_FIELDS:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    problems.append(Problem(key, "expected a whole number of days"))
+                else:
+                    changes[key[: -len("_days")]] = timedelta(days=value)
+            elif key == "required_roles":
+                try:
+                    changes[key] = frozenset(PartyRole(v) for v in value)
+                except (TypeError, ValueError):
+                    allowed = ", ".join(r.value for r in PartyRole)
+                    problems.append(Problem(key, f"expected a list of roles from: {allowed}"))
+            elif key in fields and key not in _DAYS_FIELDS:
+                changes[key] = value
+            else:
+                problems.append(Problem(key, "unknown policy setting"))
+        if problems:
+            raise PolicyError(problems)
+        return attrs.evolve(base, **changes)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The inverse of :meth:`from_mapping`."""
+        out: dict[str, Any] = {}
+        for field in attrs.fields(type(self)):
+            value = getattr(self, field.name)
+            if isinstance(value, timedelta):
+                out[f"{field.name}_days"] = value.days
+            elif isinstance(value, frozenset):
+                out[field.name] = sorted(r.value for r in value)
+            else:
+                out[field.name] = value
+        return out

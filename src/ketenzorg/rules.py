@@ -1,0 +1,524 @@
+"""The built-in phase rules. Each is a function of (state, policy, moment) with a stable id.
+
+A rule returns a :class:`Finding`: its :class:`~ketenzorg.decision.RuleResult` (status, evidence,
+what is missing), the alerts it raises and whether it proposes a relapse. Rules never do I/O and
+never change the case; the engine combines their findings into a decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+
+import attrs
+
+from ketenzorg.case import CaseState
+from ketenzorg.decision import Alert, AlertLevel, Evidence, EvidenceKind, RuleResult, RuleStatus
+from ketenzorg.domain import GoalStatus, Party, PartyRole, Phase
+from ketenzorg.events import (
+    ConferenceHeld,
+    IncidentReported,
+    PlanRevised,
+    ScoreGiven,
+    TransitionKind,
+)
+from ketenzorg.messages import Message
+from ketenzorg.policy import Policy
+
+__all__ = ["BUILTIN_RULES", "Finding", "Rule", "RuleContext", "rule"]
+
+_ROLE_ORDER = {
+    PartyRole.CLIENT: 0,
+    PartyRole.PRACTITIONER: 1,
+    PartyRole.CHAIN_PARTNER: 2,
+    PartyRole.NETWORK: 3,
+}
+
+
+@attrs.frozen
+class Finding:
+    """What one rule found."""
+
+    result: RuleResult
+    alerts: tuple[Alert, ...] = ()
+    proposes_relapse: bool = False
+
+
+@attrs.frozen
+class RuleContext:
+    """What a rule sees: the folded state, the organisation's policy and the moment of judgement."""
+
+    state: CaseState
+    policy: Policy
+    at: datetime
+
+    @property
+    def phase(self) -> Phase:
+        return self.state.phase
+
+    def party_label(self, party_id: str) -> Message | str:
+        """How a party is named in a message; the client by role, never by name."""
+        party = self.state.known_parties.get(party_id)
+        if party is None:
+            return party_id
+        if party.role is PartyRole.CLIENT:
+            return Message("label.client")
+        return party.name
+
+    def required_parties(self) -> list[Party]:
+        """Members of the care team whose role must score, in a stable order."""
+        required = self.policy.required_roles
+        return sorted(
+            (p for p in self.state.care_team.values() if p.role in required),
+            key=lambda p: (_ROLE_ORDER[p.role], p.name, p.id),
+        )
+
+    def is_stale(self, score: ScoreGiven) -> bool:
+        return self.at - score.at > self.policy.max_score_age
+
+    def reweigh_point(self) -> tuple[datetime, Message] | None:
+        """The latest moment after which safety must be weighed anew, and why.
+
+        A score given before the latest unsafe incident, or before the latest relapse, judged a
+        situation that no longer exists: it cannot carry an advance [design].
+        """
+        point: tuple[datetime, Message] | None = None
+        for incident in self.state.incidents:
+            if incident.at <= self.at and (point is None or incident.at > point[0]):
+                point = (incident.at, Message("word.incident", {"date": incident.at}))
+        for change in self.state.phase_changes:
+            if change.kind is TransitionKind.RELAPSE and (point is None or change.at > point[0]):
+                point = (change.at, Message("word.relapse", {"date": change.at}))
+        return point
+
+    def why_not_counting(
+        self, score: ScoreGiven | None, party_id: str, reweigh: tuple[datetime, Message] | None
+    ) -> Message | None:
+        """Why the party's most recent score does not count, or ``None`` when it does."""
+        label = self.party_label(party_id)
+        if score is None:
+            return Message("missing.no_score", {"party": label})
+        if not score.has_rationale:
+            return Message("missing.no_rationale", {"party": label})
+        if self.is_stale(score):
+            return Message("missing.stale", {"party": label, "date": score.at})
+        if reweigh is not None and score.at < reweigh[0]:
+            return Message("missing.since", {"party": label, "since": reweigh[1]})
+        return None
+
+    def counting_score(self, party_id: str) -> ScoreGiven | None:
+        """The party's most recent score if it counts: it has a rationale, is not older than
+        the maximum age and was given after the latest incident or relapse."""
+        score = self.state.latest_scores.get(party_id)
+        if self.why_not_counting(score, party_id, self.reweigh_point()) is not None:
+            return None
+        return score
+
+    def score_evidence(self, score: ScoreGiven) -> Evidence:
+        return Evidence(
+            kind=EvidenceKind.SCORE,
+            event_id=score.id,
+            at=score.at,
+            party_id=score.party_id,
+            value=score.score,
+            message=Message(
+                "evidence.score",
+                {"party": self.party_label(score.party_id), "score": score.score, "date": score.at},
+            ),
+        )
+
+    def incident_evidence(self, incident: IncidentReported) -> Evidence:
+        acute = Message("word.acute") if incident.acute else ""
+        return Evidence(
+            kind=EvidenceKind.INCIDENT,
+            event_id=incident.id,
+            at=incident.at,
+            party_id=incident.reported_by,
+            message=Message(
+                "evidence.incident",
+                {
+                    "date": incident.at,
+                    "severity": Message(f"severity.{incident.severity.value}"),
+                    "acute": acute,
+                },
+            ),
+        )
+
+    def conference_evidence(self, conference: ConferenceHeld) -> Evidence:
+        client = "word.client_present" if conference.client_present else "word.client_absent"
+        return Evidence(
+            kind=EvidenceKind.CONFERENCE,
+            event_id=conference.id,
+            at=conference.at,
+            message=Message("evidence.conference", {"date": conference.at, "client": Message(client)}),
+        )
+
+    def plan_evidence(self, plan: PlanRevised) -> Evidence:
+        return Evidence(
+            kind=EvidenceKind.PLAN,
+            event_id=plan.id,
+            at=plan.at,
+            message=Message("evidence.plan", {"version": self.state.plan_version, "date": plan.at}),
+        )
+
+    def incidents_since(
+        self, moment: datetime | None, *, acute: bool | None = None
+    ) -> Iterator[IncidentReported]:
+        for incident in self.state.incidents:
+            if moment is not None and incident.at < moment:
+                continue
+            if incident.at > self.at:
+                continue
+            if acute is None or incident.acute is acute:
+                yield incident
+
+
+RuleFunction = Callable[[RuleContext], Finding]
+
+
+@attrs.frozen
+class Rule:
+    """A rule with its stable id; ``gate`` rules must pass before a case advances."""
+
+    id: str
+    check: RuleFunction
+    gate: bool = True
+
+    def __call__(self, ctx: RuleContext) -> Finding:
+        return self.check(ctx)
+
+
+def rule(rule_id: str, *, gate: bool = True) -> Callable[[RuleFunction], Rule]:
+    """Declare a rule function under a stable, language-neutral id."""
+
+    def wrap(check: RuleFunction) -> Rule:
+        return Rule(rule_id, check, gate)
+
+    return wrap
+
+
+def _result(
+    ctx: RuleContext,
+    rule_id: str,
+    key: str,
+    passed: bool,
+    params: dict[str, object] | None = None,
+    evidence: Iterable[Evidence] = (),
+    missing: Iterable[Message] = (),
+) -> RuleResult:
+    status = RuleStatus.PASSED if passed else RuleStatus.FAILED
+    return RuleResult(
+        rule_id=rule_id,
+        status=status,
+        message=Message(f"{key}.{status.value}", params or {}),
+        evidence=tuple(evidence),
+        missing=tuple(missing),
+        gate=True,
+    )
+
+
+def _not_applicable(rule_id: str, key: str = "rule.not_applicable") -> Finding:
+    return Finding(RuleResult(rule_id, RuleStatus.NOT_APPLICABLE, Message(key), gate=True))
+
+
+# --- alerts: in every phase ----------------------------------------------------------------------
+
+
+@rule("alert.acute-score")
+def acute_score(ctx: RuleContext) -> Finding:
+    """Any party's most recent score in the acute band (0-2) raises the protection alert.
+
+    Deliberately stricter than a counting score: a 0-2 without rationale or past the maximum age
+    still alerts until the same party scores again. In an acute band, doubt favours protection.
+    """
+    ceiling = ctx.policy.acute_ceiling
+    evidence: list[Evidence] = []
+    alerts: list[Alert] = []
+    for party_id, score in sorted(ctx.state.latest_scores.items()):
+        if party_id in ctx.state.care_team and score.score <= ceiling:
+            item = ctx.score_evidence(score)
+            evidence.append(item)
+            alerts.append(
+                Alert(
+                    "alert.acute-score",
+                    AlertLevel.IMMEDIATE_PROTECTION,
+                    Message(
+                        "alert.acute-score",
+                        {"party": ctx.party_label(party_id), "score": score.score},
+                    ),
+                    (item,),
+                )
+            )
+    result = _result(
+        ctx,
+        "alert.acute-score",
+        "rule.alert.acute-score",
+        not alerts,
+        {"ceiling": ceiling},
+        evidence,
+    )
+    return Finding(result, tuple(alerts))
+
+
+@rule("alert.acute-incident")
+def acute_incident(ctx: RuleContext) -> Finding:
+    """An acute incident since the last case conference raises the protection alert."""
+    last = ctx.state.last_conference
+    incidents = list(ctx.incidents_since(last.at if last else None, acute=True))
+    evidence = [ctx.incident_evidence(i) for i in incidents]
+    alerts = tuple(
+        Alert(
+            "alert.acute-incident",
+            AlertLevel.IMMEDIATE_PROTECTION,
+            Message("alert.acute-incident", {"date": i.at}),
+            (e,),
+        )
+        for i, e in zip(incidents, evidence, strict=True)
+    )
+    missing = [Message("missing.conference", {"date": i.at}) for i in incidents[-1:]]
+    result = _result(
+        ctx,
+        "alert.acute-incident",
+        "rule.alert.acute-incident",
+        not incidents,
+        None,
+        evidence,
+        missing,
+    )
+    return Finding(result, alerts)
+
+
+@rule("reassess.incident")
+def reassess_incident(ctx: RuleContext) -> Finding:
+    """A non-acute unsafe incident since the last conference asks for safety to be re-weighed.
+
+    The scores on file predate the incident, so they cannot carry an advance; in phase 2 or 3 it
+    also raises a re-assessment alert [design].
+    """
+    last = ctx.state.last_conference
+    incidents = list(ctx.incidents_since(last.at if last else None, acute=False))
+    evidence = [ctx.incident_evidence(i) for i in incidents]
+    alerts: tuple[Alert, ...] = ()
+    if incidents and ctx.phase is not Phase.IMMEDIATE_SAFETY:
+        alerts = tuple(
+            Alert(
+                "reassess.incident",
+                AlertLevel.REASSESS,
+                Message("alert.reassess", {"date": i.at}),
+                (e,),
+            )
+            for i, e in zip(incidents, evidence, strict=True)
+        )
+    missing = [Message("missing.conference", {"date": i.at}) for i in incidents[-1:]]
+    result = _result(ctx, "reassess.incident", "rule.reassess", not incidents, None, evidence, missing)
+    return Finding(result, alerts)
+
+
+# --- advancing -----------------------------------------------------------------------------------
+
+
+def _consensus(ctx: RuleContext, rule_id: str, threshold: int) -> Finding:
+    evidence: list[Evidence] = []
+    missing: list[Message] = []
+    parties = ctx.required_parties()
+    if not parties:
+        missing.append(Message("missing.no_required_party"))
+    reweigh = ctx.reweigh_point()
+    for party in parties:
+        label = ctx.party_label(party.id)
+        score = ctx.state.latest_scores.get(party.id)
+        reason = ctx.why_not_counting(score, party.id, reweigh)
+        if score is not None:
+            evidence.append(ctx.score_evidence(score))
+        if reason is not None:
+            missing.append(reason)
+        elif score is not None and score.score < threshold:
+            missing.append(
+                Message(
+                    "missing.below",
+                    {"party": label, "score": score.score, "threshold": threshold},
+                )
+            )
+    result = _result(ctx, rule_id, "rule.consensus", not missing, {"threshold": threshold}, evidence, missing)
+    return Finding(result)
+
+
+@rule("advance.safety-consensus")
+def safety_consensus(ctx: RuleContext) -> Finding:
+    """Phase 1 -> 2: every required party's counting score is at least 6 [method]."""
+    if ctx.phase is not Phase.IMMEDIATE_SAFETY:
+        return _not_applicable("advance.safety-consensus")
+    return _consensus(ctx, "advance.safety-consensus", ctx.policy.advance_threshold)
+
+
+@rule("advance.safety-agreements")
+def safety_agreements(ctx: RuleContext) -> Finding:
+    """Phase 1 -> 2: the agreements that stop the violence are in the plan [design]."""
+    if ctx.phase is not Phase.IMMEDIATE_SAFETY or not ctx.policy.advance_requires_agreements:
+        return _not_applicable("advance.safety-agreements")
+    plan = ctx.state.plan
+    if plan is None:
+        missing = [Message("missing.no_plan")]
+        return Finding(_result(ctx, "advance.safety-agreements", "rule.agreements", False, missing=missing))
+    missing = (
+        [] if plan.agreements else [Message("missing.no_agreements", {"version": ctx.state.plan_version})]
+    )
+    return Finding(
+        _result(
+            ctx,
+            "advance.safety-agreements",
+            "rule.agreements",
+            not missing,
+            evidence=[ctx.plan_evidence(plan)],
+            missing=missing,
+        )
+    )
+
+
+@rule("advance.stable-consensus")
+def stable_consensus(ctx: RuleContext) -> Finding:
+    """Phase 2 -> 3: every required party's counting score is at least 7 [method]."""
+    if ctx.phase is not Phase.RISK_DRIVEN_CARE:
+        return _not_applicable("advance.stable-consensus")
+    return _consensus(ctx, "advance.stable-consensus", ctx.policy.stable_threshold)
+
+
+@rule("advance.stability-window")
+def stability_window(ctx: RuleContext) -> Finding:
+    """Phase 2 -> 3: no unsafe incident in the stability window (default 90 days) [design]."""
+    if ctx.phase is not Phase.RISK_DRIVEN_CARE:
+        return _not_applicable("advance.stability-window")
+    window = ctx.policy.stability_window
+    incidents = list(ctx.incidents_since(ctx.at - window))
+    evidence = [ctx.incident_evidence(i) for i in incidents]
+    missing = []
+    if incidents:
+        last = max(incidents, key=lambda i: i.at)
+        missing.append(Message("missing.window", {"date": last.at, "until": last.at + window}))
+    result = _result(
+        ctx,
+        "advance.stability-window",
+        "rule.stability",
+        not incidents,
+        {"days": window.days},
+        evidence,
+        missing,
+    )
+    return Finding(result)
+
+
+# --- the plan ------------------------------------------------------------------------------------
+
+
+@rule("plan.top-3")
+def top_three(ctx: RuleContext) -> Finding:
+    """At most three active work goals, ranked 1..n once each (the Top 3) [method]."""
+    plan = ctx.state.plan
+    if plan is None:
+        return _not_applicable("plan.top-3", "rule.top3.not_applicable")
+    limit = ctx.policy.max_active_goals
+    active = [g for g in plan.work_goals if g.status is GoalStatus.ACTIVE]
+    missing: list[Message] = []
+    if len(active) > limit:
+        missing.append(Message("missing.too_many_goals", {"count": len(active), "max": limit}))
+    ranks = sorted(g.rank for g in active if g.rank is not None)
+    if len(ranks) != len(active) or ranks != list(range(1, len(active) + 1)):
+        shown = [str(g.rank) if g.rank is not None else "-" for g in active]
+        missing.append(Message("missing.bad_ranks", {"ranks": shown, "count": len(active)}))
+    result = _result(
+        ctx,
+        "plan.top-3",
+        "rule.top3",
+        not missing,
+        {"max": limit},
+        [ctx.plan_evidence(plan)],
+        missing,
+    )
+    return Finding(result)
+
+
+@rule("plan.made-in-conference")
+def plan_in_conference(ctx: RuleContext) -> Finding:
+    """The current plan was made in a case conference with the client present [method]."""
+    plan = ctx.state.plan
+    if plan is None or not ctx.policy.plan_requires_client_present:
+        return _not_applicable("plan.made-in-conference", "rule.plan-conference.not_applicable")
+    conference = ctx.state.conferences[plan.conference_id]
+    missing = [] if conference.client_present else [Message("missing.client_absent", {"date": conference.at})]
+    result = _result(
+        ctx,
+        "plan.made-in-conference",
+        "rule.plan-conference",
+        not missing,
+        None,
+        [ctx.plan_evidence(plan), ctx.conference_evidence(conference)],
+        missing,
+    )
+    return Finding(result)
+
+
+# --- relapse -------------------------------------------------------------------------------------
+
+
+@rule("relapse.score")
+def relapse_score(ctx: RuleContext) -> Finding:
+    """In phase 2 or 3, a required party's counting score below 6 proposes a relapse [design]."""
+    if ctx.phase is Phase.IMMEDIATE_SAFETY:
+        return _not_applicable("relapse.score")
+    threshold = ctx.policy.relapse_threshold
+    evidence: list[Evidence] = []
+    missing: list[Message] = []
+    reweigh = ctx.reweigh_point()
+    for party in ctx.required_parties():
+        score = ctx.state.latest_scores.get(party.id)
+        if score is None or ctx.why_not_counting(score, party.id, reweigh) is not None:
+            continue
+        if score.score < threshold:
+            evidence.append(ctx.score_evidence(score))
+            missing.append(
+                Message(
+                    "missing.below",
+                    {
+                        "party": ctx.party_label(party.id),
+                        "score": score.score,
+                        "threshold": threshold,
+                    },
+                )
+            )
+    result = _result(
+        ctx,
+        "relapse.score",
+        "rule.relapse.score",
+        not evidence,
+        {"threshold": threshold},
+        evidence,
+        missing,
+    )
+    return Finding(result, proposes_relapse=bool(evidence))
+
+
+@rule("relapse.acute-incident")
+def relapse_incident(ctx: RuleContext) -> Finding:
+    """In phase 2 or 3, an acute incident since the last phase change proposes a relapse."""
+    if ctx.phase is Phase.IMMEDIATE_SAFETY:
+        return _not_applicable("relapse.acute-incident")
+    incidents = list(ctx.incidents_since(ctx.state.phase_since, acute=True))
+    evidence = [ctx.incident_evidence(i) for i in incidents]
+    result = _result(ctx, "relapse.acute-incident", "rule.relapse.incident", not incidents, None, evidence)
+    return Finding(result, proposes_relapse=bool(incidents))
+
+
+BUILTIN_RULES: tuple[Rule, ...] = (
+    acute_score,
+    acute_incident,
+    reassess_incident,
+    relapse_score,
+    relapse_incident,
+    safety_consensus,
+    safety_agreements,
+    stable_consensus,
+    stability_window,
+    top_three,
+    plan_in_conference,
+)
+"""The method's rules, in the order they are reported."""
