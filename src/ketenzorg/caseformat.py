@@ -48,7 +48,9 @@ FORMAT_NAME: Final = "ketenzorg.case"
 FORMAT_VERSION: Final = 1
 MAX_DOCUMENT_BYTES: Final = 64 * 1024 * 1024
 
-_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
+ISO_DATETIME_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
+"""A date-time with a timezone offset, as the case format writes and accepts it."""
+_ISO_DATETIME = re.compile(ISO_DATETIME_PATTERN)
 
 
 def _structure_datetime(value: Any, _: type) -> datetime:

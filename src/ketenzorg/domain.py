@@ -61,6 +61,9 @@ def non_empty(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
         raise _fail(attribute, "must not be empty")
 
 
+setattr(non_empty, "__schema__", {"minLength": 1, "pattern": r"\S"})  # noqa: B010
+
+
 def optional_text(_: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
     """Allow ``None`` or a string."""
     if value is not None and not isinstance(value, str):
@@ -76,6 +79,7 @@ def integer_in(low: int, high: int) -> Callable[[object, attrs.Attribute[Any], i
         if not low <= value <= high:
             raise _fail(attribute, f"{value} is not in {low}..{high}")
 
+    setattr(check, "__schema__", {"minimum": low, "maximum": high})  # noqa: B010
     return check
 
 
@@ -87,6 +91,7 @@ def optional_integer_in(low: int, high: int) -> Callable[[object, attrs.Attribut
         if value is not None:
             inner(instance, attribute, value)
 
+    setattr(check, "__schema__", {"minimum": low, "maximum": high})  # noqa: B010
     return check
 
 

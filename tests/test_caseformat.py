@@ -1,0 +1,179 @@
+"""The case format: exact round trip, the published schema, and errors with paths."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import orjson
+import pytest
+
+from ketenzorg import Case, CaseFormatError, MalformedInputError
+from ketenzorg import caseformat, caseschema
+from ketenzorg.demo import build_demo_case
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "case.schema.json"
+
+
+@pytest.fixture(scope="module")
+def demo_case() -> Case:
+    return build_demo_case()
+
+
+@pytest.fixture(scope="module")
+def demo_dict(demo_case: Case) -> dict[str, Any]:
+    return caseformat.case_to_dict(demo_case)
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def _index_of(data: dict[str, Any], event_type: str, nth: int = 0) -> int:
+    hits = [i for i, e in enumerate(data["events"]) if e["type"] == event_type]
+    return hits[nth]
+
+
+def test_published_schema_is_generated_from_the_code() -> None:
+    assert SCHEMA_PATH.read_bytes() == caseschema.render(), (
+        "schemas/case.schema.json is out of date: "
+        "run `python -m ketenzorg.caseschema > schemas/case.schema.json`"
+    )
+
+
+def test_round_trip_is_exact(demo_case: Case) -> None:
+    data = caseformat.dumps(demo_case)
+    again = caseformat.loads(data)
+    assert again == demo_case
+    assert caseformat.dumps(again) == data
+
+
+def test_demo_case_is_valid_against_the_schema(
+    demo_dict: dict[str, Any], validator: jsonschema.Draft202012Validator
+) -> None:
+    errors = list(validator.iter_errors(json.loads(orjson.dumps(demo_dict))))
+    assert errors == []
+
+
+def test_every_event_type_appears_in_the_demo(demo_dict: dict[str, Any]) -> None:
+    from ketenzorg.events import EVENT_TYPES
+
+    seen = {e["type"] for e in demo_dict["events"]}
+    # party_left is the only kind the demo has no use for.
+    assert set(EVENT_TYPES) - seen == {"party_left"}
+
+
+@pytest.mark.parametrize(
+    ("event_type", "field", "value", "expected"),
+    [
+        ("score_given", "score", 11, "score: 11 is not in 0..10"),
+        ("score_given", "score", -1, "score: -1 is not in 0..10"),
+        ("score_given", "score", "7", "score: expected an integer, got text"),
+        ("score_given", "score", True, "score: expected an integer, got a boolean"),
+        ("score_given", "score", 6.5, "score: expected an integer, got a number"),
+        ("score_given", "role", "boss", "role: 'boss' is not one of"),
+        ("score_given", "party_id", 3, "party_id: expected text, got an integer"),
+        ("score_given", "at", "2026-01-19T10:00:00", "at: '2026-01-19T10:00:00' is not an ISO 8601"),
+        ("score_given", "at", "yesterday", "at: 'yesterday' is not an ISO 8601"),
+        ("conference_held", "client_present", "yes", "client_present: expected true or false"),
+        ("incident_reported", "severity", "huge", "severity: 'huge' is not one of"),
+        ("phase_changed", "to_phase", 4, "to_phase: 4 is not one of 1, 2, 3"),
+    ],
+)
+def test_bad_field_is_reported_with_its_path(
+    demo_dict: dict[str, Any],
+    validator: jsonschema.Draft202012Validator,
+    event_type: str,
+    field: str,
+    value: Any,
+    expected: str,
+) -> None:
+    data = copy.deepcopy(demo_dict)
+    index = _index_of(data, event_type, -1)
+    data["events"][index][field] = value
+    with pytest.raises(CaseFormatError) as info:
+        caseformat.case_from_dict(data)
+    messages = [str(p) for p in info.value.problems]
+    assert any(m.startswith(f"events[{index}].{expected}") for m in messages), messages
+    # The published schema refuses the same document.
+    assert not validator.is_valid(data)
+
+
+def test_all_problems_are_reported_at_once(demo_dict: dict[str, Any]) -> None:
+    data = copy.deepcopy(demo_dict)
+    first, second = _index_of(data, "score_given", 0), _index_of(data, "score_given", 3)
+    data["events"][first]["score"] = 11
+    del data["events"][second]["rationale"]
+    data["events"][second]["party"] = "x"
+    data["events"][4]["type"] = "score_taken"
+    with pytest.raises(CaseFormatError) as info:
+        caseformat.case_from_dict(data)
+    paths = sorted(p.path for p in info.value.problems)
+    assert f"events[{first}].score" in paths
+    assert f"events[{second}].party" in paths
+    assert "events[4]" in paths
+    assert str(info.value).startswith(f"{len(paths)} problems")
+
+
+def test_missing_required_field(demo_dict: dict[str, Any]) -> None:
+    data = copy.deepcopy(demo_dict)
+    index = _index_of(data, "score_given")
+    del data["events"][index]["score"]
+    with pytest.raises(CaseFormatError, match=rf"events\[{index}\]\.score: required field missing"):
+        caseformat.case_from_dict(data)
+
+
+def test_unknown_reference_is_reported_with_its_path(demo_dict: dict[str, Any]) -> None:
+    data = copy.deepcopy(demo_dict)
+    index = _index_of(data, "score_given", 2)
+    data["events"][index]["party_id"] = "nobody"
+    with pytest.raises(CaseFormatError, match=rf"events\[{index}\]\.party_id: party 'nobody'"):
+        caseformat.case_from_dict(data)
+
+
+def test_secret_address_is_refused_without_echoing_it(demo_dict: dict[str, Any]) -> None:
+    data = copy.deepcopy(demo_dict)
+    secret = "Verborgen Laan 12, 9999 ZZ Nergensdorp"
+    data["events"][0]["care_setting"]["location"]["address"] = secret
+    with pytest.raises(CaseFormatError) as info:
+        caseformat.case_from_dict(data)
+    assert "events[0].care_setting.location.address" in str(info.value)
+    assert "Verborgen" not in str(info.value)
+    assert "Verborgen" not in repr(info.value)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[]", "expected a case object, got a list"),
+        (b'{"format": "fhir"}', "not a ketenzorg case document"),
+        (b"", "not valid JSON"),
+    ],
+)
+def test_unusable_documents(document: bytes, message: str) -> None:
+    with pytest.raises(MalformedInputError, match=message):
+        caseformat.loads(document)
+
+
+def test_version_and_top_level_fields(demo_dict: dict[str, Any]) -> None:
+    data = copy.deepcopy(demo_dict)
+    data["version"] = 2
+    data["extra"] = 1
+    data["case_id"] = " "
+    with pytest.raises(CaseFormatError) as info:
+        caseformat.case_from_dict(data)
+    assert {p.path for p in info.value.problems} == {"version", "extra", "case_id"}
+
+
+def test_events_must_start_with_case_opened(demo_dict: dict[str, Any]) -> None:
+    data = copy.deepcopy(demo_dict)
+    data["events"] = data["events"][1:]
+    with pytest.raises(CaseFormatError, match=r"events\[0\]\.type: a case starts with case_opened"):
+        caseformat.case_from_dict(data)

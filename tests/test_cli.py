@@ -1,0 +1,212 @@
+"""The command line, run as a user would: in a subprocess, checking output and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ketenzorg import PhaseChanged, TransitionKind, __version__, caseformat
+
+SECRET = "Schuilhoek 7, 1234 AB Geheimstad"
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "ketenzorg", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        cwd=cwd,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stdout
+    return result
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    result = run("demo", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"ketenzorg {__version__}"
+
+
+def test_console_script_entry_point_is_declared(repo: Path) -> None:
+    text = (repo / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'ketenzorg = "ketenzorg.cli:main"' in text
+
+
+def test_demo_walks_the_whole_method() -> None:
+    result = run("demo")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    steps = [line for line in out.splitlines() if line.startswith("=== ")]
+    assert len(steps) == 11
+    # Blocked at the first conference, with the reason.
+    assert "refused: Transition to phase 2 (risk-driven care) blocked" in out
+    assert "Politie basisteam Demo scores 5, at least 6 is needed" in out
+    # The acute incident raises the alert and proposes the relapse.
+    assert "Acute incident on 2 May 2026 since the last case conference; protect at once" in out
+    assert "Proposed: relapse to phase 1 (immediate safety)" in out
+    # The stability window blocks, then recovery care, then closing.
+    assert "last incident on 2 May 2026; stable from 31 July 2026" in out
+    assert "Current phase: phase 3 (recovery care)" in out
+    assert out.rstrip().endswith("Plan made in a case conference with the client present")
+    assert "Case closed" in out
+    phases = [line.split(": ", 1)[1] for line in out.splitlines() if "Current phase:" in line]
+    assert [p.split(" ", 2)[1] for p in phases] == [
+        "1", "1", "2", "2", "2", "1", "2", "2", "3", "3", "3",
+    ]  # fmt: skip
+
+
+def test_demo_in_dutch() -> None:
+    result = run("demo", "--lang", "nl")
+    assert result.returncode == 0
+    assert "Huidige fase: fase 1 (directe veiligheid)" in result.stdout
+    assert "geweigerd: Overgang naar fase 2 (risicogestuurde zorg) geblokkeerd" in result.stdout
+    assert "Casus afgesloten" in result.stdout
+
+
+def test_demo_out_writes_the_case(demo_dir: Path) -> None:
+    case = caseformat.loads((demo_dir / "case.json").read_bytes())
+    assert case.state.is_closed
+    changes = [e for e in case.events if isinstance(e, PhaseChanged)]
+    assert [(c.from_phase, c.to_phase, c.kind) for c in changes] == [
+        (1, 2, TransitionKind.ADVANCE),
+        (2, 1, TransitionKind.RELAPSE),
+        (1, 2, TransitionKind.ADVANCE),
+        (2, 3, TransitionKind.ADVANCE),
+    ]
+
+
+def test_evaluate_prints_the_decision(demo_dir: Path) -> None:
+    result = run("evaluate", str(demo_dir / "case.json"), "--lang", "en")
+    assert result.returncode == 0
+    assert "Current phase: phase 3 (recovery care)" in result.stdout
+    assert "Case closed" in result.stdout
+
+
+def test_evaluate_json(demo_dir: Path) -> None:
+    result = run("evaluate", str(demo_dir / "case.json"), "--json", "--at", "2026-10-06T12:00:00+00:00")
+    assert result.returncode == 0
+    data = json.loads(result.stdout)
+    assert data["phase"] == 3
+    assert data["closed"] is True
+    assert data["at"] == "2026-10-06T12:00:00+00:00"
+    assert {r["rule_id"] for r in data["results"]} >= {"alert.acute-score", "plan.top-3"}
+
+
+def test_evaluate_a_case_in_progress(tmp_path: Path) -> None:
+    from ketenzorg.demo import walk
+
+    blocked = walk()[1]  # the first conference, police at 5
+    path = tmp_path / "case.json"
+    path.write_bytes(caseformat.dumps(blocked.case))
+    result = run("evaluate", str(path), "--json", "--at", "2026-01-20T09:00:00+00:00")
+    data = json.loads(result.stdout)
+    assert data["may_advance"] is False
+    assert data["blocking"] == ["advance.safety-consensus"]
+    consensus = next(r for r in data["results"] if r["rule_id"] == "advance.safety-consensus")
+    assert consensus["missing"] == ["Politie basisteam Demo scores 5, at least 6 is needed"]
+    # Sixty days later, every score has gone stale.
+    later = run("evaluate", str(path), "--lang", "nl", "--at", "2026-04-01T09:00:00+02:00")
+    assert "Politie basisteam Demo heeft niet meer gescoord sinds 19 januari 2026" in later.stdout
+
+
+def test_policy_file_changes_the_decision(tmp_path: Path) -> None:
+    from ketenzorg.demo import walk
+
+    path = tmp_path / "case.json"
+    path.write_bytes(caseformat.dumps(walk()[1].case))
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"advance_threshold": 5, "stable_threshold": 7}))
+    result = run("evaluate", str(path), "--json", "--policy", str(policy), "--at", "2026-01-20T09:00:00Z")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["may_advance"] is True
+
+
+def test_invalid_policy_is_a_negative_answer(tmp_path: Path, demo_dir: Path) -> None:
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"advance_threshold": 8, "stable_threshold": 7, "colour": "red"}))
+    result = run("evaluate", str(demo_dir / "case.json"), "--policy", str(policy))
+    assert result.returncode == 1
+    assert str(policy) in result.stderr
+    assert "colour: unknown policy setting" in result.stderr
+
+
+def test_invalid_case_contents_exit_1_with_path(tmp_path: Path, demo_dir: Path) -> None:
+    data = json.loads((demo_dir / "case.json").read_text(encoding="utf-8"))
+    index = next(i for i, e in enumerate(data["events"]) if e["type"] == "score_given")
+    data["events"][index]["score"] = 11
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    result = run("evaluate", str(path))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert f"{path}: events[{index}].score: 11 is not in 0..10" in result.stderr
+
+
+def test_secret_address_never_appears_in_cli_output(tmp_path: Path, demo_dir: Path) -> None:
+    data = json.loads((demo_dir / "case.json").read_text(encoding="utf-8"))
+    data["events"][0]["care_setting"]["location"]["address"] = SECRET
+    path = tmp_path / "leak.json"
+    path.write_text(json.dumps(data))
+    result = run("evaluate", str(path), "--json")
+    assert result.returncode == 1
+    assert "Schuilhoek" not in result.stdout + result.stderr
+    assert "events[0].care_setting.location.address" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a case object"),
+        ('{"resourceType": "Bundle"}', "not a ketenzorg case document"),
+    ],
+)
+def test_unusable_file_exit_2(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "input.json"
+    path.write_text(content)
+    result = run("evaluate", str(path))
+    assert result.returncode == 2
+    assert str(path) in result.stderr
+    assert message in result.stderr
+
+
+def test_missing_file_and_directory_exit_2(tmp_path: Path) -> None:
+    missing = run("evaluate", str(tmp_path / "nope.json"))
+    assert missing.returncode == 2
+    assert "nope.json: file not found" in missing.stderr
+    directory = run("evaluate", str(tmp_path))
+    assert directory.returncode == 2
+    assert "is a directory" in directory.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),
+        ("frobnicate",),
+        ("evaluate",),
+        ("evaluate", "x.json", "--lang", "de"),
+        ("evaluate", "x.json", "--at", "tomorrow"),
+        ("evaluate", "x.json", "--at", "2026-01-01T10:00:00"),
+    ],
+)
+def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    assert result.stderr.strip() != ""
