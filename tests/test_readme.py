@@ -1,0 +1,40 @@
+"""The README's promises: the embedding example runs, the quick start matches CI."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from ketenzorg import Phase, caseformat
+from ketenzorg.demo import walk
+
+
+def _blocks(readme: str, lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", readme, flags=re.S)
+
+
+def test_embedding_example_runs(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (example,) = _blocks((repo / "README.md").read_text(encoding="utf-8"), "python")
+    assert len(example.strip().splitlines()) <= 16
+    # The demo case just after the first conference: the police scored 5.
+    (tmp_path / "case.json").write_bytes(caseformat.dumps(walk()[1].case))
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    decision = namespace["decision"]
+    case = namespace["case"]
+    assert decision.may_advance  # type: ignore[attr-defined]
+    assert case.state.phase is Phase.RISK_DRIVEN_CARE  # type: ignore[attr-defined]
+    assert len(namespace["stored"]) == len(case.events)  # type: ignore[attr-defined, arg-type]
+
+
+def test_ci_runs_the_readme_test_command(repo: Path) -> None:
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    commands = [b.strip() for b in _blocks(readme, "sh")]
+    test_command = next(c for c in commands if "pytest" in c)
+    ci = (repo / ".ci" / "run").read_text(encoding="utf-8")
+    assert test_command in ci.splitlines()
+    assert os.access(repo / ".ci" / "run", os.X_OK)
