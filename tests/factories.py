@@ -110,9 +110,7 @@ def plan(
             SafetyAgreement(id=f"sa-{i}", what=f"Afspraak {i}", responsible=PRACTITIONER.id)
             for i in range(agreements)
         ),
-        work_goals=tuple(
-            WorkGoal(id=f"wg-{i}", text=f"Werkdoel {i}", rank=i + 1) for i in range(goals)
-        ),
+        work_goals=tuple(WorkGoal(id=f"wg-{i}", text=f"Werkdoel {i}", rank=i + 1) for i in range(goals)),
     )
     return engine.record(case, event)
 

@@ -11,8 +11,7 @@ import jsonschema
 import orjson
 import pytest
 
-from ketenzorg import Case, CaseFormatError, MalformedInputError
-from ketenzorg import caseformat, caseschema
+from ketenzorg import Case, CaseFormatError, MalformedInputError, caseformat, caseschema
 from ketenzorg.demo import build_demo_case
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "case.schema.json"

@@ -75,9 +75,7 @@ class _Builder:
         args = typing.get_args(hint)
         if origin in (types.UnionType, typing.Union):
             options = [a for a in args if a is not type(None)]
-            inner = self.type(options[0]) if len(options) == 1 else {
-                "anyOf": [self.type(a) for a in options]
-            }
+            inner = self.type(options[0]) if len(options) == 1 else {"anyOf": [self.type(a) for a in options]}
             return {"anyOf": [inner, {"type": "null"}]} if type(None) in args else inner
         if origin is tuple:
             return {"type": "array", "items": self.type(args[0])}
