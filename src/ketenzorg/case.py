@@ -6,7 +6,7 @@ parties and conferences, no event after closing, no skipped phase) and folded in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -75,16 +75,210 @@ def _problem(path: str, message: str) -> InvalidEventError:
     return InvalidEventError([Problem(path, message)])
 
 
-def _with(mapping: Mapping[str, Any], key: str, value: Any) -> Mapping[str, Any]:
-    new = dict(mapping)
-    new[key] = value
-    return MappingProxyType(new)
+class _Fold:
+    """A mutable working copy of a state that folds events into it, checking each first.
+
+    Mappings are shared with the state it starts from and copied on first write, so folding a
+    whole history is linear and appending one event copies only what that event changes.
+    """
+
+    _MAPPINGS = ("care_team", "known_parties", "conferences", "latest_scores")
+
+    def __init__(self, state: CaseState) -> None:
+        self.state = state
+        self.opened_at = state.opened.at
+        self.care_team: Mapping[str, Party] = state.care_team
+        self.known_parties: Mapping[str, Party] = state.known_parties
+        self.conferences: Mapping[str, ConferenceHeld] = state.conferences
+        self.latest_scores: Mapping[str, ScoreGiven] = state.latest_scores
+        self.incidents: list[IncidentReported] | tuple[IncidentReported, ...] = state.incidents
+        self.phase_changes: list[PhaseChanged] | tuple[PhaseChanged, ...] = state.phase_changes
+        self.care_setting = state.care_setting
+        self.phase = state.phase
+        self.phase_since = state.phase_since
+        self.last_conference = state.last_conference
+        self.plan = state.plan
+        self.plan_version = state.plan_version
+        self.closed = state.closed
+        self.event_count = state.event_count
+        self._owned: set[str] = set()
+
+    def _own(self, name: str) -> dict[str, Any]:
+        if name not in self._owned:  # copy on first write
+            setattr(self, name, dict(getattr(self, name)))
+            self._owned.add(name)
+        owned: dict[str, Any] = getattr(self, name)
+        return owned
+
+    def _own_list(self, name: str) -> list[Any]:
+        if name not in self._owned:
+            setattr(self, name, list(getattr(self, name)))
+            self._owned.add(name)
+        owned: list[Any] = getattr(self, name)
+        return owned
+
+    def freeze(self) -> CaseState:
+        return attrs.evolve(
+            self.state,
+            care_team=MappingProxyType(self.care_team) if "care_team" in self._owned else self.care_team,
+            known_parties=(
+                MappingProxyType(self.known_parties) if "known_parties" in self._owned else self.known_parties
+            ),
+            conferences=(
+                MappingProxyType(self.conferences) if "conferences" in self._owned else self.conferences
+            ),
+            latest_scores=(
+                MappingProxyType(self.latest_scores) if "latest_scores" in self._owned else self.latest_scores
+            ),
+            incidents=tuple(self.incidents),
+            phase_changes=tuple(self.phase_changes),
+            care_setting=self.care_setting,
+            phase=self.phase,
+            phase_since=self.phase_since,
+            last_conference=self.last_conference,
+            plan=self.plan,
+            plan_version=self.plan_version,
+            closed=self.closed,
+            event_count=self.event_count,
+        )
+
+    def apply(self, event: Event) -> None:
+        """Check ``event`` against the state so far, then fold it in."""
+        if self.closed is not None:
+            raise _problem("type", f"the case is closed; {event.type} cannot be recorded")
+        if event.at < self.opened_at:
+            raise _problem("at", "is before the case was opened")
+        handler = _HANDLERS.get(type(event))
+        if handler is None:
+            raise _problem("type", f"unknown event {type(event).__name__}")
+        handler(self, event)
+        self.event_count += 1
+
+    # One method per event type; each checks first, then changes the working state.
+
+    def _case_opened(self, event: CaseOpened) -> None:
+        raise _problem("type", "the case is already open")
+
+    def _party_joined(self, event: PartyJoined) -> None:
+        party = event.party
+        if party.id in self.care_team:
+            raise _problem("party.id", f"party {party.id!r} is already in the care team")
+        known = self.known_parties.get(party.id)
+        if known is not None and known != party:
+            raise _problem("party.id", f"id {party.id!r} belongs to another party")
+        _check_persons_refs([party], self.state.persons, "party")
+        self._own("care_team")[party.id] = party
+        self._own("known_parties")[party.id] = party
+
+    def _party_left(self, event: PartyLeft) -> None:
+        if event.party_id not in self.care_team:
+            raise _problem("party_id", f"party {event.party_id!r} is not in the care team")
+        del self._own("care_team")[event.party_id]
+
+    def _care_setting_changed(self, event: CareSettingChanged) -> None:
+        _check_location(event.care_setting)
+        self.care_setting = event.care_setting
+
+    def _conference_held(self, event: ConferenceHeld) -> None:
+        if event.id in self.conferences:
+            raise _problem("id", f"conference {event.id!r} was already recorded")
+        for index, pid in enumerate(event.participants):
+            if pid not in self.care_team:
+                raise _problem(f"participants[{index}]", f"unknown party {pid!r}")
+        self._own("conferences")[event.id] = event
+        if self.last_conference is None or event.at >= self.last_conference.at:
+            self.last_conference = event
+
+    def _score_given(self, event: ScoreGiven) -> None:
+        scorer = self.care_team.get(event.party_id)
+        if scorer is None:
+            raise _problem("party_id", f"party {event.party_id!r} is not in the care team")
+        if scorer.role is not event.role:
+            raise _problem("role", f"party {event.party_id!r} is {scorer.role.value}, not {event.role.value}")
+        if event.conference_id is not None and event.conference_id not in self.conferences:
+            raise _problem("conference_id", f"unknown conference {event.conference_id!r}")
+        previous = self.latest_scores.get(event.party_id)
+        if previous is None or previous.at <= event.at:  # an older score arriving late is kept only
+            scores = self.latest_scores if "latest_scores" in self._owned else self._own("latest_scores")
+            scores[event.party_id] = event  # type: ignore[index]
+
+    def _incident_reported(self, event: IncidentReported) -> None:
+        if event.reported_by is not None and event.reported_by not in self.known_parties:
+            raise _problem("reported_by", f"unknown party {event.reported_by!r}")
+        self._own_list("incidents").append(event)
+
+    def _plan_revised(self, event: PlanRevised) -> None:
+        self._check_plan(event)
+        self.plan = event
+        self.plan_version += 1
+
+    def _phase_changed(self, event: PhaseChanged) -> None:
+        self._check_phase_change(event)
+        self.phase = event.to_phase
+        self.phase_since = event.at
+        self._own_list("phase_changes").append(event)
+
+    def _case_closed(self, event: CaseClosed) -> None:
+        self._check_closing(event)
+        self.closed = event
+
+    def _check_plan(self, event: PlanRevised) -> None:
+        if event.conference_id not in self.conferences:
+            raise _problem("conference_id", f"unknown conference {event.conference_id!r}")
+        persons = self.state.persons
+        for index, agreement in enumerate(event.agreements):
+            if agreement.responsible not in self.known_parties and agreement.responsible not in persons:
+                raise _problem(
+                    f"agreements[{index}].responsible",
+                    f"unknown party or person {agreement.responsible!r}",
+                )
+        risk_ids = {r.id for r in event.risk_factors}
+        for index, goal in enumerate(event.work_goals):
+            if goal.risk_factor_id is not None and goal.risk_factor_id not in risk_ids:
+                raise _problem(
+                    f"work_goals[{index}].risk_factor_id",
+                    f"unknown risk factor {goal.risk_factor_id!r}",
+                )
+
+    def _check_phase_change(self, event: PhaseChanged) -> None:
+        phase = self.phase
+        if event.from_phase is not phase:
+            raise _problem("from_phase", f"the case is in phase {phase.value}, not {event.from_phase.value}")
+        if event.kind is TransitionKind.ADVANCE:
+            if event.to_phase != phase + 1:
+                raise _problem(
+                    "to_phase",
+                    f"phases run in order: from {phase.value} the next is "
+                    f"{phase.value + 1}, not {event.to_phase.value}",
+                )
+        elif event.to_phase is not Phase.IMMEDIATE_SAFETY or phase is Phase.IMMEDIATE_SAFETY:
+            raise _problem("to_phase", "a relapse goes from phase 2 or 3 back to phase 1")
+
+    def _check_closing(self, event: CaseClosed) -> None:
+        if self.phase is not Phase.RECOVERY_CARE:
+            raise _problem("type", f"a case is closed from phase 3, not {self.phase.value}")
+        if not event.handover_to:
+            raise _problem("handover_to", "closing needs the handover to at least one party")
+        for index, pid in enumerate(event.handover_to):
+            receiver = self.known_parties.get(pid)
+            if receiver is None:
+                raise _problem(f"handover_to[{index}]", f"unknown party {pid!r}")
+            if receiver.role is not PartyRole.CHAIN_PARTNER:
+                raise _problem(f"handover_to[{index}]", f"handover goes to a chain partner, not {pid!r}")
 
 
-def _without(mapping: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    new = dict(mapping)
-    del new[key]
-    return MappingProxyType(new)
+_HANDLERS: dict[type[Event], Callable[[_Fold, Any], None]] = {
+    CaseOpened: _Fold._case_opened,
+    PartyJoined: _Fold._party_joined,
+    PartyLeft: _Fold._party_left,
+    CareSettingChanged: _Fold._care_setting_changed,
+    ConferenceHeld: _Fold._conference_held,
+    ScoreGiven: _Fold._score_given,
+    IncidentReported: _Fold._incident_reported,
+    PlanRevised: _Fold._plan_revised,
+    PhaseChanged: _Fold._phase_changed,
+    CaseClosed: _Fold._case_closed,
+}
 
 
 def _start(case_id: str, event: Event) -> CaseState:
@@ -124,143 +318,31 @@ def apply(state: CaseState, event: Event) -> CaseState:
 
     Raises :class:`InvalidEventError` (paths relative to the event) and leaves ``state`` as is.
     """
-    if state.closed is not None:
-        raise _problem("type", f"the case is closed; {event.type} cannot be recorded")
-    if event.at < state.opened.at:
-        raise _problem("at", "is before the case was opened")
-    return attrs.evolve(_fold_event(state, event), event_count=state.event_count + 1)
-
-
-def _fold_event(state: CaseState, event: Event) -> CaseState:
-    match event:
-        case CaseOpened():
-            raise _problem("type", "the case is already open")
-        case PartyJoined(party=party):
-            if party.id in state.care_team:
-                raise _problem("party.id", f"party {party.id!r} is already in the care team")
-            known = state.known_parties.get(party.id)
-            if known is not None and known != party:
-                raise _problem("party.id", f"id {party.id!r} belongs to another party")
-            _check_persons_refs([party], state.persons, "party")
-            return attrs.evolve(
-                state,
-                care_team=_with(state.care_team, party.id, party),
-                known_parties=_with(state.known_parties, party.id, party),
-            )
-        case PartyLeft(party_id=party_id):
-            if party_id not in state.care_team:
-                raise _problem("party_id", f"party {party_id!r} is not in the care team")
-            return attrs.evolve(state, care_team=_without(state.care_team, party_id))
-        case CareSettingChanged(care_setting=setting):
-            _check_location(setting)
-            return attrs.evolve(state, care_setting=setting)
-        case ConferenceHeld():
-            if event.id in state.conferences:
-                raise _problem("id", f"conference {event.id!r} was already recorded")
-            for index, pid in enumerate(event.participants):
-                if pid not in state.care_team:
-                    raise _problem(f"participants[{index}]", f"unknown party {pid!r}")
-            last = state.last_conference
-            if last is None or event.at >= last.at:
-                last = event
-            return attrs.evolve(
-                state,
-                conferences=_with(state.conferences, event.id, event),
-                last_conference=last,
-            )
-        case ScoreGiven():
-            scorer = state.care_team.get(event.party_id)
-            if scorer is None:
-                raise _problem("party_id", f"party {event.party_id!r} is not in the care team")
-            if scorer.role is not event.role:
-                raise _problem(
-                    "role",
-                    f"party {event.party_id!r} is {scorer.role.value}, not {event.role.value}",
-                )
-            if event.conference_id is not None and event.conference_id not in state.conferences:
-                raise _problem("conference_id", f"unknown conference {event.conference_id!r}")
-            previous = state.latest_scores.get(event.party_id)
-            if previous is not None and previous.at > event.at:
-                return attrs.evolve(state)  # an older score arrived late: kept, not counting
-            return attrs.evolve(state, latest_scores=_with(state.latest_scores, event.party_id, event))
-        case IncidentReported():
-            if event.reported_by is not None and event.reported_by not in state.known_parties:
-                raise _problem("reported_by", f"unknown party {event.reported_by!r}")
-            return attrs.evolve(state, incidents=(*state.incidents, event))
-        case PlanRevised():
-            _check_plan(state, event)
-            return attrs.evolve(state, plan=event, plan_version=state.plan_version + 1)
-        case PhaseChanged():
-            _check_phase_change(state, event)
-            return attrs.evolve(
-                state,
-                phase=event.to_phase,
-                phase_since=event.at,
-                phase_changes=(*state.phase_changes, event),
-            )
-        case CaseClosed():
-            if state.phase is not Phase.RECOVERY_CARE:
-                raise _problem("type", f"a case is closed from phase 3, not {state.phase.value}")
-            if not event.handover_to:
-                raise _problem("handover_to", "closing needs the handover to at least one party")
-            for index, pid in enumerate(event.handover_to):
-                receiver = state.known_parties.get(pid)
-                if receiver is None:
-                    raise _problem(f"handover_to[{index}]", f"unknown party {pid!r}")
-                if receiver.role is not PartyRole.CHAIN_PARTNER:
-                    raise _problem(f"handover_to[{index}]", f"handover goes to a chain partner, not {pid!r}")
-            return attrs.evolve(state, closed=event)
-    raise _problem("type", f"unknown event {type(event).__name__}")
-
-
-def _check_plan(state: CaseState, event: PlanRevised) -> None:
-    if event.conference_id not in state.conferences:
-        raise _problem("conference_id", f"unknown conference {event.conference_id!r}")
-    referable = set(state.known_parties) | set(state.persons)
-    for index, agreement in enumerate(event.agreements):
-        if agreement.responsible not in referable:
-            raise _problem(
-                f"agreements[{index}].responsible",
-                f"unknown party or person {agreement.responsible!r}",
-            )
-    risk_ids = {r.id for r in event.risk_factors}
-    for index, goal in enumerate(event.work_goals):
-        if goal.risk_factor_id is not None and goal.risk_factor_id not in risk_ids:
-            raise _problem(
-                f"work_goals[{index}].risk_factor_id",
-                f"unknown risk factor {goal.risk_factor_id!r}",
-            )
-
-
-def _check_phase_change(state: CaseState, event: PhaseChanged) -> None:
-    if event.from_phase is not state.phase:
-        raise _problem(
-            "from_phase", f"the case is in phase {state.phase.value}, not {event.from_phase.value}"
-        )
-    if event.kind is TransitionKind.ADVANCE:
-        if event.to_phase != state.phase + 1:
-            raise _problem(
-                "to_phase",
-                f"phases run in order: from {state.phase.value} the next is "
-                f"{state.phase.value + 1}, not {event.to_phase.value}",
-            )
-    elif event.to_phase is not Phase.IMMEDIATE_SAFETY or state.phase is Phase.IMMEDIATE_SAFETY:
-        raise _problem("to_phase", "a relapse goes from phase 2 or 3 back to phase 1")
+    folder = _Fold(state)
+    folder.apply(event)
+    return folder.freeze()
 
 
 def fold(case_id: str, events: Iterable[Event]) -> CaseState:
     """Fold a whole history into its state; errors carry the path ``events[i]...``."""
-    state: CaseState | None = None
-    for index, event in enumerate(events):
+    iterator = iter(events)
+    try:
+        state = _start(case_id, next(iterator))
+    except StopIteration:
+        raise InvalidEventError([Problem("events", "a case needs at least its case_opened event")]) from None
+    except InvalidEventError as error:
+        raise _at_index(error, 0) from None
+    folder = _Fold(state)
+    for index, event in enumerate(iterator, start=1):
         try:
-            state = _start(case_id, event) if state is None else apply(state, event)
+            folder.apply(event)
         except InvalidEventError as error:
-            raise InvalidEventError(
-                [Problem(f"events[{index}].{p.path}", p.message) for p in error.problems]
-            ) from None
-    if state is None:
-        raise InvalidEventError([Problem("events", "a case needs at least its case_opened event")])
-    return state
+            raise _at_index(error, index) from None
+    return folder.freeze()
+
+
+def _at_index(error: InvalidEventError, index: int) -> InvalidEventError:
+    return InvalidEventError([Problem(f"events[{index}].{p.path}", p.message) for p in error.problems])
 
 
 def _as_events(events: Iterable[Event]) -> tuple[Event, ...]:

@@ -196,6 +196,10 @@ _CATALOG: dict[str, dict[Language, str]] = {
     },
     "word.incident": {"nl": "het incident van {date}", "en": "the incident of {date}"},
     "word.relapse": {"nl": "de terugval van {date}", "en": "the relapse of {date}"},
+    "word.phase_start": {
+        "nl": "het begin van fase {phase} op {date}",
+        "en": "the start of phase {phase} on {date}",
+    },
     "missing.no_rationale": {
         "nl": "score van {party} heeft geen onderbouwing",
         "en": "score by {party} has no rationale",

@@ -61,8 +61,13 @@ class Policy:
                 problems.append(Problem(name, f"expected an integer, got {type(value).__name__}"))
             elif not 0 <= value <= 10:
                 problems.append(Problem(name, f"{value} is not in 0..10"))
-        if problems:
-            return problems
+        if not problems:  # the thresholds' order is only meaningful when each is valid
+            problems += self._order_problems()
+        problems += self._other_problems()
+        return problems
+
+    def _order_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
         if self.stable_threshold < self.advance_threshold:
             problems.append(
                 Problem(
@@ -84,6 +89,10 @@ class Policy:
                     f"{self.relapse_threshold} is above stable_threshold {self.stable_threshold}",
                 )
             )
+        return problems
+
+    def _other_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
         if not isinstance(self.required_roles, frozenset) or not all(
             isinstance(r, PartyRole) for r in self.required_roles
         ):

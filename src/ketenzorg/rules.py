@@ -7,6 +7,7 @@ never change the case; the engine combines their findings into a decision.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
@@ -44,7 +45,7 @@ class Finding:
     proposes_relapse: bool = False
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class RuleContext:
     """What a rule sees: the folded state, the organisation's policy and the moment of judgement."""
 
@@ -65,6 +66,7 @@ class RuleContext:
             return Message("label.client")
         return party.name
 
+    @functools.cached_property
     def required_parties(self) -> list[Party]:
         """Members of the care team whose role must score, in a stable order."""
         required = self.policy.required_roles
@@ -76,20 +78,24 @@ class RuleContext:
     def is_stale(self, score: ScoreGiven) -> bool:
         return self.at - score.at > self.policy.max_score_age
 
+    @functools.cached_property
     def reweigh_point(self) -> tuple[datetime, Message] | None:
-        """The latest moment after which safety must be weighed anew, and why.
+        """The moment after which a score must be given to carry an advance, and why.
 
-        A score given before the latest unsafe incident, or before the latest relapse, judged a
-        situation that no longer exists: it cannot carry an advance [design].
+        A score given before the case entered its current phase answered the previous phase's
+        question (so phase 2 cannot be passed through on phase-1 scores), and a score given
+        before the latest unsafe incident judged a situation that no longer exists [design].
+        Entering phase 1 again is a relapse.
         """
-        point: tuple[datetime, Message] | None = None
-        for incident in self.state.incidents:
-            if incident.at <= self.at and (point is None or incident.at > point[0]):
-                point = (incident.at, Message("word.incident", {"date": incident.at}))
-        for change in self.state.phase_changes:
-            if change.kind is TransitionKind.RELAPSE and (point is None or change.at > point[0]):
-                point = (change.at, Message("word.relapse", {"date": change.at}))
-        return point
+        incident = max((i.at for i in self.state.incidents if i.at <= self.at), default=None)
+        since = self.state.phase_since
+        if incident is not None and incident > since:
+            return incident, Message("word.incident", {"date": incident})
+        if self.state.phase_changes and since <= self.at:
+            change = self.state.phase_changes[-1]
+            key = "word.relapse" if change.kind is TransitionKind.RELAPSE else "word.phase_start"
+            return since, Message(key, {"date": since, "phase": int(change.to_phase)})
+        return None
 
     def why_not_counting(
         self, score: ScoreGiven | None, party_id: str, reweigh: tuple[datetime, Message] | None
@@ -102,7 +108,7 @@ class RuleContext:
             return Message("missing.no_rationale", {"party": label})
         if self.is_stale(score):
             return Message("missing.stale", {"party": label, "date": score.at})
-        if reweigh is not None and score.at < reweigh[0]:
+        if reweigh is not None and score.at <= reweigh[0]:
             return Message("missing.since", {"party": label, "since": reweigh[1]})
         return None
 
@@ -110,7 +116,7 @@ class RuleContext:
         """The party's most recent score if it counts: it has a rationale, is not older than
         the maximum age and was given after the latest incident or relapse."""
         score = self.state.latest_scores.get(party_id)
-        if self.why_not_counting(score, party_id, self.reweigh_point()) is not None:
+        if self.why_not_counting(score, party_id, self.reweigh_point) is not None:
             return None
         return score
 
@@ -183,6 +189,8 @@ class Rule:
     id: str
     check: RuleFunction
     gate: bool = True
+    plugin: str = "ketenzorg.method"
+    """The plugin that registered the rule (set by the registry)."""
 
     def __call__(self, ctx: RuleContext) -> Finding:
         return self.check(ctx)
@@ -320,10 +328,10 @@ def reassess_incident(ctx: RuleContext) -> Finding:
 def _consensus(ctx: RuleContext, rule_id: str, threshold: int) -> Finding:
     evidence: list[Evidence] = []
     missing: list[Message] = []
-    parties = ctx.required_parties()
+    parties = ctx.required_parties
     if not parties:
         missing.append(Message("missing.no_required_party"))
-    reweigh = ctx.reweigh_point()
+    reweigh = ctx.reweigh_point
     for party in parties:
         label = ctx.party_label(party.id)
         score = ctx.state.latest_scores.get(party.id)
@@ -389,7 +397,8 @@ def stability_window(ctx: RuleContext) -> Finding:
     if ctx.phase is not Phase.RISK_DRIVEN_CARE:
         return _not_applicable("advance.stability-window")
     window = ctx.policy.stability_window
-    incidents = list(ctx.incidents_since(ctx.at - window))
+    # An incident exactly one window ago no longer blocks: "stable from" is the first good moment.
+    incidents = [i for i in ctx.incidents_since(ctx.at - window) if i.at > ctx.at - window]
     evidence = [ctx.incident_evidence(i) for i in incidents]
     missing = []
     if incidents:
@@ -462,16 +471,20 @@ def plan_in_conference(ctx: RuleContext) -> Finding:
 
 @rule("relapse.score")
 def relapse_score(ctx: RuleContext) -> Finding:
-    """In phase 2 or 3, a required party's counting score below 6 proposes a relapse [design]."""
+    """In phase 2 or 3, a required party's counting score below 6 proposes a relapse [design].
+
+    Here a score counts when it has a rationale and is not too old; unlike for advancing, an
+    incident after it does not set it aside (that would let an incident withdraw a relapse).
+    """
     if ctx.phase is Phase.IMMEDIATE_SAFETY:
         return _not_applicable("relapse.score")
     threshold = ctx.policy.relapse_threshold
     evidence: list[Evidence] = []
     missing: list[Message] = []
-    reweigh = ctx.reweigh_point()
-    for party in ctx.required_parties():
+    for party in ctx.required_parties:
+        # A later incident never withdraws a low score: only a new score by the party does.
         score = ctx.state.latest_scores.get(party.id)
-        if score is None or ctx.why_not_counting(score, party.id, reweigh) is not None:
+        if score is None or ctx.why_not_counting(score, party.id, None) is not None:
             continue
         if score.score < threshold:
             evidence.append(ctx.score_evidence(score))

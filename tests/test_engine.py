@@ -1,0 +1,590 @@
+"""The engine: pure evaluation, refused transitions, immutable operations, replay, policies side by side."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+import orjson
+import pytest
+
+from factories import (
+    all_score,
+    case_in_phase_1_ready,
+    case_in_phase_2,
+    case_in_phase_3,
+    conference,
+    day,
+    incident,
+    new_case,
+    plan,
+)
+from ketenzorg import (
+    Case,
+    CaseClosed,
+    ConferenceHeld,
+    Engine,
+    IncidentReported,
+    IncidentSeverity,
+    InvalidEventError,
+    PartyLeft,
+    Phase,
+    PhaseChanged,
+    PlanRevised,
+    Policy,
+    RuleStatus,
+    SafetyAgreement,
+    ScoreGiven,
+    TransitionBlockedError,
+    TransitionKind,
+)
+from ketenzorg.rules import BUILTIN_RULES, Finding, Rule, RuleContext
+
+RATIONALE = "onderbouwing (synthetisch)"
+MANUAL = "relapse.professional-judgement"
+LENIENT = Policy(advance_threshold=5)
+
+
+def phase_1(engine: Engine, scores: dict[str, int], *, with_plan: bool = True) -> Case:
+    case, mdo = conference(engine, new_case(), day(7), scores, conference_id="mdo-1")
+    return plan(engine, case, mdo, day(7)) if with_plan else case
+
+
+def blocking_ids(error: TransitionBlockedError) -> list[str]:
+    return [r.rule_id for r in error.decision.blocking]
+
+
+# --- evaluate is pure ----------------------------------------------------------------------------
+
+
+def test_evaluate_is_pure(engine: Engine) -> None:
+    case = incident(engine, case_in_phase_2(engine), day(10), acute=True)
+    events, state = case.events, case.state
+    first = engine.evaluate(case, at=day(11))
+    second = engine.evaluate(case, at=day(11))
+    assert first == second
+    assert first.to_dict("nl") == second.to_dict("nl")
+    assert Engine().evaluate(case, at=day(11)) == first
+    assert case.events is events
+    assert case.state is state
+    assert Case(case.case_id, case.events).state == state
+    # the decision is really about this case (not a trivially constant value)
+    assert first.relapse is not None
+    assert engine.evaluate(case, at=day(9)).relapse is None
+
+
+def test_evaluate_of_the_same_replayed_history_gives_the_same_decision(engine: Engine) -> None:
+    case = case_in_phase_3(engine)
+    replayed = engine.replay(case.case_id, list(case.events))
+    assert engine.evaluate(replayed, at=day(201)) == engine.evaluate(case, at=day(201))
+
+
+def test_decision_reports_phase_and_next_phase(engine: Engine) -> None:
+    decision = engine.evaluate(case_in_phase_1_ready(engine), at=day(8))
+    assert (decision.case_id, decision.phase, decision.next_phase) == (
+        "case-test",
+        Phase.IMMEDIATE_SAFETY,
+        Phase.RISK_DRIVEN_CARE,
+    )
+    assert decision.may_advance
+    assert not decision.may_close
+    assert decision.at == day(8)
+    assert engine.evaluate(case_in_phase_3(engine), at=day(201)).next_phase is None
+
+
+# --- refusals ------------------------------------------------------------------------------------
+
+
+def test_advance_refused_names_the_failing_rules(engine: Engine) -> None:
+    case = phase_1(engine, {"client": 6, "practitioner": 6, "police": 5, "vt": 6}, with_plan=False)
+    with pytest.raises(TransitionBlockedError) as caught:
+        engine.advance(case, at=day(8))
+    error = caught.value
+    assert blocking_ids(error) == ["advance.safety-consensus", "advance.safety-agreements"]
+    message = str(error)
+    assert message.startswith("Transition to phase 2 (risk-driven care) blocked")
+    assert "advance.safety-consensus: Politie Test scores 5, at least 6 is needed" in message
+    assert "advance.safety-agreements: no safety action plan" in message
+    assert error.decision.advance is None
+    assert len(case.events) == 6  # unchanged
+
+
+def test_advance_refused_message_in_dutch() -> None:
+    engine = Engine(lang="nl")
+    case = phase_1(engine, {"client": 6, "practitioner": 6, "police": 5, "vt": 6})
+    with pytest.raises(TransitionBlockedError, match=r"advance\.safety-consensus") as caught:
+        engine.advance(case, at=day(8))
+    assert str(caught.value).startswith("Overgang naar fase 2 (risicogestuurde zorg) geblokkeerd")
+    assert "Politie Test scoort 5, nodig is minstens 6" in str(caught.value)
+
+
+def test_advance_from_phase_2_needs_stable_scores_and_a_quiet_window(engine: Engine) -> None:
+    case = incident(engine, case_in_phase_2(engine), day(50), acute=False)
+    case, _ = conference(engine, case, day(100), all_score(case, 7))
+    with pytest.raises(TransitionBlockedError) as caught:
+        engine.advance(case, at=day(100))
+    assert blocking_ids(caught.value) == ["advance.stability-window"]
+    assert "advance.stability-window: last incident on" in str(caught.value)
+    advanced = engine.advance(case, at=day(140) + timedelta(seconds=1))
+    assert advanced.state.phase is Phase.RECOVERY_CARE
+
+
+def test_advance_from_phase_3_is_refused(engine: Engine) -> None:
+    case = case_in_phase_3(engine)
+    with pytest.raises(TransitionBlockedError):
+        engine.advance(case, at=day(201))
+    # an alert in phase 3 is named in the refusal
+    case = engine.give_score(case, party_id="vt", score=2, rationale=RATIONALE, at=day(202))
+    with pytest.raises(TransitionBlockedError, match=r"alert\.acute-score") as caught:
+        engine.advance(case, at=day(202))
+    assert "alert.acute-score" in blocking_ids(caught.value)
+
+
+def test_relapse_refused_without_proposal_or_reason(engine: Engine) -> None:
+    case = case_in_phase_2(engine)
+    with pytest.raises(TransitionBlockedError) as caught:
+        engine.relapse(case, at=day(8))
+    error = caught.value
+    assert error.decision.relapse is None
+    assert blocking_ids(error) == ["advance.stable-consensus"]
+    message = str(error)
+    assert message.startswith("No relapse proposed in phase 2 (risk-driven care)")
+    assert (
+        "advance.stable-consensus: client has not scored since the start of phase 2 on 12 January 2026"
+        in message
+    )
+    with pytest.raises(TransitionBlockedError):
+        engine.relapse(case, at=day(8), reason="   ")
+
+
+def test_relapse_from_phase_1_is_refused_even_with_a_reason(engine: Engine) -> None:
+    case = phase_1(engine, {"client": 6, "practitioner": 6, "police": 5, "vt": 6})
+    with pytest.raises(TransitionBlockedError) as caught:
+        engine.relapse(case, at=day(8), reason="zorgen")
+    assert str(caught.value).startswith("No relapse proposed in phase 1 (immediate safety)")
+    assert blocking_ids(caught.value) == ["advance.safety-consensus"]
+    assert "advance.safety-consensus" in str(caught.value)
+
+
+def test_close_refused_outside_phase_3_names_the_blocking_rules(engine: Engine) -> None:
+    case = case_in_phase_2(engine)
+    with pytest.raises(TransitionBlockedError) as caught:
+        engine.close(case, handover_to=["police"], at=day(8))
+    assert str(caught.value).startswith("Closing is only possible from phase 3 without open alerts")
+    assert blocking_ids(caught.value) == ["advance.stable-consensus"]
+    assert "advance.stable-consensus" in str(caught.value)
+
+
+def test_close_refused_in_phase_3_with_an_open_alert(engine: Engine) -> None:
+    case = incident(engine, case_in_phase_3(engine), day(210), acute=True)
+    with pytest.raises(TransitionBlockedError) as caught:
+        engine.close(case, handover_to=["police"], at=day(211))
+    assert blocking_ids(caught.value) == ["alert.acute-incident", "relapse.acute-incident"]
+    for rule_id in blocking_ids(caught.value):
+        assert rule_id in str(caught.value)
+    assert not caught.value.decision.may_close
+
+
+# --- operations return new cases -----------------------------------------------------------------
+
+
+def test_operations_return_a_new_case_and_leave_the_old_one(engine: Engine) -> None:
+    start = case_in_phase_1_ready(engine)
+    snapshot = (start.events, start.state)
+
+    scored = engine.give_score(start, party_id="police", score=8, rationale=RATIONALE, at=day(7))
+    recorded = engine.record(start, PartyLeft(at=day(7), party_id="vt"))
+    advanced = engine.advance(start, at=day(7))
+    relapsed = engine.relapse(advanced, at=day(9), reason="professioneel oordeel")
+    phase_3 = case_in_phase_3(engine)
+    closed = engine.close(phase_3, handover_to=["police"], at=day(201))
+
+    assert (start.events, start.state) == snapshot
+    assert start.state.phase is Phase.IMMEDIATE_SAFETY
+    for new, old in (
+        (scored, start),
+        (recorded, start),
+        (advanced, start),
+        (relapsed, advanced),
+        (closed, phase_3),
+    ):
+        assert new is not old
+        assert new.events[: len(old.events)] == old.events
+        assert len(new.events) == len(old.events) + 1
+    assert advanced.state.phase is Phase.RISK_DRIVEN_CARE
+    assert relapsed.state.phase is Phase.IMMEDIATE_SAFETY
+    assert not phase_3.state.is_closed
+    assert closed.state.is_closed
+    assert "vt" in start.state.care_team
+    assert "vt" not in recorded.state.care_team
+
+
+def test_record_all_is_all_or_nothing(engine: Engine) -> None:
+    case = case_in_phase_1_ready(engine)
+    good = ScoreGiven(at=day(8), party_id="police", role=case.state.care_team["police"].role, score=7)
+    bad = PartyLeft(at=day(8), party_id="nobody")
+    with pytest.raises(InvalidEventError):
+        engine.record_all(case, [good, bad])
+    assert good not in case.events
+    assert engine.record_all(case, [good]).events[-1] is good
+
+
+def test_advance_records_rules_and_evidence(engine: Engine) -> None:
+    case = case_in_phase_1_ready(engine)
+    advanced = engine.advance(case, at=day(8), reason="iedereen minstens 6", event_id="pc-1")
+    event = advanced.events[-1]
+    assert isinstance(event, PhaseChanged)
+    assert (event.id, event.at, event.from_phase, event.to_phase, event.kind, event.reason) == (
+        "pc-1",
+        day(8),
+        Phase.IMMEDIATE_SAFETY,
+        Phase.RISK_DRIVEN_CARE,
+        TransitionKind.ADVANCE,
+        "iedereen minstens 6",
+    )
+    assert "advance.safety-consensus" in event.rules
+    assert "advance.safety-agreements" in event.rules
+    score_ids = {e.id for e in case.events if isinstance(e, ScoreGiven)}
+    assert score_ids <= set(event.evidence)
+    assert case.state.plan.id in event.evidence
+    assert "mdo-" + day(7).isoformat() in event.evidence
+
+
+# --- record --------------------------------------------------------------------------------------
+
+
+def test_record_refuses_phase_changes_and_closing(engine: Engine) -> None:
+    case = case_in_phase_1_ready(engine)
+    forged = PhaseChanged(
+        at=day(8),
+        from_phase=Phase.IMMEDIATE_SAFETY,
+        to_phase=Phase.RISK_DRIVEN_CARE,
+        kind=TransitionKind.ADVANCE,
+    )
+    with pytest.raises(InvalidEventError) as caught:
+        engine.record(case, forged)
+    assert [p.path for p in caught.value.problems] == ["type"]
+    assert "phase_changed is recorded by advance, relapse or close" in str(caught.value)
+    phase_3 = case_in_phase_3(engine)
+    with pytest.raises(InvalidEventError, match="case_closed is recorded by"):
+        engine.record(phase_3, CaseClosed(at=day(201), handover_to=("police",)))
+
+
+def test_record_refuses_a_plan_made_without_the_client(engine: Engine) -> None:
+    case = engine.record(
+        new_case(),
+        ConferenceHeld(id="mdo-x", at=day(7), participants=("practitioner",), client_present=False),
+    )
+    revision = PlanRevised(
+        at=day(7),
+        conference_id="mdo-x",
+        agreements=(SafetyAgreement(what="Afspraak", responsible="practitioner"),),
+    )
+    with pytest.raises(InvalidEventError) as caught:
+        engine.record(case, revision)
+    assert [p.path for p in caught.value.problems] == ["conference_id"]
+    assert "client present" in str(caught.value)
+    assert case.state.plan is None
+    relaxed = Engine(Policy(plan_requires_client_present=False))
+    assert relaxed.record(case, revision).state.plan is revision
+
+
+def test_give_score_takes_the_role_from_the_care_team(engine: Engine) -> None:
+    case = engine.give_score(new_case(), party_id="vt", score=6, rationale=RATIONALE, at=day(1))
+    assert case.events[-1].role is case.state.care_team["vt"].role
+    with pytest.raises(InvalidEventError, match="party_id"):
+        engine.give_score(new_case(), party_id="ghost", score=6, rationale=RATIONALE, at=day(1))
+
+
+# --- relapse -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("phase", [2, 3])
+def test_manual_relapse_with_a_reason_is_recorded(engine: Engine, phase: int) -> None:
+    case = case_in_phase_2(engine) if phase == 2 else case_in_phase_3(engine)
+    at = day(30) if phase == 2 else day(230)
+    decision = engine.evaluate(case, at=at)
+    assert decision.relapse is None
+    relapsed = engine.relapse(case, at=at, reason="cliënt voelt zich onveilig", event_id="pc-r")
+    event = relapsed.events[-1]
+    assert isinstance(event, PhaseChanged)
+    assert (event.id, event.kind, event.from_phase, event.to_phase) == (
+        "pc-r",
+        TransitionKind.RELAPSE,
+        Phase(phase),
+        Phase.IMMEDIATE_SAFETY,
+    )
+    assert event.rules == (MANUAL,)
+    assert event.reason == "cliënt voelt zich onveilig"
+    assert event.evidence == ()
+    assert relapsed.state.phase is Phase.IMMEDIATE_SAFETY
+    assert relapsed.state.phase_changes[-1] is event
+
+
+def test_proposed_relapse_is_only_recorded_when_applied(engine: Engine) -> None:
+    case = engine.give_score(
+        case_in_phase_2(engine), party_id="police", score=4, rationale=RATIONALE, at=day(20), event_id="s-4"
+    )
+    decision = engine.evaluate(case, at=day(21))
+    assert decision.relapse is not None
+    assert decision.relapse.rules == ("relapse.score",)
+    assert decision.relapse.evidence == ("s-4",)
+    assert case.state.phase is Phase.RISK_DRIVEN_CARE  # never silently
+    relapsed = engine.relapse(case, at=day(21))
+    event = relapsed.events[-1]
+    assert (event.kind, event.rules, event.evidence) == (TransitionKind.RELAPSE, ("relapse.score",), ("s-4",))
+
+
+def test_acute_incident_in_phase_2_proposes_a_relapse(engine: Engine) -> None:
+    case = engine.record(
+        case_in_phase_2(engine),
+        IncidentReported(id="inc-a", at=day(20), severity=IncidentSeverity.SEVERE, acute=True),
+    )
+    decision = engine.evaluate(case, at=day(21))
+    assert decision.relapse is not None
+    assert decision.relapse.rules == ("relapse.acute-incident",)
+    assert decision.relapse.evidence == ("inc-a",)
+    assert [a.rule_id for a in decision.alerts] == ["alert.acute-incident"]
+
+
+# --- closing -------------------------------------------------------------------------------------
+
+
+def test_close_from_phase_3_with_handover_to_a_chain_partner(engine: Engine) -> None:
+    case = case_in_phase_3(engine)
+    closed = engine.close(
+        case, handover_to=["police", "vt"], at=day(201), summary="overdracht", event_id="closed-1"
+    )
+    event = closed.events[-1]
+    assert isinstance(event, CaseClosed)
+    assert (event.id, event.at, event.handover_to, event.summary) == (
+        "closed-1",
+        day(201),
+        ("police", "vt"),
+        "overdracht",
+    )
+    assert closed.state.closed is event
+
+
+def test_close_needs_a_handover(engine: Engine) -> None:
+    case = case_in_phase_3(engine)
+    with pytest.raises(InvalidEventError) as caught:
+        engine.close(case, handover_to=[], at=day(201))
+    assert [p.path for p in caught.value.problems] == ["handover_to"]
+
+
+@pytest.mark.parametrize("receiver", ["client", "practitioner", "ghost"])
+def test_close_hands_over_to_chain_partners_only(engine: Engine, receiver: str) -> None:
+    case = case_in_phase_3(engine)
+    with pytest.raises(InvalidEventError) as caught:
+        engine.close(case, handover_to=["police", receiver], at=day(201))
+    assert [p.path for p in caught.value.problems] == ["handover_to[1]"]
+
+
+def test_a_closed_case_refuses_further_events(engine: Engine) -> None:
+    closed = engine.close(case_in_phase_3(engine), handover_to=["police"], at=day(201))
+    with pytest.raises(InvalidEventError, match="closed"):
+        engine.give_score(closed, party_id="police", score=8, rationale=RATIONALE, at=day(202))
+    with pytest.raises(InvalidEventError, match="closed"):
+        incident(engine, closed, day(202), acute=True)
+    for operation in (
+        lambda: engine.advance(closed, at=day(202)),
+        lambda: engine.relapse(closed, at=day(202), reason="zorgen"),
+        lambda: engine.close(closed, handover_to=["police"], at=day(202)),
+    ):
+        with pytest.raises(TransitionBlockedError, match="The case is already closed"):
+            operation()
+    decision = engine.evaluate(closed, at=day(202))
+    assert decision.closed
+    assert (decision.next_phase, decision.advance, decision.relapse, decision.may_close) == (
+        None,
+        None,
+        None,
+        False,
+    )
+
+
+# --- replay --------------------------------------------------------------------------------------
+
+
+def _full_history(engine: Engine) -> Case:
+    case = case_in_phase_3(engine)
+    case = engine.relapse(case, at=day(210), reason="professioneel oordeel")
+    case, mdo = conference(engine, case, day(220), all_score(case, 6), conference_id="mdo-220")
+    case = plan(engine, case, mdo, day(220))
+    case = engine.advance(case, at=day(220))
+    case, _ = conference(engine, case, day(320), all_score(case, 8), conference_id="mdo-320")
+    case = engine.advance(case, at=day(320))
+    return engine.close(case, handover_to=["vt"], at=day(321))
+
+
+def test_replay_accepts_a_history_built_by_the_engine(engine: Engine) -> None:
+    case = _full_history(engine)
+    replayed = engine.replay(case.case_id, iter(case.events))
+    assert replayed.events == case.events
+    assert replayed.state == case.state
+    assert replayed.state.is_closed
+    assert [c.kind for c in replayed.state.phase_changes] == [
+        TransitionKind.ADVANCE,
+        TransitionKind.ADVANCE,
+        TransitionKind.RELAPSE,
+        TransitionKind.ADVANCE,
+        TransitionKind.ADVANCE,
+    ]
+
+
+def test_replay_refuses_a_forged_advance(engine: Engine) -> None:
+    case = phase_1(engine, all_score(new_case(), 5))
+    forged = PhaseChanged(
+        at=day(8),
+        from_phase=Phase.IMMEDIATE_SAFETY,
+        to_phase=Phase.RISK_DRIVEN_CARE,
+        kind=TransitionKind.ADVANCE,
+        rules=("advance.safety-consensus",),
+    )
+    history = [*case.events, forged]
+    assert Case(case.case_id, history).state.phase is Phase.RISK_DRIVEN_CARE  # the fold alone accepts it
+    with pytest.raises(TransitionBlockedError) as caught:
+        engine.replay(case.case_id, history)
+    assert f"events[{len(history) - 1}]" in str(caught.value)
+    assert "phase_changed" in str(caught.value)
+    assert blocking_ids(caught.value) == ["advance.safety-consensus"]
+
+
+def test_replay_refuses_a_forged_relapse_and_closing(engine: Engine) -> None:
+    case = case_in_phase_2(engine)
+    silent = PhaseChanged(
+        at=day(30),
+        from_phase=Phase.RISK_DRIVEN_CARE,
+        to_phase=Phase.IMMEDIATE_SAFETY,
+        kind=TransitionKind.RELAPSE,
+    )
+    with pytest.raises(TransitionBlockedError):
+        engine.replay(case.case_id, [*case.events, silent])
+    judged = attrs.evolve(silent, rules=(MANUAL,), reason="professioneel oordeel")
+    assert engine.replay(case.case_id, [*case.events, judged]).state.phase is Phase.IMMEDIATE_SAFETY
+
+    phase_3 = incident(engine, case_in_phase_3(engine), day(210), acute=True)
+    closing = CaseClosed(at=day(211), handover_to=("police",))
+    with pytest.raises(TransitionBlockedError, match="case_closed"):
+        engine.replay(phase_3.case_id, [*phase_3.events, closing])
+
+
+def test_replay_checks_transitions_under_its_own_policy() -> None:
+    lenient = Engine(LENIENT)
+    case = lenient.advance(phase_1(lenient, all_score(new_case(), 5)), at=day(8))
+    assert lenient.replay(case.case_id, case.events).state.phase is Phase.RISK_DRIVEN_CARE
+    with pytest.raises(TransitionBlockedError):
+        Engine().replay(case.case_id, case.events)
+
+
+def test_replay_reports_invalid_events_with_their_index(engine: Engine) -> None:
+    case = case_in_phase_1_ready(engine)
+    bad = PartyLeft(at=day(8), party_id="ghost")
+    with pytest.raises(InvalidEventError) as caught:
+        engine.replay(case.case_id, [*case.events, bad])
+    assert [p.path for p in caught.value.problems] == [f"events[{len(case.events)}].party_id"]
+    with pytest.raises(InvalidEventError):
+        engine.replay(case.case_id, [])
+
+
+# --- two engines, two policies -------------------------------------------------------------------
+
+
+def test_two_engines_with_different_policies_decide_differently() -> None:
+    strict, lenient = Engine(), Engine(LENIENT)
+    case = phase_1(strict, all_score(new_case(), 5))
+    first_lenient = lenient.evaluate(case, at=day(8))
+    strict_decision = strict.evaluate(case, at=day(8))
+    assert first_lenient.may_advance
+    assert not strict_decision.may_advance
+    assert [r.rule_id for r in strict_decision.blocking] == ["advance.safety-consensus"]
+    # neither engine leaks into the other
+    assert lenient.evaluate(case, at=day(8)) == first_lenient
+    assert strict.evaluate(case, at=day(8)) == strict_decision
+    assert lenient.advance(case, at=day(8)).state.phase is Phase.RISK_DRIVEN_CARE
+    with pytest.raises(TransitionBlockedError):
+        strict.advance(case, at=day(8))
+
+
+def test_engine_with_a_custom_gate_rule() -> None:
+    def never(ctx: RuleContext) -> Finding:
+        from ketenzorg.decision import RuleResult
+        from ketenzorg.messages import Message
+
+        return Finding(RuleResult("org.never", RuleStatus.FAILED, Message("rule.not_applicable")))
+
+    engine = Engine(rules=(*BUILTIN_RULES, Rule("org.never", never)))
+    case = case_in_phase_1_ready(engine)
+    with pytest.raises(TransitionBlockedError, match=r"org\.never") as caught:
+        engine.advance(case, at=day(8))
+    assert blocking_ids(caught.value) == ["org.never"]
+    advisory = Engine(rules=(*BUILTIN_RULES, Rule("org.never", never, gate=False)))
+    assert advisory.evaluate(case, at=day(8)).may_advance
+
+
+def test_engine_refuses_duplicate_rule_ids() -> None:
+    with pytest.raises(ValueError, match="registered twice"):
+        Engine(rules=(*BUILTIN_RULES, BUILTIN_RULES[0]))
+
+
+# --- output --------------------------------------------------------------------------------------
+
+
+def test_decision_to_dict_is_json_serialisable(engine: Engine) -> None:
+    case = phase_1(engine, {"client": 6, "practitioner": 6, "police": 2, "vt": 6})
+    decision = engine.evaluate(case, at=day(8))
+    for lang in ("nl", "en"):
+        data = orjson.loads(orjson.dumps(decision.to_dict(lang)))
+        assert data["lang"] == lang
+        assert data["case_id"] == "case-test"
+        assert data["phase"] == 1
+        assert data["next_phase"] == 2
+        assert data["may_advance"] is False
+        assert data["advance"] is None
+        assert data["blocking"] == ["alert.acute-score", "advance.safety-consensus"]
+        assert [r["rule_id"] for r in data["results"]] == [r.id for r in BUILTIN_RULES]
+        assert data["alerts"][0]["rule_id"] == "alert.acute-score"
+        assert data["alerts"][0]["level"] == "immediate_protection"
+        assert data["alerts"][0]["evidence"][0]["party_id"] == "police"
+        assert data["alerts"][0]["evidence"][0]["value"] == 2
+    en = decision.to_dict("en")
+    consensus = next(r for r in en["results"] if r["rule_id"] == "advance.safety-consensus")
+    assert consensus["status"] == "failed"
+    assert consensus["missing"] == ["Politie Test scores 2, at least 6 is needed"]
+
+
+def test_to_dict_of_an_allowed_advance(engine: Engine) -> None:
+    case = case_in_phase_1_ready(engine)
+    data = orjson.loads(orjson.dumps(engine.evaluate(case, at=day(8)).to_dict()))
+    assert data["advance"]["kind"] == "advance"
+    assert (data["advance"]["from_phase"], data["advance"]["to_phase"]) == (1, 2)
+    assert case.state.plan.id in data["advance"]["evidence"]
+    assert data["blocking"] == []
+
+
+def test_explain_in_both_languages(engine: Engine) -> None:
+    case = phase_1(engine, {"client": 6, "practitioner": 6, "police": 5, "vt": 6})
+    decision = engine.evaluate(case, at=day(8))
+    english = decision.explain("en")
+    dutch = decision.explain("nl")
+    assert english.splitlines()[0] == "Decision for case case-test"
+    assert dutch.splitlines()[0] == "Besluit voor casus case-test"
+    assert "May not (yet) advance to phase 2 (risk-driven care)" in english
+    assert "Mag (nog) niet door naar fase 2 (risicogestuurde zorg)" in dutch
+    assert "[!!] advance.safety-consensus" in english
+    assert "missing: Politie Test scores 5, at least 6 is needed" in english
+    assert "ontbreekt: Politie Test scoort 5, nodig is minstens 6" in dutch
+    assert "relapse.score" not in english  # not applicable in phase 1, hidden unless verbose
+    with pytest.raises(ValueError, match="unsupported language"):
+        decision.explain("de")  # type: ignore[arg-type]
+
+
+def test_explain_shows_alerts_and_a_proposed_relapse(engine: Engine) -> None:
+    case = incident(engine, case_in_phase_2(engine), day(20), acute=True)
+    english = engine.evaluate(case, at=day(21)).explain("en")
+    assert "Alerts:" in english
+    assert "Acute incident on 25 January 2026 since the last case conference; protect at once" in english
+    assert "Proposed: relapse to phase 1 (immediate safety); revise the safety action plan" in english
+    dutch = engine.evaluate(case, at=day(21)).explain("nl")
+    assert "Voorstel: terugval naar fase 1 (directe veiligheid)" in dutch
