@@ -110,13 +110,14 @@ def test_all_problems_are_reported_at_once(demo_dict: dict[str, Any]) -> None:
     data["events"][first]["score"] = 11
     del data["events"][second]["rationale"]
     data["events"][second]["party"] = "x"
-    data["events"][4]["type"] = "score_taken"
+    renamed = _index_of(data, "conference_held", 1)
+    data["events"][renamed]["type"] = "score_taken"
     with pytest.raises(CaseFormatError) as info:
         caseformat.case_from_dict(data)
     paths = sorted(p.path for p in info.value.problems)
     assert f"events[{first}].score" in paths
     assert f"events[{second}].party" in paths
-    assert "events[4]" in paths
+    assert f"events[{renamed}]" in paths
     assert str(info.value).startswith(f"{len(paths)} problems")
 
 

@@ -38,6 +38,8 @@ from ketenzorg import (
     TransitionBlockedError,
     TransitionKind,
 )
+from ketenzorg.hookspecs import hookimpl
+from ketenzorg.pluginhost import PluginError, RuleRegistry
 from ketenzorg.rules import BUILTIN_RULES, Finding, Rule, RuleContext
 
 RATIONALE = "onderbouwing (synthetisch)"
@@ -507,25 +509,43 @@ def test_two_engines_with_different_policies_decide_differently() -> None:
         strict.advance(case, at=day(8))
 
 
+def _never(ctx: RuleContext) -> Finding:
+    from ketenzorg.decision import RuleResult
+    from ketenzorg.messages import Message
+
+    return Finding(RuleResult("org.never", RuleStatus.FAILED, Message("rule.not_applicable")))
+
+
+class _RulePlugin:
+    """An organisation's plugin that adds one rule, registered in-process."""
+
+    def __init__(self, rule: Rule, name: str = "org.rules") -> None:
+        self.rule = rule
+        self.ketenzorg_plugin_name = name
+
+    @hookimpl
+    def ketenzorg_register_rules(self, registry: RuleRegistry) -> None:
+        registry.add(self.rule)
+
+
 def test_engine_with_a_custom_gate_rule() -> None:
-    def never(ctx: RuleContext) -> Finding:
-        from ketenzorg.decision import RuleResult
-        from ketenzorg.messages import Message
-
-        return Finding(RuleResult("org.never", RuleStatus.FAILED, Message("rule.not_applicable")))
-
-    engine = Engine(rules=(*BUILTIN_RULES, Rule("org.never", never)))
+    engine = Engine(plugins=[_RulePlugin(Rule("org.never", _never))])
     case = case_in_phase_1_ready(engine)
     with pytest.raises(TransitionBlockedError, match=r"org\.never") as caught:
         engine.advance(case, at=day(8))
     assert blocking_ids(caught.value) == ["org.never"]
-    advisory = Engine(rules=(*BUILTIN_RULES, Rule("org.never", never, gate=False)))
+    assert caught.value.decision.result("org.never").plugin == "org.rules"
+    advisory = Engine(plugins=[_RulePlugin(Rule("org.never", _never, gate=False))])
     assert advisory.evaluate(case, at=day(8)).may_advance
 
 
 def test_engine_refuses_duplicate_rule_ids() -> None:
-    with pytest.raises(ValueError, match="registered twice"):
-        Engine(rules=(*BUILTIN_RULES, BUILTIN_RULES[0]))
+    with pytest.raises(
+        PluginError,
+        match=r"rule id 'alert.acute-score' is registered by both plugin 'ketenzorg.method' and 'org.copycat'",
+    ) as caught:
+        Engine(plugins=[_RulePlugin(BUILTIN_RULES[0], name="org.copycat")])
+    assert caught.value.plugin == "org.copycat"
 
 
 # --- output --------------------------------------------------------------------------------------

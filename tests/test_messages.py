@@ -11,6 +11,7 @@ import pytest
 
 import ketenzorg
 from ketenzorg import IncidentSeverity, Phase, RuleStatus
+from ketenzorg.instruments import AdvisedSetting
 from ketenzorg.messages import LANGUAGES, Message, catalog_keys, has_key, render
 
 SOURCE = Path(ketenzorg.__file__).parent
@@ -21,6 +22,7 @@ KEY_ARGUMENT = {"Message": 0, "t": 0, "_blocked": 0, "_not_applicable": 1}
 FAMILIES = {
     "phase.": [str(int(p)) for p in Phase],
     "severity.": [s.value for s in IncidentSeverity],
+    "setting.": [s.value for s in AdvisedSetting],
 }
 RESULT_STATUSES = (RuleStatus.PASSED.value, RuleStatus.FAILED.value)
 

@@ -22,6 +22,7 @@ from ketenzorg.events import (
     ConferenceHeld,
     Event,
     IncidentReported,
+    InstrumentApplied,
     PartyJoined,
     PartyLeft,
     PhaseChanged,
@@ -59,6 +60,8 @@ class CaseState:
     incidents: tuple[IncidentReported, ...] = ()
     plan: PlanRevised | None = None
     plan_version: int = 0
+    assessments: Mapping[str, InstrumentApplied] = _EMPTY
+    """The most recent application of each instrument, by instrument id."""
     closed: CaseClosed | None = None
     event_count: int = 1
 
@@ -82,7 +85,7 @@ class _Fold:
     whole history is linear and appending one event copies only what that event changes.
     """
 
-    _MAPPINGS = ("care_team", "known_parties", "conferences", "latest_scores")
+    _MAPPINGS = ("care_team", "known_parties", "conferences", "latest_scores", "assessments")
 
     def __init__(self, state: CaseState) -> None:
         self.state = state
@@ -91,6 +94,7 @@ class _Fold:
         self.known_parties: Mapping[str, Party] = state.known_parties
         self.conferences: Mapping[str, ConferenceHeld] = state.conferences
         self.latest_scores: Mapping[str, ScoreGiven] = state.latest_scores
+        self.assessments: Mapping[str, InstrumentApplied] = state.assessments
         self.incidents: list[IncidentReported] | tuple[IncidentReported, ...] = state.incidents
         self.phase_changes: list[PhaseChanged] | tuple[PhaseChanged, ...] = state.phase_changes
         self.care_setting = state.care_setting
@@ -129,6 +133,9 @@ class _Fold:
             ),
             latest_scores=(
                 MappingProxyType(self.latest_scores) if "latest_scores" in self._owned else self.latest_scores
+            ),
+            assessments=(
+                MappingProxyType(self.assessments) if "assessments" in self._owned else self.assessments
             ),
             incidents=tuple(self.incidents),
             phase_changes=tuple(self.phase_changes),
@@ -212,6 +219,13 @@ class _Fold:
         self.plan = event
         self.plan_version += 1
 
+    def _instrument_applied(self, event: InstrumentApplied) -> None:
+        if event.applied_by is not None and event.applied_by not in self.known_parties:
+            raise _problem("applied_by", f"unknown party {event.applied_by!r}")
+        previous = self.assessments.get(event.instrument_id)
+        if previous is None or previous.at <= event.at:
+            self._own("assessments")[event.instrument_id] = event
+
     def _phase_changed(self, event: PhaseChanged) -> None:
         self._check_phase_change(event)
         self.phase = event.to_phase
@@ -276,6 +290,7 @@ _HANDLERS: dict[type[Event], Callable[[_Fold, Any], None]] = {
     ScoreGiven: _Fold._score_given,
     IncidentReported: _Fold._incident_reported,
     PlanRevised: _Fold._plan_revised,
+    InstrumentApplied: _Fold._instrument_applied,
     PhaseChanged: _Fold._phase_changed,
     CaseClosed: _Fold._case_closed,
 }

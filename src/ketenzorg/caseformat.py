@@ -33,6 +33,7 @@ from ketenzorg.errors import (
     ValidationError,
 )
 from ketenzorg.events import EVENT_TYPES, Event
+from ketenzorg.instruments import Answer
 
 __all__ = [
     "FORMAT_NAME",
@@ -75,6 +76,26 @@ def _structure_int(value: Any, _: type) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"expected an integer, got {_json_kind(value)}")
     return value
+
+
+def _structure_float(value: Any, _: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {_json_kind(value)}")
+    return float(value)
+
+
+def _structure_answer(value: Any, _: Any) -> Answer:
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ValueError(f"expected true/false, a whole number, text or a list of codes, got {_json_kind(value)}")
+
+
+def _structure_answers(value: Any, _: Any) -> Mapping[str, Answer]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"expected an object of answers, got {_json_kind(value)}")
+    return {str(k): _structure_answer(v, None) for k, v in value.items()}
 
 
 def _structure_bool(value: Any, _: type) -> bool:
@@ -164,6 +185,12 @@ def converter() -> cattrs.Converter:
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(float, _structure_float)
+    conv.register_structure_hook_func(lambda t: t == Mapping[str, Answer], _structure_answers)
+    conv.register_unstructure_hook_func(
+        lambda t: t == Mapping[str, Answer],
+        lambda m: {k: list(v) if isinstance(v, tuple) else v for k, v in m.items()},
+    )
     # IntEnum sits before int in Phase's MRO, so this wins over the int hook.
     conv.register_structure_hook(enum.IntEnum, _structure_enum)
     conv.register_structure_hook(enum.Enum, _structure_enum)

@@ -10,6 +10,7 @@ import enum
 import sys
 import types
 import typing
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ import orjson
 
 from ketenzorg.caseformat import FORMAT_NAME, FORMAT_VERSION, ISO_DATETIME_PATTERN
 from ketenzorg.events import EVENT_TYPES, Event
+from ketenzorg.instruments import Answer
 
 __all__ = ["SCHEMA_ID", "case_schema", "main"]
 
@@ -85,6 +87,18 @@ class _Builder:
             return {"type": "integer"}
         if hint is str:
             return {"type": "string"}
+        if hint is float:
+            return {"type": "number"}
+        if hint == Mapping[str, Answer]:
+            answer = {
+                "anyOf": [
+                    {"type": "boolean"},
+                    {"type": "integer"},
+                    {"type": "string"},
+                    {"type": "array", "items": {"type": "string"}},
+                ]
+            }
+            return {"type": "object", "additionalProperties": answer}
         if hint is datetime:
             return {"type": "string", "format": "date-time", "pattern": ISO_DATETIME_PATTERN}
         if isinstance(hint, type) and issubclass(hint, enum.Enum):

@@ -40,6 +40,7 @@ class EvidenceKind(enum.Enum):
     INCIDENT = "incident"
     CONFERENCE = "conference"
     PLAN = "plan"
+    ASSESSMENT = "assessment"
 
 
 class AlertLevel(enum.Enum):
@@ -47,6 +48,8 @@ class AlertLevel(enum.Enum):
     """Acute danger: protect at once (veiligstellen), in any phase."""
     REASSESS = "reassess"
     """Safety must be weighed again in a case conference."""
+    ADVICE = "advice"
+    """Advice from an instrument or an organisation's rule, for the practitioner to weigh."""
 
 
 @attrs.frozen
@@ -72,6 +75,9 @@ class RuleResult:
     missing: tuple[Message, ...] = ()
     gate: bool = False
     """Whether this rule must pass before the case may advance."""
+
+    plugin: str = "ketenzorg.method"
+    """The plugin whose rule this is."""
 
     @property
     def blocks_advance(self) -> bool:

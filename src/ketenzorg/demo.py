@@ -60,8 +60,8 @@ def _day(month: int, day: int, hour: int = 10) -> datetime:
 
 TITLES: dict[str, dict[Language, str]] = {
     "intake": {
-        "en": "Intake: case opened in phase 1, shelter stay at a secret location",
-        "nl": "Intake: casus geopend in fase 1, verblijf in de opvang op een geheime locatie",
+        "en": "Intake in phase 1: shelter at a secret location; Geweldsanalyse red, Gezinsprofielen",
+        "nl": "Intake in fase 1: opvang op een geheime locatie; Geweldsanalyse rood, Gezinsprofielen",
     },
     "mdo1": {
         "en": "Case conference 1: police scores 5, so the case may not advance (blocked, explained)",
@@ -218,11 +218,41 @@ class _Walk:
             self.step(key, at)
 
 
+GEWELDSANALYSE_ANSWERS: dict[str, object] = {
+    "nature": ["physical", "psychological"],
+    "injury": True,
+    "weapon": False,
+    "strangulation": True,
+    "threats_to_kill": False,
+    "fear_for_life": True,
+    "frequency": "weekly",
+    "escalation": True,
+    "coercive_control": True,
+    "children_witness": True,
+    "separation": "recent",
+    "perpetrator_access": "knows_address",
+}
+"""The intake's Geweldsanalyse (synthetic): a red safety code."""
+
+GEZINSPROFIELEN_ANSWERS: dict[str, object] = {
+    item: item in {"power_imbalance", "coercive_control", "fear_of_partner", "severe_violence"}
+    for item in (
+        "power_imbalance", "coercive_control", "fear_of_partner", "severe_violence",
+        "one_sided_violence", "two_sided_violence", "mainly_psychological_violence",
+        "piled_up_stressors", "violence_under_stress", "child_behaviour_problems",
+        "parenting_stress", "violence_parent_to_child", "parent_long_term_care_need", "neglect",
+        "chronic_multiproblem", "separation_conflict", "legal_fight_over_children",
+        "loyalty_conflict_children",
+    )
+}  # fmt: skip
+"""The intake's Gezinsprofielen (synthetic): intieme terreur."""
+
+
 def _risks() -> tuple[RiskFactor, ...]:
     return (
         RiskFactor(id=_id("rf-control"), text="Dwingende controle door partner", code="coercive_control"),
         RiskFactor(id=_id("rf-stress"), text="Financiële stress en schulden", code="financial_stress"),
-        RiskFactor(id=_id("rf-child"), text="Kind is getuige van geweld", code="child_witness"),
+        RiskFactor(id=_id("rf-child"), text="Kind is getuige van geweld", code="children_witness"),
     )
 
 
@@ -230,7 +260,24 @@ def walk(engine: Engine | None = None) -> list[DemoStep]:
     """Walk the synthetic case through the whole method and return every step."""
     engine = engine or Engine()
     w = _Walk(engine)
-    w.step("intake", _day(1, 12))
+    intake = _day(1, 12, 14)
+    w.case = engine.assess(
+        w.case,
+        "geweldsanalyse",
+        GEWELDSANALYSE_ANSWERS,
+        at=intake,
+        applied_by=P_PRACTITIONER.id,
+        event_id=w.next_id("assessment"),
+    )
+    w.case = engine.assess(
+        w.case,
+        "gezinsprofielen",
+        GEZINSPROFIELEN_ANSWERS,
+        at=intake,
+        applied_by=P_PRACTITIONER.id,
+        event_id=w.next_id("assessment"),
+    )
+    w.step("intake", intake)
 
     # Conference 1: agreements made; the police is not yet at 6.
     at = _day(1, 19)

@@ -7,8 +7,9 @@ new :class:`~ketenzorg.case.Case`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import attrs
 
@@ -19,14 +20,17 @@ from ketenzorg.errors import InvalidEventError, Problem, TransitionBlockedError
 from ketenzorg.events import (
     CaseClosed,
     Event,
+    InstrumentApplied,
     PhaseChanged,
     PlanRevised,
     ScoreGiven,
     TransitionKind,
 )
+from ketenzorg.instruments import InstrumentResult, validate_answers
 from ketenzorg.messages import Language, Message, render
+from ketenzorg.pluginhost import PluginError, PluginHost, PluginInfo, RegisteredInstrument
 from ketenzorg.policy import Policy
-from ketenzorg.rules import BUILTIN_RULES, Rule, RuleContext
+from ketenzorg.rules import Finding, Rule, RuleContext
 
 __all__ = ["Engine"]
 
@@ -39,20 +43,46 @@ def _now() -> datetime:
 
 @attrs.frozen
 class Engine:
-    """Evaluates cases and applies transitions under one organisation's policy."""
+    """Evaluates cases and applies transitions under one organisation's policy and plugins.
+
+    ``plugins`` are objects or modules with hook implementations (see :mod:`ketenzorg.hookspecs`);
+    ``entry_points=True`` also loads the plugins installed in the ``ketenzorg`` entry-point
+    group; ``block`` names plugins not to load (a shipped instrument, an installed plugin).
+    Each engine has its own plugin manager: engines never share plugins or state.
+    """
 
     policy: Policy = attrs.field(factory=Policy)
-    rules: tuple[Rule, ...] = attrs.field(default=BUILTIN_RULES, converter=tuple)
+    plugins: tuple[object, ...] = attrs.field(default=(), converter=tuple)
+    entry_points: bool = False
+    block: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
     lang: Language = "en"
     """Language of the messages in errors raised by this engine."""
+    on_listener_error: Callable[[PluginError], None] | None = attrs.field(default=None, eq=False)
+    """Called with a :class:`PluginError` when a listener hook fails (default: log it)."""
+    _host: PluginHost = attrs.field(init=False, eq=False, repr=False)
 
-    @rules.validator
-    def _unique_rule_ids(self, _: object, value: tuple[Rule, ...]) -> None:
-        seen: set[str] = set()
-        for r in value:
-            if r.id in seen:
-                raise ValueError(f"rule id {r.id!r} is registered twice")
-            seen.add(r.id)
+    def __attrs_post_init__(self) -> None:
+        host = PluginHost(
+            self.plugins,
+            entry_points=self.entry_points,
+            block=self.block,
+            on_listener_error=self.on_listener_error,
+        )
+        object.__setattr__(self, "_host", host)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """Every rule this engine applies: the method's, then the plugins'."""
+        return self._host.rules
+
+    @property
+    def instruments(self) -> Mapping[str, RegisteredInstrument]:
+        """The registered assessment instruments, by instrument id."""
+        return self._host.instruments
+
+    def plugin_info(self) -> tuple[PluginInfo, ...]:
+        """The loaded plugins with their distribution, version and hooks."""
+        return self._host.info()
 
     # --- deciding --------------------------------------------------------------------------------
 
@@ -69,8 +99,13 @@ class Engine:
         alerts: list[Alert] = []
         relapse_rules: list[RuleResult] = []
         for r in self.rules:
-            finding = r(ctx)
-            result = attrs.evolve(finding.result, gate=r.gate)
+            try:
+                finding = r(ctx)
+            except Exception as error:  # a rule of a plugin failed: name it, change nothing
+                raise PluginError(r.plugin, f"rule {r.id!r}", error) from error
+            if not isinstance(finding, Finding) or finding.result.rule_id != r.id:
+                raise PluginError(r.plugin, f"rule {r.id!r}", "did not return a Finding for its own id")
+            result = attrs.evolve(finding.result, gate=r.gate, plugin=r.plugin)
             results.append(result)
             alerts.extend(finding.alerts)
             if finding.proposes_relapse:
@@ -135,7 +170,7 @@ class Engine:
                         )
                     ]
                 )
-        return case.append(event)
+        return self._append(case, event)
 
     def give_score(
         self,
@@ -163,11 +198,66 @@ class Engine:
         )
         return self.record(case, event)
 
+    def assess(
+        self,
+        case: Case,
+        instrument_id: str,
+        answers: Mapping[str, Any],
+        *,
+        at: datetime,
+        applied_by: str | None = None,
+        event_id: str | None = None,
+    ) -> Case:
+        """Apply an instrument: validate the answers, score them, record the result.
+
+        Raises :class:`~ketenzorg.instruments.ResponseError` (one problem per item) for answers
+        that do not fit, :class:`InvalidEventError` for an unknown instrument or party, and
+        :class:`PluginError` when the instrument itself fails; ``case`` is never changed then.
+        """
+        registered = self.instruments.get(instrument_id)
+        if registered is None:
+            known = ", ".join(sorted(self.instruments)) or "none"
+            raise InvalidEventError(
+                [Problem("instrument_id", f"unknown instrument {instrument_id!r}; known: {known}")]
+            )
+        valid = validate_answers(registered.spec, answers)
+        try:
+            result = registered.instrument.assess(valid)
+        except Exception as error:  # the plugin's fault: name it, record nothing
+            raise PluginError(registered.plugin, f"assess of instrument {instrument_id!r}", error) from error
+        if not isinstance(result, InstrumentResult):
+            raise PluginError(
+                registered.plugin,
+                f"assess of instrument {instrument_id!r}",
+                f"returned {type(result).__name__}, not an InstrumentResult",
+            )
+        event = InstrumentApplied(
+            id=event_id or new_id(),
+            at=at,
+            instrument_id=instrument_id,
+            instrument_version=registered.spec.version,
+            plugin=registered.plugin,
+            distribution=registered.distribution,
+            distribution_version=registered.version,
+            answers=valid,
+            result=result,
+            applied_by=applied_by,
+        )
+        return self.record(case, event)
+
     def record_all(self, case: Case, events: Iterable[Event]) -> Case:
         """Record several events; all or nothing."""
         for event in events:
             case = self.record(case, event)
         return case
+
+    def _append(self, case: Case, event: Event, decision: Decision | None = None) -> Case:
+        """Append, then tell the listeners; a failing listener never loses the event."""
+        new = case.append(event)
+        self._host.notify("ketenzorg_event_recorded", case=new, event=event)
+        if isinstance(event, PhaseChanged) and decision is not None:
+            self._host.notify("ketenzorg_phase_changed", case=new, change=event, decision=decision)
+        return new
 
     # --- transitions -----------------------------------------------------------------------------
 
@@ -197,7 +287,7 @@ class Engine:
         if decision.advance is None:
             target = decision.next_phase or decision.phase
             raise self._blocked("blocked.advance", decision, phase=Message(f"phase.{int(target)}"))
-        return case.append(_phase_event(decision, decision.advance, reason, event_id))
+        return self._append(case, _phase_event(decision, decision.advance, reason, event_id), decision)
 
     def relapse(
         self,
@@ -227,7 +317,7 @@ class Engine:
             )
         if transition is None:
             raise self._blocked("blocked.relapse", decision, phase=Message(f"phase.{int(decision.phase)}"))
-        return case.append(_phase_event(decision, transition, reason, event_id))
+        return self._append(case, _phase_event(decision, transition, reason, event_id), decision)
 
     def close(
         self,
@@ -250,7 +340,7 @@ class Engine:
             handover_to=tuple(handover_to),
             summary=summary,
         )
-        return case.append(event)
+        return self._append(case, event, decision)
 
     # --- replay ----------------------------------------------------------------------------------
 
@@ -259,6 +349,7 @@ class Engine:
 
         Each phase change and closing is re-decided at its own moment under this engine's policy;
         a transition the rules would have blocked raises :class:`TransitionBlockedError`.
+        Listeners are not called: replaying records nothing new.
         """
         iterator = iter(events)
         try:

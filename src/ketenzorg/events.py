@@ -7,7 +7,9 @@ events in its own store; replaying them gives the same state and the same decisi
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import attrs
@@ -34,6 +36,7 @@ from ketenzorg.domain import (
     tuple_of,
     unique_ids,
 )
+from ketenzorg.instruments import Answer, InstrumentResult
 
 __all__ = [
     "EVENT_TYPES",
@@ -43,6 +46,7 @@ __all__ = [
     "ConferenceHeld",
     "Event",
     "IncidentReported",
+    "InstrumentApplied",
     "PartyJoined",
     "PartyLeft",
     "PhaseChanged",
@@ -174,6 +178,29 @@ class PlanRevised(Event):
     )
 
 
+def _answers(value: Mapping[str, Any]) -> Mapping[str, Answer]:
+    """Freeze the answers; several codes are kept as a tuple."""
+    return MappingProxyType({k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
+
+
+@attrs.frozen(kw_only=True)
+class InstrumentApplied(Event):
+    """An assessment instrument was applied: the answers, the result and their provenance."""
+
+    type: ClassVar[str] = "instrument_applied"
+    instrument_id: str = attrs.field(validator=non_empty)
+    instrument_version: str = attrs.field(validator=non_empty)
+    plugin: str = attrs.field(validator=non_empty)
+    """The plugin that registered the instrument."""
+    distribution: str | None = attrs.field(default=None, validator=optional_text)
+    """The installed distribution the plugin came from, if any (e.g. ``ketenzorg``)."""
+    distribution_version: str | None = attrs.field(default=None, validator=optional_text)
+    answers: Mapping[str, Answer] = attrs.field(converter=_answers, hash=False)
+    result: InstrumentResult
+    applied_by: str | None = attrs.field(default=None, validator=optional_text)
+    """Id of the party that applied it."""
+
+
 @attrs.frozen(kw_only=True)
 class PhaseChanged(Event):
     """The case moved to another phase; only the engine records this, after a decision."""
@@ -210,6 +237,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ScoreGiven,
         IncidentReported,
         PlanRevised,
+        InstrumentApplied,
         PhaseChanged,
         CaseClosed,
     )

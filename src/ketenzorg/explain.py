@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ketenzorg.decision import Decision, Evidence, RuleResult, RuleStatus, Transition
+from ketenzorg.decision import AlertLevel, Decision, Evidence, RuleResult, RuleStatus, Transition
 from ketenzorg.messages import Language, Message, render
 
 __all__ = ["explain", "to_dict"]
 
+_ALERT_MARK = {AlertLevel.IMMEDIATE_PROTECTION: "!!", AlertLevel.REASSESS: "! ", AlertLevel.ADVICE: "i "}
 _MARK = {RuleStatus.PASSED: "[ok]", RuleStatus.FAILED: "[!!]", RuleStatus.NOT_APPLICABLE: "[--]"}
 
 
@@ -31,7 +32,7 @@ def explain(decision: Decision, lang: Language = "en", *, verbose: bool = False)
         lines.append("  " + t("decision.closed"))
     if decision.alerts:
         lines.append("  " + t("decision.alerts") + ":")
-        lines += [f"    ! {render(a.message, lang)}" for a in decision.alerts]
+        lines += [f"    {_ALERT_MARK[a.level]} {render(a.message, lang)}" for a in decision.alerts]
     if decision.relapse is not None:
         lines.append("  " + t("decision.proposed_relapse", phase=_phase(1, lang)))
     if decision.next_phase is not None and not decision.closed:
@@ -43,7 +44,8 @@ def explain(decision: Decision, lang: Language = "en", *, verbose: bool = False)
     for result in decision.results:
         if result.status is RuleStatus.NOT_APPLICABLE and not verbose:
             continue
-        lines.append(f"    {_MARK[result.status]} {result.rule_id}: {render(result.message, lang)}")
+        mark = _MARK[result.status] if result.gate or result.status is not RuleStatus.FAILED else "[! ]"
+        lines.append(f"    {mark} {result.rule_id}: {render(result.message, lang)}")
         for item in result.missing:
             lines.append(f"         - {t('decision.missing')}: {render(item, lang)}")
         if verbose or result.status is RuleStatus.FAILED:
@@ -68,6 +70,7 @@ def _result(result: RuleResult, lang: Language) -> dict[str, Any]:
         "rule_id": result.rule_id,
         "status": result.status.value,
         "gate": result.gate,
+        "plugin": result.plugin,
         "text": render(result.message, lang),
         "evidence": [_evidence(e, lang) for e in result.evidence],
         "missing": [render(m, lang) for m in result.missing],

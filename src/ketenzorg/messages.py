@@ -250,6 +250,79 @@ _CATALOG: dict[str, dict[Language, str]] = {
         "nl": "Afsluiten kan alleen vanuit fase 3 zonder open signalen",
         "en": "Closing is only possible from phase 3 without open alerts",
     },
+    # instruments
+    "evidence.assessment": {
+        "nl": "{instrument} (versie {version}) op {date}: {summary}",
+        "en": "{instrument} (version {version}) on {date}: {summary}",
+    },
+    "alert.instrument-urgent": {
+        "nl": "{instrument} van {date} is urgent (code {code}); direct veiligstellen",
+        "en": "{instrument} of {date} is urgent (code {code}); protect at once",
+    },
+    "alert.advice": {"nl": "{instrument}: {text}", "en": "{instrument}: {text}"},
+    "rule.instrument-urgent.passed": {
+        "nl": "Geen urgente uitkomst van een instrument sinds het laatste MDO",
+        "en": "No urgent instrument result since the last case conference",
+    },
+    "rule.instrument-urgent.failed": {
+        "nl": "Urgente uitkomst van een instrument sinds het laatste MDO",
+        "en": "Urgent instrument result since the last case conference",
+    },
+    "rule.instrument-advice.passed": {
+        "nl": "De zorgsetting is minstens zo beschermend als geadviseerd",
+        "en": "The care setting is at least as protective as advised",
+    },
+    "rule.instrument-advice.failed": {
+        "nl": "De zorgsetting is lichter dan geadviseerd",
+        "en": "The care setting is lighter than advised",
+    },
+    "rule.instrument-advice.not_applicable": {
+        "nl": "Nog geen instrument toegepast",
+        "en": "No instrument applied yet",
+    },
+    "rule.risk-factors.passed": {
+        "nl": "Elke risicofactor heeft een actief werkdoel",
+        "en": "Every risk factor is addressed by an active work goal",
+    },
+    "rule.risk-factors.failed": {
+        "nl": "Risicofactoren zonder actief werkdoel",
+        "en": "Risk factors without an active work goal",
+    },
+    "rule.risk-factors.not_applicable": {
+        "nl": "Nog geen risicofactoren bekend",
+        "en": "No risk factors known yet",
+    },
+    "missing.setting": {
+        "nl": "{instrument} adviseert {advised}; nu {current}",
+        "en": "{instrument} advises {advised}; now {current}",
+    },
+    "missing.risk_factor": {
+        "nl": "risicofactor '{factor}' ({source}) heeft geen actief werkdoel",
+        "en": "risk factor '{factor}' ({source}) is not addressed by an active work goal",
+    },
+    "missing.conference_after": {
+        "nl": "een MDO na de uitkomst van {date}",
+        "en": "a case conference after the result of {date}",
+    },
+    "setting.ambulant": {"nl": "ambulante hulp (wijkteam)", "en": "ambulant care (local team)"},
+    "setting.specialist_ambulant": {
+        "nl": "specialistische ambulante hulp",
+        "en": "specialist ambulant care",
+    },
+    "setting.open_shelter": {
+        "nl": "open opvang (Oranje Huis)",
+        "en": "an open shelter (Oranje Huis)",
+    },
+    "setting.secret_shelter": {
+        "nl": "geheime of gesloten opvang, of een safe house",
+        "en": "a secret or closed shelter, or a safe house",
+    },
+    "care.ambulant": {"nl": "ambulante hulp", "en": "ambulant care"},
+    "care.shelter": {"nl": "opvang", "en": "a shelter stay"},
+    "care.secret_shelter": {
+        "nl": "opvang op een geheime locatie",
+        "en": "a shelter stay at a secret location",
+    },
     "demo.refused": {"nl": "geweigerd", "en": "refused"},
     "blocked.closed": {"nl": "De casus is al afgesloten", "en": "The case is already closed"},
 }

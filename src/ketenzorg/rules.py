@@ -15,14 +15,24 @@ import attrs
 
 from ketenzorg.case import CaseState
 from ketenzorg.decision import Alert, AlertLevel, Evidence, EvidenceKind, RuleResult, RuleStatus
-from ketenzorg.domain import GoalStatus, Party, PartyRole, Phase
+from ketenzorg.domain import (
+    CareSetting,
+    CareSettingKind,
+    GoalStatus,
+    Party,
+    PartyRole,
+    Phase,
+    RiskFactor,
+)
 from ketenzorg.events import (
     ConferenceHeld,
     IncidentReported,
+    InstrumentApplied,
     PlanRevised,
     ScoreGiven,
     TransitionKind,
 )
+from ketenzorg.instruments import AdvisedSetting, Urgency
 from ketenzorg.messages import Message
 from ketenzorg.policy import Policy
 
@@ -177,6 +187,33 @@ class RuleContext:
                 continue
             if acute is None or incident.acute is acute:
                 yield incident
+
+    def assessment_evidence(self, applied: InstrumentApplied) -> Evidence:
+        result = applied.result
+        parts = [c for c in (result.safety_code, result.urgency, result.advised_setting) if c]
+        summary = ", ".join(str(p.value) for p in parts) or "-"
+        return Evidence(
+            kind=EvidenceKind.ASSESSMENT,
+            event_id=applied.id,
+            at=applied.at,
+            party_id=applied.applied_by,
+            message=Message(
+                "evidence.assessment",
+                {
+                    "instrument": applied.instrument_id,
+                    "version": applied.instrument_version,
+                    "date": applied.at,
+                    "summary": summary,
+                },
+            ),
+        )
+
+    def assessments(self) -> list[InstrumentApplied]:
+        """The latest application of each instrument up to the moment of judgement."""
+        return sorted(
+            (a for a in self.state.assessments.values() if a.at <= self.at),
+            key=lambda a: (a.instrument_id, a.at),
+        )
 
 
 RuleFunction = Callable[[RuleContext], Finding]
@@ -521,6 +558,141 @@ def relapse_incident(ctx: RuleContext) -> Finding:
     return Finding(result, proposes_relapse=bool(incidents))
 
 
+# --- instrument results ---------------------------------------------------------------------------
+
+
+def _setting_level(setting: CareSetting) -> int:
+    if setting.kind is CareSettingKind.AMBULANT:
+        return AdvisedSetting.SPECIALIST_AMBULANT.level  # ambulant care may be specialist
+    if setting.location is not None and setting.location.secret:
+        return AdvisedSetting.SECRET_SHELTER.level
+    return AdvisedSetting.OPEN_SHELTER.level
+
+
+def _setting_label(setting: CareSetting) -> Message:
+    if setting.kind is CareSettingKind.AMBULANT:
+        return Message("care.ambulant")
+    secret = setting.location is not None and setting.location.secret
+    return Message("care.secret_shelter" if secret else "care.shelter")
+
+
+@rule("alert.instrument-urgent")
+def instrument_urgent(ctx: RuleContext) -> Finding:
+    """An instrument result with immediate urgency raises the protection alert until a case
+    conference after it has weighed it (any phase)."""
+    last = ctx.state.last_conference
+    urgent = [
+        a
+        for a in ctx.assessments()
+        if a.result.urgency is Urgency.IMMEDIATE and (last is None or a.at >= last.at)
+    ]
+    evidence = [ctx.assessment_evidence(a) for a in urgent]
+    alerts = tuple(
+        Alert(
+            "alert.instrument-urgent",
+            AlertLevel.IMMEDIATE_PROTECTION,
+            Message(
+                "alert.instrument-urgent",
+                {
+                    "instrument": a.instrument_id,
+                    "date": a.at,
+                    "code": a.result.safety_code.value if a.result.safety_code else "-",
+                },
+            ),
+            (e,),
+        )
+        for a, e in zip(urgent, evidence, strict=True)
+    )
+    missing = [Message("missing.conference_after", {"date": a.at}) for a in urgent[-1:]]
+    result = _result(
+        ctx,
+        "alert.instrument-urgent",
+        "rule.instrument-urgent",
+        not urgent,
+        evidence=evidence,
+        missing=missing,
+    )
+    return Finding(result, alerts)
+
+
+@rule("instrument.advice", gate=False)
+def instrument_advice(ctx: RuleContext) -> Finding:
+    """Phase 1: the care setting is at least as protective as the instruments advise, and their
+    advice is shown. Advisory: the choice of setting is made with the client, not by a rule."""
+    if ctx.phase is not Phase.IMMEDIATE_SAFETY:
+        return _not_applicable("instrument.advice")
+    assessments = ctx.assessments()
+    if not assessments:
+        return _not_applicable("instrument.advice", "rule.instrument-advice.not_applicable")
+    current = ctx.state.care_setting
+    evidence = [ctx.assessment_evidence(a) for a in assessments]
+    missing: list[Message] = []
+    alerts: list[Alert] = []
+    for applied, item in zip(assessments, evidence, strict=True):
+        advised = applied.result.advised_setting
+        if advised is not None and advised.level > _setting_level(current):
+            missing.append(
+                Message(
+                    "missing.setting",
+                    {
+                        "instrument": applied.instrument_id,
+                        "advised": Message(f"setting.{advised.value}"),
+                        "current": _setting_label(current),
+                    },
+                )
+            )
+        for text in applied.result.advice:
+            alerts.append(
+                Alert(
+                    "instrument.advice",
+                    AlertLevel.ADVICE,
+                    Message("alert.advice", {"instrument": applied.instrument_id, "text": text}),
+                    (item,),
+                )
+            )
+    result = _result(
+        ctx, "instrument.advice", "rule.instrument-advice", not missing, evidence=evidence, missing=missing
+    )
+    return Finding(result, tuple(alerts))
+
+
+@rule("plan.risk-factors", gate=False)
+def risk_factors_addressed(ctx: RuleContext) -> Finding:
+    """Phase 2: every risk factor found (by an instrument or in the plan) is addressed by an active
+    work goal. Advisory: with at most three active goals, not all can be worked on at once."""
+    if ctx.phase is not Phase.RISK_DRIVEN_CARE:
+        return _not_applicable("plan.risk-factors")
+    plan = ctx.state.plan
+    factors: dict[str, tuple[RiskFactor, str]] = {}
+    evidence: list[Evidence] = []
+    for applied in ctx.assessments():
+        if applied.result.risk_factors:
+            evidence.append(ctx.assessment_evidence(applied))
+        for factor in applied.result.risk_factors:
+            factors.setdefault(factor.code or factor.id, (factor, applied.instrument_id))
+    addressed: set[str] = set()
+    if plan is not None:
+        evidence.append(ctx.plan_evidence(plan))
+        by_id = {f.id: f for f in plan.risk_factors}
+        for factor in plan.risk_factors:
+            factors.setdefault(factor.code or factor.id, (factor, "plan"))
+        for goal in plan.work_goals:
+            target = by_id.get(goal.risk_factor_id or "")
+            if goal.status is GoalStatus.ACTIVE and target is not None:
+                addressed.add(target.code or target.id)
+    if not factors:
+        return _not_applicable("plan.risk-factors", "rule.risk-factors.not_applicable")
+    missing = [
+        Message("missing.risk_factor", {"factor": factor.text, "source": source})
+        for key, (factor, source) in factors.items()
+        if key not in addressed
+    ]
+    result = _result(
+        ctx, "plan.risk-factors", "rule.risk-factors", not missing, evidence=evidence, missing=missing
+    )
+    return Finding(result)
+
+
 BUILTIN_RULES: tuple[Rule, ...] = (
     acute_score,
     acute_incident,
@@ -533,5 +705,8 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     stability_window,
     top_three,
     plan_in_conference,
+    instrument_urgent,
+    instrument_advice,
+    risk_factors_addressed,
 )
 """The method's rules, in the order they are reported."""

@@ -1,0 +1,67 @@
+"""Every hook a ketenzorg plugin can implement. Hook signatures only ever grow.
+
+Plugins mark their implementations with :data:`ketenzorg.hookimpl` and are installed through the
+``ketenzorg`` entry-point group, or passed to :class:`~ketenzorg.engine.Engine` directly.
+Hooks are called with keyword arguments; an implementation may accept fewer of them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from ketenzorg.case import Case
+    from ketenzorg.decision import Decision
+    from ketenzorg.events import Event, PhaseChanged
+    from ketenzorg.pluginhost import InstrumentRegistry, RuleRegistry
+
+__all__ = ["PROJECT", "hookimpl", "hookspec"]
+
+PROJECT = "ketenzorg"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def ketenzorg_register_instruments(registry: InstrumentRegistry) -> None:
+    """Called once when an engine is built, to register assessment instruments.
+
+    registry: call ``registry.add(instrument)`` for each instrument the plugin provides; an
+        instrument id that another plugin already registered is an error naming both plugins.
+    Returns nothing.
+    """
+
+
+@hookspec
+def ketenzorg_register_rules(registry: RuleRegistry) -> None:
+    """Called once when an engine is built, to register rules that add conditions and alerts.
+
+    registry: ``registry.add(rule)`` adds a rule (a duplicate rule id is an error naming both
+        plugins); ``registry.override(rule)`` replaces a rule of another plugin with the same id,
+        and the decision records which plugin did so.
+    Returns nothing.
+    """
+
+
+@hookspec
+def ketenzorg_event_recorded(case: Case, event: Event) -> None:
+    """Called after an event was appended to a case (vendors use it for audit and messaging).
+
+    case: the case with the event appended.
+    event: the event just recorded (also phase changes and closing).
+    Returns nothing. A listener that raises is reported to the engine's ``on_listener_error``;
+    the event stays recorded and the other listeners are still called.
+    """
+
+
+@hookspec
+def ketenzorg_phase_changed(case: Case, change: PhaseChanged, decision: Decision) -> None:
+    """Called after an advance or a relapse was recorded, after ``ketenzorg_event_recorded``.
+
+    case: the case in its new phase.
+    change: the ``phase_changed`` event, with the rules and evidence it rested on.
+    decision: the decision that allowed (or proposed) the transition.
+    Returns nothing. Failures are handled as for ``ketenzorg_event_recorded``.
+    """

@@ -1,0 +1,323 @@
+"""The plugin host: one pluggy manager per engine, the registries, and failure reporting.
+
+Nothing is registered at import time. Each :class:`~ketenzorg.engine.Engine` builds its own
+:class:`PluginHost` from the built-in plugins, the plugins it is given and (if asked) the
+``ketenzorg`` entry-point group, minus the blocked names; two engines in one process never share
+a plugin.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.metadata
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+import pluggy
+
+from ketenzorg import hookspecs
+from ketenzorg.errors import KetenzorgError
+from ketenzorg.instruments import Instrument, InstrumentSpec
+from ketenzorg.rules import Rule
+
+__all__ = [
+    "BUILTIN_PLUGINS",
+    "CORE_RULES_PLUGIN",
+    "ENTRY_POINT_GROUP",
+    "InstrumentRegistry",
+    "PluginError",
+    "PluginHost",
+    "PluginInfo",
+    "RegisteredInstrument",
+    "RuleRegistry",
+]
+
+log = logging.getLogger("ketenzorg.plugins")
+
+ENTRY_POINT_GROUP = "ketenzorg"
+CORE_RULES_PLUGIN = "ketenzorg.method"
+"""The method's own rules; they cannot be blocked (single rules can be overridden)."""
+BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
+    (CORE_RULES_PLUGIN, "ketenzorg.plugins.method"),
+    ("ketenzorg.geweldsanalyse", "ketenzorg.plugins.geweldsanalyse"),
+    ("ketenzorg.gezinsprofielen", "ketenzorg.plugins.gezinsprofielen"),
+)
+"""Name and module of each plugin shipped with ketenzorg (registered like any other)."""
+
+
+class PluginError(KetenzorgError):
+    """A plugin failed: to load, to register, or in a hook. Names the plugin and the hook.
+
+    The original exception is ``__cause__`` (and :attr:`cause`), with its traceback.
+    """
+
+    def __init__(self, plugin: str, hook: str, cause: BaseException | str) -> None:
+        self.plugin = plugin
+        self.hook = hook
+        self.cause = cause
+        detail = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}"
+        super().__init__(f"plugin {plugin!r} failed in {hook}: {detail}")
+
+
+@attrs.frozen
+class PluginInfo:
+    """A loaded plugin: its name, where it comes from and which hooks it implements."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    builtin: bool
+    hooks: tuple[str, ...]
+
+
+@attrs.frozen
+class RegisteredInstrument:
+    """An instrument with the plugin that registered it (its provenance)."""
+
+    instrument: Instrument
+    plugin: str
+    distribution: str | None
+    version: str | None
+
+    @property
+    def spec(self) -> InstrumentSpec:
+        return self.instrument.spec
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self._plugin = ""
+
+    def _as(self, plugin: str) -> _Registry:
+        self._plugin = plugin
+        return self
+
+    def _duplicate(self, hook: str, what: str, other: str) -> PluginError:
+        # Blame the plugin that is not shipped with ketenzorg, whichever registered first.
+        builtin = {name for name, _ in BUILTIN_PLUGINS}
+        culprit, first = (other, self._plugin) if self._plugin in builtin else (self._plugin, other)
+        return PluginError(culprit, hook, f"{what} is registered by both plugin {first!r} and {culprit!r}")
+
+
+class RuleRegistry(_Registry):
+    """Collects rules during ``ketenzorg_register_rules``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rules: dict[str, Rule] = {}
+        self._overrides: dict[str, Rule] = {}
+
+    def add(self, rule: Rule) -> None:
+        """Add ``rule``; a rule id another plugin registered is an error naming both."""
+        if not isinstance(rule, Rule):
+            raise TypeError(f"expected a ketenzorg.rules.Rule, got {type(rule).__name__}")
+        existing = self._rules.get(rule.id)
+        if existing is not None:
+            raise self._duplicate("ketenzorg_register_rules", f"rule id {rule.id!r}", existing.plugin)
+        self._rules[rule.id] = attrs.evolve(rule, plugin=self._plugin)
+
+    def override(self, rule: Rule) -> None:
+        """Replace the rule with the same id, whichever plugin registered it."""
+        if rule.id in self._overrides:
+            raise PluginError(
+                self._plugin,
+                "ketenzorg_register_rules",
+                f"rule id {rule.id!r} is already overridden by {self._overrides[rule.id].plugin!r}",
+            )
+        self._overrides[rule.id] = attrs.evolve(rule, plugin=self._plugin)
+
+    def rules(self) -> tuple[Rule, ...]:
+        for rule_id, rule in self._overrides.items():
+            if rule_id not in self._rules:
+                raise PluginError(rule.plugin, "ketenzorg_register_rules", f"no rule {rule_id!r} to override")
+        return tuple(self._overrides.get(rid, rule) for rid, rule in self._rules.items())
+
+
+class InstrumentRegistry(_Registry):
+    """Collects instruments during ``ketenzorg_register_instruments``."""
+
+    def __init__(self, provenance: Callable[[str], tuple[str | None, str | None]]) -> None:
+        super().__init__()
+        self._provenance = provenance
+        self._items: dict[str, RegisteredInstrument] = {}
+
+    def add(self, instrument: Instrument) -> None:
+        """Add ``instrument``; an id another plugin registered is an error naming both."""
+        if not isinstance(instrument, Instrument) or not isinstance(instrument.spec, InstrumentSpec):
+            raise TypeError("an instrument has a `spec` (InstrumentSpec) and an `assess` method")
+        spec = instrument.spec
+        existing = self._items.get(spec.id)
+        if existing is not None:
+            raise self._duplicate(
+                "ketenzorg_register_instruments", f"instrument {spec.id!r}", existing.plugin
+            )
+        distribution, version = self._provenance(self._plugin)
+        self._items[spec.id] = RegisteredInstrument(instrument, self._plugin, distribution, version)
+
+    def instruments(self) -> Mapping[str, RegisteredInstrument]:
+        return dict(self._items)
+
+
+def _builtin_version() -> str:
+    from ketenzorg._version import __version__
+
+    return __version__
+
+
+class PluginHost:
+    """One engine's plugins, hooks and registries."""
+
+    def __init__(
+        self,
+        plugins: Iterable[object] = (),
+        *,
+        entry_points: bool = False,
+        block: Iterable[str] = (),
+        on_listener_error: Callable[[PluginError], None] | None = None,
+    ) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self._dist: dict[str, tuple[str | None, str | None]] = {}
+        self._builtin: set[str] = set()
+        self._on_listener_error = on_listener_error or _log_listener_error
+        blocked = set(block)
+        if CORE_RULES_PLUGIN in blocked:
+            raise PluginError(
+                CORE_RULES_PLUGIN,
+                "block",
+                "the method's rules cannot be blocked; override single rules instead",
+            )
+        for name in blocked:
+            self.pm.set_blocked(name)
+        for name, module in BUILTIN_PLUGINS:
+            if name not in blocked:
+                self._register(importlib.import_module(module), name, ("ketenzorg", _builtin_version()))
+                self._builtin.add(name)
+        for plugin in plugins:
+            name = _plugin_name(plugin)
+            if name not in blocked:
+                self._register(plugin, name, (None, None))
+        if entry_points:
+            self._load_entry_points(blocked)
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as error:
+            raise PluginError(_plugin_name(error.plugin), "check_pending", error) from error
+        self.rules = self._collect_rules()
+        self.instruments = self._collect_instruments()
+
+    # --- loading ---------------------------------------------------------------------------------
+
+    def _register(self, plugin: object, name: str, dist: tuple[str | None, str | None]) -> None:
+        if self.pm.has_plugin(name) or self.pm.is_registered(plugin):
+            raise PluginError(name, "register", "a plugin with this name is already registered")
+        try:
+            self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as error:
+            raise PluginError(name, "register", error) from error
+        self._dist[name] = dist
+
+    def _load_entry_points(self, blocked: set[str]) -> None:
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name in blocked or self.pm.has_plugin(ep.name):
+                continue
+            dist = ep.dist
+            try:
+                plugin = ep.load()
+            except Exception as error:  # reported with the plugin's name and the original cause
+                raise PluginError(ep.name, f"import of {ep.value!r}", error) from error
+            self._register(
+                plugin,
+                ep.name,
+                (dist.name if dist else None, dist.version if dist else None),
+            )
+
+    def _impls(self, hook_name: str) -> Iterator[tuple[str, Callable[..., Any]]]:
+        """Each implementation of a hook with its plugin's name, in pluggy's call order."""
+        hook = getattr(self.pm.hook, hook_name)
+        for impl in reversed(hook.get_hookimpls()):
+            yield impl.plugin_name, impl.function
+
+    def _call_each(self, hook_name: str, registry: _Registry, **kwargs: Any) -> None:
+        for plugin, function in self._impls(hook_name):
+            try:
+                function(**_accepted(function, kwargs, registry._as(plugin)))
+            except PluginError:
+                raise
+            except Exception as error:
+                raise PluginError(plugin, hook_name, error) from error
+
+    def _collect_rules(self) -> tuple[Rule, ...]:
+        registry = RuleRegistry()
+        self._call_each("ketenzorg_register_rules", registry)
+        rules = registry.rules()
+        # The method's rules first, then the organisation's, each in registration order.
+        return tuple(sorted(rules, key=lambda r: r.plugin != CORE_RULES_PLUGIN))
+
+    def _collect_instruments(self) -> Mapping[str, RegisteredInstrument]:
+        registry = InstrumentRegistry(lambda plugin: self._dist.get(plugin, (None, None)))
+        self._call_each("ketenzorg_register_instruments", registry)
+        return registry.instruments()
+
+    # --- notifications ---------------------------------------------------------------------------
+
+    def notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Call every listener of ``hook_name``; a failing listener never stops the others."""
+        for plugin, function in self._impls(hook_name):
+            try:
+                function(**{k: v for k, v in kwargs.items() if k in _argnames(function)})
+            except Exception as error:
+                failure = PluginError(plugin, hook_name, error)
+                failure.__cause__ = error
+                self._on_listener_error(failure)
+
+    # --- introspection ---------------------------------------------------------------------------
+
+    def info(self) -> tuple[PluginInfo, ...]:
+        out = []
+        for name, plugin in self.pm.list_name_plugin():
+            if plugin is None:
+                continue
+            hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
+            dist, version = self._dist.get(name, (None, None))
+            out.append(PluginInfo(name, dist, version, name in self._builtin, hooks))
+        return tuple(out)
+
+    def plugin_of_rule(self, rule_id: str) -> str | None:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule.plugin
+        return None
+
+
+def _plugin_name(plugin: object) -> str:
+    name = getattr(plugin, "ketenzorg_plugin_name", None) or getattr(plugin, "__name__", None)
+    if isinstance(name, str) and name:
+        return name
+    return f"{type(plugin).__module__}.{type(plugin).__qualname__}"
+
+
+@functools.cache
+def _argnames(function: Callable[..., Any]) -> frozenset[str]:
+    """The keyword arguments an implementation accepts (it may take fewer than the spec)."""
+    return frozenset(inspect.signature(function).parameters)
+
+
+def _accepted(function: Callable[..., Any], kwargs: dict[str, Any], registry: _Registry) -> dict[str, Any]:
+    args = {**kwargs, "registry": registry}
+    names = _argnames(function)
+    return {k: v for k, v in args.items() if k in names}
+
+
+def _log_listener_error(failure: PluginError) -> None:
+    # Only the plugin, the hook and the exception type: the message may hold case data.
+    log.error(
+        "listener failed: plugin %r, hook %s, %s (the event is recorded)",
+        failure.plugin,
+        failure.hook,
+        type(failure.cause).__name__,
+    )

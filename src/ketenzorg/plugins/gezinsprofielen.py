@@ -1,0 +1,82 @@
+"""Gezinsprofielen (family profiles): a reference instrument, shipped as a plugin.
+
+The five profiles of the Verwey-Jonker Institute and Augeo, each with its own care-and-protection
+arrangement: intieme terreur, gezin in de stress, kindgedrag en opvoedstress, langdurige zorg and
+complexe (conflict)scheiding. Indicators and weights are data (``data/gezinsprofielen.json``).
+A profile's degree of fit is the weighted share of its indicators present; the best-matching
+profiles (at least ``min_fit``, within ``margin`` of the best) are reported with their emphasis.
+Not a validated instrument: an organisation may block ``ketenzorg.gezinsprofielen``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+from ketenzorg.domain import RiskFactor
+from ketenzorg.hookspecs import hookimpl
+from ketenzorg.instruments import (
+    Answer,
+    Classification,
+    InstrumentResult,
+    InstrumentSpec,
+    load_data,
+    spec_from_data,
+)
+from ketenzorg.pluginhost import InstrumentRegistry
+
+__all__ = ["Gezinsprofielen"]
+
+
+class Gezinsprofielen:
+    """The reference Gezinsprofielen; its data decides indicators, weights and emphasis."""
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        self.data = data or load_data("ketenzorg.plugins", "data/gezinsprofielen.json")
+
+    @cached_property
+    def spec(self) -> InstrumentSpec:
+        return spec_from_data(self.data)
+
+    def fits(self, answers: Mapping[str, Answer]) -> list[tuple[float, Mapping[str, Any]]]:
+        """Every profile with its degree of fit (0..1), best first."""
+        out = []
+        for profile in self.data["profiles"]:
+            weights: Mapping[str, int] = profile["indicators"]
+            present = sum(w for item, w in weights.items() if answers.get(item) is True)
+            out.append((round(present / sum(weights.values()), 4), profile))
+        return sorted(out, key=lambda pair: -pair[0])
+
+    def assess(self, answers: Mapping[str, Answer]) -> InstrumentResult:
+        fits = self.fits(answers)
+        best = fits[0][0]
+        chosen = [
+            (fit, profile)
+            for fit, profile in fits
+            if fit >= self.data["min_fit"] and fit >= best - self.data["margin"]
+        ]
+        explanation = [f"{profile['display']}: {fit:.0%}" for fit, profile in fits]
+        if not chosen:
+            explanation.insert(0, "geen duidelijk profiel (geen enkel profiel past voor minstens de helft)")
+        return InstrumentResult(
+            classifications=tuple(
+                Classification(
+                    code=profile["code"], display=profile["display"], fit=fit, emphasis=profile["emphasis"]
+                )
+                for fit, profile in chosen
+            ),
+            risk_factors=tuple(
+                RiskFactor(id=f"gezinsprofielen:{factor['code']}", text=factor["nl"], code=factor["code"])
+                for _, profile in chosen
+                for factor in profile["risk_factors"]
+            ),
+            advice=tuple(text for _, profile in chosen for text in profile["advice"]),
+            explanation=tuple(explanation),
+        )
+
+
+@hookimpl
+def ketenzorg_register_instruments(registry: InstrumentRegistry) -> None:
+    """Register the reference Gezinsprofielen."""
+    registry.add(Gezinsprofielen())
