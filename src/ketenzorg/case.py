@@ -85,8 +85,6 @@ class _Fold:
     whole history is linear and appending one event copies only what that event changes.
     """
 
-    _MAPPINGS = ("care_team", "known_parties", "conferences", "latest_scores", "assessments")
-
     def __init__(self, state: CaseState) -> None:
         self.state = state
         self.opened_at = state.opened.at
@@ -149,17 +147,30 @@ class _Fold:
             event_count=self.event_count,
         )
 
-    def apply(self, event: Event) -> None:
-        """Check ``event`` against the state so far, then fold it in."""
-        if self.closed is not None:
-            raise _problem("type", f"the case is closed; {event.type} cannot be recorded")
-        if event.at < self.opened_at:
-            raise _problem("at", "is before the case was opened")
-        handler = _HANDLERS.get(type(event))
-        if handler is None:
-            raise _problem("type", f"unknown event {type(event).__name__}")
-        handler(self, event)
-        self.event_count += 1
+    def apply_all(self, events: Iterable[Event], first_index: int | None = None) -> None:
+        """Check each event against the state so far, then fold it in.
+
+        With ``first_index``, errors name the event's place in the history (``events[i].x``).
+        """
+        handlers = _HANDLERS
+        opened_at = self.opened_at
+        index = first_index or 0
+        for event in events:
+            try:
+                if self.closed is not None:
+                    raise _problem("type", f"the case is closed; {event.type} cannot be recorded")
+                if event.at < opened_at:
+                    raise _problem("at", "is before the case was opened")
+                handler = handlers.get(type(event))
+                if handler is None:
+                    raise _problem("type", f"unknown event {type(event).__name__}")
+                handler(self, event)
+            except InvalidEventError as error:
+                if first_index is None:
+                    raise
+                raise _at_index(error, index) from None
+            index += 1
+        self.event_count += index - (first_index or 0)
 
     # One method per event type; each checks first, then changes the working state.
 
@@ -334,7 +345,7 @@ def apply(state: CaseState, event: Event) -> CaseState:
     Raises :class:`InvalidEventError` (paths relative to the event) and leaves ``state`` as is.
     """
     folder = _Fold(state)
-    folder.apply(event)
+    folder.apply_all((event,))
     return folder.freeze()
 
 
@@ -348,11 +359,7 @@ def fold(case_id: str, events: Iterable[Event]) -> CaseState:
     except InvalidEventError as error:
         raise _at_index(error, 0) from None
     folder = _Fold(state)
-    for index, event in enumerate(iterator, start=1):
-        try:
-            folder.apply(event)
-        except InvalidEventError as error:
-            raise _at_index(error, index) from None
+    folder.apply_all(iterator, first_index=1)
     return folder.freeze()
 
 

@@ -105,7 +105,9 @@ class Engine:
                 raise PluginError(r.plugin, f"rule {r.id!r}", error) from error
             if not isinstance(finding, Finding) or finding.result.rule_id != r.id:
                 raise PluginError(r.plugin, f"rule {r.id!r}", "did not return a Finding for its own id")
-            result = attrs.evolve(finding.result, gate=r.gate, plugin=r.plugin)
+            result = finding.result
+            if result.gate is not r.gate or result.plugin != r.plugin:
+                result = attrs.evolve(result, gate=r.gate, plugin=r.plugin)
             results.append(result)
             alerts.extend(finding.alerts)
             if finding.proposes_relapse:

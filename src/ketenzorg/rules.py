@@ -46,6 +46,9 @@ _ROLE_ORDER = {
 }
 
 
+_CLIENT_LABEL = Message("label.client")
+
+
 @attrs.frozen
 class Finding:
     """What one rule found."""
@@ -73,7 +76,7 @@ class RuleContext:
         if party is None:
             return party_id
         if party.role is PartyRole.CLIENT:
-            return Message("label.client")
+            return _CLIENT_LABEL
         return party.name
 
     @functools.cached_property
@@ -242,6 +245,9 @@ def rule(rule_id: str, *, gate: bool = True) -> Callable[[RuleFunction], Rule]:
     return wrap
 
 
+_OUTCOMES = {True: (RuleStatus.PASSED, ".passed"), False: (RuleStatus.FAILED, ".failed")}
+
+
 def _result(
     ctx: RuleContext,
     rule_id: str,
@@ -250,20 +256,23 @@ def _result(
     params: dict[str, object] | None = None,
     evidence: Iterable[Evidence] = (),
     missing: Iterable[Message] = (),
+    *,
+    gate: bool = True,
 ) -> RuleResult:
-    status = RuleStatus.PASSED if passed else RuleStatus.FAILED
+    status, suffix = _OUTCOMES[passed]
     return RuleResult(
         rule_id=rule_id,
         status=status,
-        message=Message(f"{key}.{status.value}", params or {}),
+        message=Message(key + suffix, params or {}),
         evidence=tuple(evidence),
         missing=tuple(missing),
-        gate=True,
+        gate=gate,
     )
 
 
-def _not_applicable(rule_id: str, key: str = "rule.not_applicable") -> Finding:
-    return Finding(RuleResult(rule_id, RuleStatus.NOT_APPLICABLE, Message(key), gate=True))
+@functools.cache
+def _not_applicable(rule_id: str, key: str = "rule.not_applicable", *, gate: bool = True) -> Finding:
+    return Finding(RuleResult(rule_id, RuleStatus.NOT_APPLICABLE, Message(key), gate=gate))
 
 
 # --- alerts: in every phase ----------------------------------------------------------------------
@@ -620,10 +629,10 @@ def instrument_advice(ctx: RuleContext) -> Finding:
     """Phase 1: the care setting is at least as protective as the instruments advise, and their
     advice is shown. Advisory: the choice of setting is made with the client, not by a rule."""
     if ctx.phase is not Phase.IMMEDIATE_SAFETY:
-        return _not_applicable("instrument.advice")
+        return _not_applicable("instrument.advice", gate=False)
     assessments = ctx.assessments()
     if not assessments:
-        return _not_applicable("instrument.advice", "rule.instrument-advice.not_applicable")
+        return _not_applicable("instrument.advice", "rule.instrument-advice.not_applicable", gate=False)
     current = ctx.state.care_setting
     evidence = [ctx.assessment_evidence(a) for a in assessments]
     missing: list[Message] = []
@@ -651,7 +660,13 @@ def instrument_advice(ctx: RuleContext) -> Finding:
                 )
             )
     result = _result(
-        ctx, "instrument.advice", "rule.instrument-advice", not missing, evidence=evidence, missing=missing
+        ctx,
+        "instrument.advice",
+        "rule.instrument-advice",
+        not missing,
+        evidence=evidence,
+        missing=missing,
+        gate=False,
     )
     return Finding(result, tuple(alerts))
 
@@ -661,7 +676,7 @@ def risk_factors_addressed(ctx: RuleContext) -> Finding:
     """Phase 2: every risk factor found (by an instrument or in the plan) is addressed by an active
     work goal. Advisory: with at most three active goals, not all can be worked on at once."""
     if ctx.phase is not Phase.RISK_DRIVEN_CARE:
-        return _not_applicable("plan.risk-factors")
+        return _not_applicable("plan.risk-factors", gate=False)
     plan = ctx.state.plan
     factors: dict[str, tuple[RiskFactor, str]] = {}
     evidence: list[Evidence] = []
@@ -681,14 +696,20 @@ def risk_factors_addressed(ctx: RuleContext) -> Finding:
             if goal.status is GoalStatus.ACTIVE and target is not None:
                 addressed.add(target.code or target.id)
     if not factors:
-        return _not_applicable("plan.risk-factors", "rule.risk-factors.not_applicable")
+        return _not_applicable("plan.risk-factors", "rule.risk-factors.not_applicable", gate=False)
     missing = [
         Message("missing.risk_factor", {"factor": factor.text, "source": source})
         for key, (factor, source) in factors.items()
         if key not in addressed
     ]
     result = _result(
-        ctx, "plan.risk-factors", "rule.risk-factors", not missing, evidence=evidence, missing=missing
+        ctx,
+        "plan.risk-factors",
+        "rule.risk-factors",
+        not missing,
+        evidence=evidence,
+        missing=missing,
+        gate=False,
     )
     return Finding(result)
 
