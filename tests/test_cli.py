@@ -209,3 +209,93 @@ def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
     result = run(*args)
     assert result.returncode == 2
     assert result.stderr.strip() != ""
+
+
+# --- plugins and instruments ---------------------------------------------------------------------
+
+ANSWERS_ORANGE = {
+    "nature": ["physical"],
+    "injury": False,
+    "weapon": False,
+    "strangulation": False,
+    "threats_to_kill": False,
+    "fear_for_life": False,
+    "frequency": "occasional",
+    "escalation": False,
+    "coercive_control": True,
+    "children_witness": False,
+    "separation": "none",
+    "perpetrator_access": "no_access",
+}
+
+
+def test_plugins_lists_shipped_plugins_instruments_and_rules() -> None:
+    result = run("plugins")
+    assert result.returncode == 0
+    out = result.stdout
+    assert f"ketenzorg.geweldsanalyse (shipped): ketenzorg {__version__}" in out
+    assert "instrument geweldsanalyse 1.0.0: Violence analysis (reference implementation)" in out
+    assert "instrument gezinsprofielen 1.0.0" in out
+    assert "hooks: ketenzorg_register_rules" in out
+    data = json.loads(run("plugins", "--json", "--block", "ketenzorg.gezinsprofielen").stdout)
+    names = [p["name"] for p in data]
+    assert names == ["ketenzorg.method", "ketenzorg.geweldsanalyse"]
+    assert "advance.safety-consensus" in data[0]["rules"]
+    assert data[1]["instruments"][0]["id"] == "geweldsanalyse"
+
+
+@pytest.fixture
+def case_in_progress(tmp_path: Path) -> Path:
+    from ketenzorg.demo import walk
+
+    path = tmp_path / "case.json"
+    path.write_bytes(caseformat.dumps(walk()[1].case))
+    return path
+
+
+def test_assess_applies_the_instrument_and_writes_the_case(tmp_path: Path, case_in_progress: Path) -> None:
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps(ANSWERS_ORANGE))
+    out = tmp_path / "new.json"
+    result = run(
+        "assess", str(case_in_progress), "geweldsanalyse", str(answers),
+        "--out", str(out), "--at", "2026-01-25T10:00:00+01:00",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "safety code: orange" in result.stdout
+    assert "advised setting: specialist_ambulant" in result.stdout
+    assert "risk factor: Dwingende controle" in result.stdout
+    assert "Current phase: phase 1 (immediate safety)" in result.stdout
+    new = caseformat.loads(out.read_bytes())
+    before = caseformat.loads(case_in_progress.read_bytes())
+    assert new.events[: len(before.events)] == before.events
+    assert new.events[-1].type == "instrument_applied"
+    assert new.state.assessments["geweldsanalyse"].result.safety_code.value == "orange"
+
+
+def test_assess_with_bad_answers_names_each_item(tmp_path: Path, case_in_progress: Path) -> None:
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({**ANSWERS_ORANGE, "injury": "yes", "colour": "red"}))
+    out = tmp_path / "new.json"
+    result = run("assess", str(case_in_progress), "geweldsanalyse", str(answers), "--out", str(out))
+    assert result.returncode == 1
+    assert f"{answers}: 2 problems" in result.stderr
+    assert "injury: expected true or false" in result.stderr
+    assert "colour: unknown item for geweldsanalyse" in result.stderr
+    assert not out.exists()
+
+
+def test_assess_unknown_instrument_and_bad_files(tmp_path: Path, case_in_progress: Path) -> None:
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps(ANSWERS_ORANGE))
+    unknown = run("assess", str(case_in_progress), "rihg-xyz", str(answers))
+    assert unknown.returncode == 1
+    assert "unknown instrument 'rihg-xyz'; known: geweldsanalyse, gezinsprofielen" in unknown.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    assert run("assess", str(case_in_progress), "geweldsanalyse", str(broken)).returncode == 2
+    blocked = run(
+        "assess", str(case_in_progress), "geweldsanalyse", str(answers), "--block", "ketenzorg.geweldsanalyse"
+    )
+    assert blocked.returncode == 1
+    assert "unknown instrument 'geweldsanalyse'" in blocked.stderr

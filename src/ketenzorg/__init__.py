@@ -58,6 +58,7 @@ from ketenzorg.events import (
     ConferenceHeld,
     Event,
     IncidentReported,
+    InstrumentApplied,
     PartyJoined,
     PartyLeft,
     PhaseChanged,
@@ -65,6 +66,8 @@ from ketenzorg.events import (
     ScoreGiven,
     TransitionKind,
 )
+from ketenzorg.hookspecs import hookimpl
+from ketenzorg.pluginhost import PluginError
 from ketenzorg.policy import Policy
 
 __all__ = [
@@ -87,6 +90,7 @@ __all__ = [
     "GoalStatus",
     "IncidentReported",
     "IncidentSeverity",
+    "InstrumentApplied",
     "InvalidEventError",
     "KetenzorgError",
     "Location",
@@ -102,6 +106,7 @@ __all__ = [
     "Phase",
     "PhaseChanged",
     "PlanRevised",
+    "PluginError",
     "Policy",
     "PolicyError",
     "Problem",
@@ -118,5 +123,6 @@ __all__ = [
     "ValidationError",
     "WorkGoal",
     "__version__",
+    "hookimpl",
     "new_id",
 ]

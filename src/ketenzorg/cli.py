@@ -9,15 +9,21 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import orjson
 
 from ketenzorg._version import __version__
 from ketenzorg.errors import KetenzorgError, MalformedInputError, ValidationError
+from ketenzorg.events import InstrumentApplied
 from ketenzorg.messages import LANGUAGES, Language, Message, render
+
+if TYPE_CHECKING:
+    from ketenzorg.case import Case
+    from ketenzorg.decision import Decision
+    from ketenzorg.engine import Engine
 
 __all__ = ["main"]
 
@@ -69,21 +75,54 @@ def _parse_at(value: str | None) -> datetime | None:
     return moment
 
 
-def _engine(policy_path: str | None) -> object:
+def _engine(args: argparse.Namespace) -> Engine:
+    """The engine for a command: the policy file, installed plugins minus the blocked ones."""
     from ketenzorg.engine import Engine
     from ketenzorg.policy import Policy
 
-    if policy_path is None:
-        return Engine()
-    raw = _read(policy_path)
+    policy = Policy()
+    policy_path: str | None = getattr(args, "policy", None)
+    if policy_path is not None:
+        data = _load_json(policy_path)
+        try:
+            policy = Policy.from_mapping(data)
+        except ValidationError as error:
+            raise error.with_source(policy_path) from None
+    return Engine(policy, entry_points=True, block=frozenset(args.block or ()), lang=args.lang)
+
+
+def _load_json(path: str) -> Any:
+    raw = _read(path)
     try:
-        data = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise MalformedInputError.at(policy_path, f"not valid JSON: {exc}") from None
+        raise MalformedInputError.at(path, f"not valid JSON: {exc}") from None
+
+
+def _load_case(path: str) -> Case:
+    from ketenzorg import caseformat
+
+    raw = _read(path)
     try:
-        return Engine(Policy.from_mapping(data))
+        return caseformat.loads(raw)
     except ValidationError as error:
-        raise error.with_source(policy_path) from None
+        raise error.with_source(path) from None
+
+
+def _write(path: str, data: bytes) -> None:
+    try:
+        Path(path).write_bytes(data)
+    except OSError as exc:
+        raise MalformedInputError.at(path, f"cannot write ({exc.strerror})") from None
+
+
+def _print_decision(decision: Decision, args: argparse.Namespace) -> None:
+    if args.json:
+        sys.stdout.write(
+            orjson.dumps(decision.to_dict(args.lang), option=orjson.OPT_INDENT_2).decode() + "\n"
+        )
+    else:
+        _out(decision.explain(args.lang))
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -114,24 +153,89 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from ketenzorg import caseformat
-    from ketenzorg.engine import Engine
-
-    engine = _engine(args.policy)
-    assert isinstance(engine, Engine)
+    engine = _engine(args)
     at = _parse_at(args.at)
-    raw = _read(args.case)
-    try:
-        case = caseformat.loads(raw)
-    except ValidationError as error:
-        raise error.with_source(args.case) from None
-    decision = engine.evaluate(case, at=at)
+    case = _load_case(args.case)
+    _print_decision(engine.evaluate(case, at=at), args)
+    return EXIT_OK
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    infos = engine.plugin_info()
+    instruments = engine.instruments
+    rules = engine.rules
     if args.json:
-        sys.stdout.write(
-            orjson.dumps(decision.to_dict(args.lang), option=orjson.OPT_INDENT_2).decode() + "\n"
-        )
-    else:
-        _out(decision.explain(args.lang))
+        data = [
+            {
+                "name": info.name,
+                "distribution": info.distribution,
+                "version": info.version,
+                "builtin": info.builtin,
+                "hooks": list(info.hooks),
+                "instruments": [
+                    {"id": i.spec.id, "version": i.spec.version, "name": dict(i.spec.name)}
+                    for i in instruments.values()
+                    if i.plugin == info.name
+                ],
+                "rules": [r.id for r in rules if r.plugin == info.name],
+            }
+            for info in infos
+        ]
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return EXIT_OK
+    for info in infos:
+        origin = f"{info.distribution} {info.version}" if info.distribution else "in-process"
+        kind = " (shipped)" if info.builtin else ""
+        _out(f"{info.name}{kind}: {origin}")
+        _out(f"  hooks: {', '.join(info.hooks) or '-'}")
+        for inst in (i for i in instruments.values() if i.plugin == info.name):
+            _out(f"  instrument {inst.spec.id} {inst.spec.version}: {inst.spec.name[args.lang]}")
+        own = [r.id for r in rules if r.plugin == info.name]
+        if own:
+            _out(f"  rules: {', '.join(own)}")
+    return EXIT_OK
+
+
+def _cmd_assess(args: argparse.Namespace) -> int:
+    from ketenzorg import caseformat
+    from ketenzorg.instruments import ResponseError
+
+    engine = _engine(args)
+    case = _load_case(args.case)
+    answers = _load_json(args.answers)
+    at = _parse_at(args.at) or datetime.now(UTC)
+    try:
+        new = engine.assess(case, args.instrument, answers, at=at, applied_by=args.by)
+    except ResponseError as error:
+        raise error.with_source(args.answers) from None
+    applied = new.events[-1]
+    assert isinstance(applied, InstrumentApplied)
+    result = applied.result
+    if not args.json:
+        spec = engine.instruments[args.instrument].spec
+        _out(f"{spec.name[args.lang]} {spec.version}")
+        for label, value in (
+            ("safety code", result.safety_code),
+            ("urgency", result.urgency),
+            ("advised setting", result.advised_setting),
+        ):
+            if value is not None:
+                _out(f"  {label}: {value.value}")
+        for c in result.classifications:
+            _out(f"  classification: {c.display} (fit {c.fit:.0%}): {c.emphasis}")
+        for factor in result.risk_factors:
+            _out(f"  risk factor: {factor.text}")
+        for line in result.advice:
+            _out(f"  advice: {line}")
+        for line in result.explanation:
+            _out(f"  . {line}")
+        _out("")
+    _print_decision(engine.evaluate(new, at=at), args)
+    if args.out:
+        _write(args.out, caseformat.dumps(new))
+        if not args.json:
+            _out(f"\nwrote {args.out}")
     return EXIT_OK
 
 
@@ -150,12 +254,34 @@ def _parser() -> _Parser:
 
     evaluate = sub.add_parser("evaluate", help="print the decision on a case")
     evaluate.add_argument("case", metavar="CASE.json")
-    evaluate.add_argument("--json", action="store_true", help="machine-readable output")
-    evaluate.add_argument("--lang", choices=LANGUAGES, default="en")
+    _common(evaluate)
     evaluate.add_argument("--at", metavar="DATETIME", help="moment of judgement (default: now)")
-    evaluate.add_argument("--policy", metavar="POLICY.json", help="the organisation's policy")
     evaluate.set_defaults(func=_cmd_evaluate)
+
+    plugins = sub.add_parser("plugins", help="list the loaded plugins, their instruments and hooks")
+    _common(plugins, policy=False)
+    plugins.set_defaults(func=_cmd_plugins)
+
+    assess = sub.add_parser("assess", help="apply an instrument to a case and show the new decision")
+    assess.add_argument("case", metavar="CASE.json")
+    assess.add_argument("instrument", metavar="INSTRUMENT")
+    assess.add_argument("answers", metavar="ANSWERS.json")
+    assess.add_argument("--out", metavar="NEWCASE.json", help="write the case with the assessment")
+    assess.add_argument("--at", metavar="DATETIME", help="moment of the assessment (default: now)")
+    assess.add_argument("--by", metavar="PARTY_ID", help="the party that applied it")
+    _common(assess)
+    assess.set_defaults(func=_cmd_assess)
     return parser
+
+
+def _common(command: argparse.ArgumentParser, *, policy: bool = True) -> None:
+    command.add_argument("--json", action="store_true", help="machine-readable output")
+    command.add_argument("--lang", choices=LANGUAGES, default="en")
+    command.add_argument(
+        "--block", metavar="PLUGIN", action="append", help="do not load this plugin (repeatable)"
+    )
+    if policy:
+        command.add_argument("--policy", metavar="POLICY.json", help="the organisation's policy")
 
 
 def _run(argv: Sequence[str] | None) -> int:

@@ -13,10 +13,12 @@ from typing import Any, Literal
 
 import attrs
 
-__all__ = ["LANGUAGES", "Language", "Message", "render"]
+__all__ = ["LANGUAGES", "LITERAL", "Language", "Message", "render"]
 
 Language = Literal["nl", "en"]
 LANGUAGES: tuple[Language, ...] = ("nl", "en")
+LITERAL = "literal"
+"""The key of a message that carries its own texts (see :meth:`Message.literal`)."""
 
 _MONTHS = {
     "nl": (
@@ -338,6 +340,11 @@ class Message:
     def render(self, lang: Language = "en") -> str:
         return render(self, lang)
 
+    @classmethod
+    def literal(cls, *, nl: str, en: str) -> Message:
+        """A text a plugin brings itself, in both languages (no catalog key needed)."""
+        return cls(LITERAL, {"nl": nl, "en": en})
+
 
 def _format_value(value: Any, lang: Language) -> str:
     if isinstance(value, Message):
@@ -356,6 +363,8 @@ def render(message: Message, lang: Language = "en") -> str:
     """Render ``message`` in ``lang`` ("nl" or "en")."""
     if lang not in LANGUAGES:
         raise ValueError(f"unsupported language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    if message.key == LITERAL:
+        return str(message.params[lang])
     template = _CATALOG[message.key][lang]
     return template.format(**{k: _format_value(v, lang) for k, v in message.params.items()})
 

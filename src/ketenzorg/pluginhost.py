@@ -134,7 +134,10 @@ class RuleRegistry(_Registry):
         for rule_id, rule in self._overrides.items():
             if rule_id not in self._rules:
                 raise PluginError(rule.plugin, "ketenzorg_register_rules", f"no rule {rule_id!r} to override")
-        return tuple(self._overrides.get(rid, rule) for rid, rule in self._rules.items())
+        # The method's rules first, then the organisations', each in registration order; an
+        # override takes the place of the rule it replaces.
+        ordered = sorted(self._rules.items(), key=lambda item: item[1].plugin != CORE_RULES_PLUGIN)
+        return tuple(self._overrides.get(rid, rule) for rid, rule in ordered)
 
 
 class InstrumentRegistry(_Registry):
@@ -254,9 +257,7 @@ class PluginHost:
     def _collect_rules(self) -> tuple[Rule, ...]:
         registry = RuleRegistry()
         self._call_each("ketenzorg_register_rules", registry)
-        rules = registry.rules()
-        # The method's rules first, then the organisation's, each in registration order.
-        return tuple(sorted(rules, key=lambda r: r.plugin != CORE_RULES_PLUGIN))
+        return registry.rules()
 
     def _collect_instruments(self) -> Mapping[str, RegisteredInstrument]:
         registry = InstrumentRegistry(lambda plugin: self._dist.get(plugin, (None, None)))
