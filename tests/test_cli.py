@@ -224,6 +224,7 @@ ANSWERS_ORANGE = {
     "escalation": False,
     "coercive_control": True,
     "children_witness": False,
+    "violence_against_children": False,
     "separation": "none",
     "perpetrator_access": "no_access",
 }
@@ -270,7 +271,10 @@ def test_assess_applies_the_instrument_and_writes_the_case(tmp_path: Path, case_
     before = caseformat.loads(case_in_progress.read_bytes())
     assert new.events[: len(before.events)] == before.events
     assert new.events[-1].type == "instrument_applied"
-    assert new.state.assessments["geweldsanalyse"].result.safety_code.value == "orange"
+    latest = new.state.latest_assessment("geweldsanalyse")
+    assert latest is not None
+    assert latest.result.safety_code is not None
+    assert latest.result.safety_code.value == "orange"
 
 
 def test_assess_with_bad_answers_names_each_item(tmp_path: Path, case_in_progress: Path) -> None:

@@ -542,7 +542,8 @@ def test_engine_with_a_custom_gate_rule() -> None:
 def test_engine_refuses_duplicate_rule_ids() -> None:
     with pytest.raises(
         PluginError,
-        match=r"rule id 'alert.acute-score' is registered by both plugin 'ketenzorg.method' and 'org.copycat'",
+        match=r"rule id 'alert.acute-score' is registered by both "
+        r"plugin 'ketenzorg.method' and 'org.copycat'",
     ) as caught:
         Engine(plugins=[_RulePlugin(BUILTIN_RULES[0], name="org.copycat")])
     assert caught.value.plugin == "org.copycat"

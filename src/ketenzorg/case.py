@@ -60,14 +60,24 @@ class CaseState:
     incidents: tuple[IncidentReported, ...] = ()
     plan: PlanRevised | None = None
     plan_version: int = 0
-    assessments: Mapping[str, InstrumentApplied] = _EMPTY
-    """The most recent application of each instrument, by instrument id."""
+    assessments: tuple[InstrumentApplied, ...] = ()
+    """Every application of an instrument, in the order recorded."""
     closed: CaseClosed | None = None
     event_count: int = 1
 
     @property
     def is_closed(self) -> bool:
         return self.closed is not None
+
+    def latest_assessment(self, instrument_id: str, at: datetime | None = None) -> InstrumentApplied | None:
+        """The most recent application of an instrument (up to ``at``), or ``None``."""
+        latest: InstrumentApplied | None = None
+        for applied in self.assessments:
+            if applied.instrument_id != instrument_id or (at is not None and applied.at > at):
+                continue
+            if latest is None or applied.at >= latest.at:
+                latest = applied
+        return latest
 
     def party_name(self, party_id: str) -> str:
         party = self.known_parties.get(party_id)
@@ -92,7 +102,7 @@ class _Fold:
         self.known_parties: Mapping[str, Party] = state.known_parties
         self.conferences: Mapping[str, ConferenceHeld] = state.conferences
         self.latest_scores: Mapping[str, ScoreGiven] = state.latest_scores
-        self.assessments: Mapping[str, InstrumentApplied] = state.assessments
+        self.assessments: list[InstrumentApplied] | tuple[InstrumentApplied, ...] = state.assessments
         self.incidents: list[IncidentReported] | tuple[IncidentReported, ...] = state.incidents
         self.phase_changes: list[PhaseChanged] | tuple[PhaseChanged, ...] = state.phase_changes
         self.care_setting = state.care_setting
@@ -132,9 +142,7 @@ class _Fold:
             latest_scores=(
                 MappingProxyType(self.latest_scores) if "latest_scores" in self._owned else self.latest_scores
             ),
-            assessments=(
-                MappingProxyType(self.assessments) if "assessments" in self._owned else self.assessments
-            ),
+            assessments=tuple(self.assessments),
             incidents=tuple(self.incidents),
             phase_changes=tuple(self.phase_changes),
             care_setting=self.care_setting,
@@ -233,9 +241,7 @@ class _Fold:
     def _instrument_applied(self, event: InstrumentApplied) -> None:
         if event.applied_by is not None and event.applied_by not in self.known_parties:
             raise _problem("applied_by", f"unknown party {event.applied_by!r}")
-        previous = self.assessments.get(event.instrument_id)
-        if previous is None or previous.at <= event.at:
-            self._own("assessments")[event.instrument_id] = event
+        self._own_list("assessments").append(event)
 
     def _phase_changed(self, event: PhaseChanged) -> None:
         self._check_phase_change(event)

@@ -229,6 +229,7 @@ GEWELDSANALYSE_ANSWERS: dict[str, object] = {
     "escalation": True,
     "coercive_control": True,
     "children_witness": True,
+    "violence_against_children": False,
     "separation": "recent",
     "perpetrator_access": "knows_address",
 }

@@ -114,9 +114,9 @@ class Item:
     def __attrs_post_init__(self) -> None:
         choice = self.answer_type in (AnswerType.CHOICE, AnswerType.MULTI_CHOICE)
         if choice and not self.allowed:
-            raise ValidationError([Problem(f"items.{self.id}.allowed", "a choice item needs codes")])
+            raise ValidationError([Problem("allowed", "a choice item needs codes")])
         if not choice and self.allowed:
-            raise ValidationError([Problem(f"items.{self.id}.allowed", "only choice items have codes")])
+            raise ValidationError([Problem("allowed", "only choice items have codes")])
 
     def check(self, value: Any) -> str | None:
         """Why ``value`` is not a valid answer to this item, or ``None``."""
@@ -145,6 +145,8 @@ class Item:
             case AnswerType.TEXT:
                 if not isinstance(value, str):
                     return "expected text"
+                if self.required and not value.strip():
+                    return "a required text must not be empty"
         return None
 
 
@@ -213,30 +215,42 @@ class Instrument(Protocol):
 
 
 def spec_from_data(data: Mapping[str, Any]) -> InstrumentSpec:
-    """Build a spec from plain data (an instrument's JSON data file), refusing bad data."""
-    try:
-        items = tuple(
-            Item(
-                id=raw["id"],
-                text=raw["text"],
-                answer_type=AnswerType(raw["answer_type"]),
-                required=raw.get("required", True),
-                allowed=tuple(raw.get("allowed", ())),
-                minimum=raw.get("minimum"),
-                maximum=raw.get("maximum"),
-                section=raw.get("section"),
+    """Build a spec from plain data (an instrument's JSON data file), refusing bad data with a path."""
+    items: list[Item] = []
+    problems: list[Problem] = []
+    for index, raw in enumerate(data.get("items", ())):
+        try:
+            items.append(
+                Item(
+                    id=raw["id"],
+                    text=raw["text"],
+                    answer_type=AnswerType(raw["answer_type"]),
+                    required=raw.get("required", True),
+                    allowed=tuple(raw.get("allowed", ())),
+                    minimum=raw.get("minimum"),
+                    maximum=raw.get("maximum"),
+                    section=raw.get("section"),
+                )
             )
-            for raw in data["items"]
-        )
-        return InstrumentSpec(
-            id=data["id"],
-            version=data["version"],
-            name=data["name"],
-            description=data["description"],
-            items=items,
-        )
-    except KeyError as missing:
-        raise ValidationError([Problem(str(missing.args[0]), "missing in instrument data")]) from None
+        except KeyError as missing:
+            problems.append(Problem(f"items[{index}].{missing.args[0]}", "missing in instrument data"))
+        except ValidationError as error:
+            problems += [Problem(f"items[{index}].{p.path}", p.message) for p in error.problems]
+        except ValueError:
+            allowed = ", ".join(t.value for t in AnswerType)
+            problems.append(Problem(f"items[{index}].answer_type", f"not one of {allowed}"))
+    for key in ("id", "version", "name", "description", "items"):
+        if key not in data:
+            problems.append(Problem(key, "missing in instrument data"))
+    if problems:
+        raise ValidationError(problems)
+    return InstrumentSpec(
+        id=data["id"],
+        version=data["version"],
+        name=data["name"],
+        description=data["description"],
+        items=tuple(items),
+    )
 
 
 def load_data(package: str, name: str) -> dict[str, Any]:

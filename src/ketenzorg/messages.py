@@ -278,6 +278,10 @@ _CATALOG: dict[str, dict[Language, str]] = {
         "nl": "De zorgsetting is lichter dan geadviseerd",
         "en": "The care setting is lighter than advised",
     },
+    "rule.instrument-advice.later.passed": {
+        "nl": "Adviezen van de instrumenten blijven gelden",
+        "en": "The instruments' advice still applies",
+    },
     "rule.instrument-advice.not_applicable": {
         "nl": "Nog geen instrument toegepast",
         "en": "No instrument applied yet",

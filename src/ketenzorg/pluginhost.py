@@ -209,7 +209,8 @@ class PluginHost:
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as error:
-            raise PluginError(_plugin_name(error.plugin), "check_pending", error) from error
+            name = self.pm.get_name(error.plugin) or _plugin_name(error.plugin)
+            raise PluginError(name, "check_pending", error) from error
         self.rules = self._collect_rules()
         self.instruments = self._collect_instruments()
 
@@ -226,8 +227,14 @@ class PluginHost:
 
     def _load_entry_points(self, blocked: set[str]) -> None:
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name in blocked or self.pm.has_plugin(ep.name):
+            if ep.name in blocked:
                 continue
+            if self.pm.has_plugin(ep.name):
+                raise PluginError(
+                    ep.name,
+                    "register",
+                    f"an installed plugin and a plugin given to the engine are both named {ep.name!r}",
+                )
             dist = ep.dist
             try:
                 plugin = ep.load()

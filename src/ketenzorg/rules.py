@@ -213,10 +213,13 @@ class RuleContext:
 
     def assessments(self) -> list[InstrumentApplied]:
         """The latest application of each instrument up to the moment of judgement."""
-        return sorted(
-            (a for a in self.state.assessments.values() if a.at <= self.at),
-            key=lambda a: (a.instrument_id, a.at),
-        )
+        latest: dict[str, InstrumentApplied] = {}
+        for applied in self.state.assessments:
+            if applied.at <= self.at:
+                known = latest.get(applied.instrument_id)
+                if known is None or applied.at >= known.at:
+                    latest[applied.instrument_id] = applied
+        return [latest[key] for key in sorted(latest)]
 
 
 RuleFunction = Callable[[RuleContext], Finding]
@@ -588,12 +591,13 @@ def _setting_label(setting: CareSetting) -> Message:
 @rule("alert.instrument-urgent")
 def instrument_urgent(ctx: RuleContext) -> Finding:
     """An instrument result with immediate urgency raises the protection alert until a case
-    conference after it has weighed it (any phase)."""
+    conference after it has weighed it (any phase). Every application counts, not only the
+    latest: a lighter result afterwards does not clear an urgent one, a conference does."""
     last = ctx.state.last_conference
     urgent = [
         a
-        for a in ctx.assessments()
-        if a.result.urgency is Urgency.IMMEDIATE and (last is None or a.at >= last.at)
+        for a in ctx.state.assessments
+        if a.result.urgency is Urgency.IMMEDIATE and a.at <= ctx.at and (last is None or a.at >= last.at)
     ]
     evidence = [ctx.assessment_evidence(a) for a in urgent]
     alerts = tuple(
@@ -626,10 +630,8 @@ def instrument_urgent(ctx: RuleContext) -> Finding:
 
 @rule("instrument.advice", gate=False)
 def instrument_advice(ctx: RuleContext) -> Finding:
-    """Phase 1: the care setting is at least as protective as the instruments advise, and their
-    advice is shown. Advisory: the choice of setting is made with the client, not by a rule."""
-    if ctx.phase is not Phase.IMMEDIATE_SAFETY:
-        return _not_applicable("instrument.advice", gate=False)
+    """The instruments' advice, in every phase; in phase 1 also whether the care setting is at
+    least as protective as advised. Advisory: the setting is chosen with the client, not by a rule."""
     assessments = ctx.assessments()
     if not assessments:
         return _not_applicable("instrument.advice", "rule.instrument-advice.not_applicable", gate=False)
@@ -639,7 +641,11 @@ def instrument_advice(ctx: RuleContext) -> Finding:
     alerts: list[Alert] = []
     for applied, item in zip(assessments, evidence, strict=True):
         advised = applied.result.advised_setting
-        if advised is not None and advised.level > _setting_level(current):
+        if (
+            ctx.phase is Phase.IMMEDIATE_SAFETY
+            and advised is not None
+            and advised.level > _setting_level(current)
+        ):
             missing.append(
                 Message(
                     "missing.setting",
@@ -659,14 +665,9 @@ def instrument_advice(ctx: RuleContext) -> Finding:
                     (item,),
                 )
             )
+    key = "rule.instrument-advice" if ctx.phase is Phase.IMMEDIATE_SAFETY else "rule.instrument-advice.later"
     result = _result(
-        ctx,
-        "instrument.advice",
-        "rule.instrument-advice",
-        not missing,
-        evidence=evidence,
-        missing=missing,
-        gate=False,
+        ctx, "instrument.advice", key, not missing, evidence=evidence, missing=missing, gate=False
     )
     return Finding(result, tuple(alerts))
 

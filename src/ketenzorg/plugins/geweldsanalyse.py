@@ -1,11 +1,12 @@
 """Geweldsanalyse (violence analysis): a reference instrument, shipped as a plugin.
 
 Items, weights, red flags and thresholds are data (``data/geweldsanalyse.json``); this module only
-scores. The outcome is the safety code used in Dutch shelter screening: green (safety restorable
-with simple measures: ambulant, local team), orange (help needed to break the situation:
-specialist ambulant care or an open shelter) or red (extreme threat: secret or closed shelter,
-safe house, police involved). Not a validated instrument: an organisation may block
-``ketenzorg.geweldsanalyse`` and register its own.
+scores: a red flag gives at least orange; a red flag with an aggravating circumstance, several
+red flags together, or the red threshold of points gives red. The outcome is the safety code used
+in Dutch shelter screening: green (safety restorable with simple measures: ambulant, local team),
+orange (help needed to break the situation: specialist ambulant care or an open shelter) or red
+(extreme threat: secret or closed shelter, safe house, police involved). Not a validated
+instrument: an organisation may block ``ketenzorg.geweldsanalyse`` and register its own.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class Geweldsanalyse:
     """The reference Geweldsanalyse; its data decides the items and the weighing."""
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
-        self.data = data or load_data("ketenzorg.plugins", "data/geweldsanalyse.json")
+        self.data = data if data is not None else load_data("ketenzorg.plugins", "data/geweldsanalyse.json")
 
     @cached_property
     def spec(self) -> InstrumentSpec:
@@ -78,7 +79,8 @@ class Geweldsanalyse:
         thresholds = self.data["thresholds"]
         red_flags = sorted(markers & set(self.data["red_flags"]))
         aggravating = sorted(markers & set(self.data["aggravating"]))
-        if points >= thresholds["red"] or (red_flags and aggravating):
+        several_flags = len(red_flags) >= self.data.get("red_flags_for_red", len(self.data["red_flags"]) + 1)
+        if points >= thresholds["red"] or (red_flags and aggravating) or several_flags:
             code = SafetyCode.RED
         elif points >= thresholds["orange"] or red_flags:
             code = SafetyCode.ORANGE
@@ -98,6 +100,8 @@ class Geweldsanalyse:
             explanation.append("rode vlaggen: " + ", ".join(red_flags))
         if red_flags and aggravating:
             explanation.append("rode vlag met verzwarende omstandigheid: " + ", ".join(aggravating))
+        if several_flags:
+            explanation.append(f"{len(red_flags)} rode vlaggen samen: rood")
         factors = tuple(
             RiskFactor(id=f"geweldsanalyse:{spec['code']}", text=spec["nl"], code=spec["code"])
             for marker, spec in self.data["risk_factors"].items()

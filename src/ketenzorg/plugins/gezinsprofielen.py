@@ -4,7 +4,9 @@ The five profiles of the Verwey-Jonker Institute and Augeo, each with its own ca
 arrangement: intieme terreur, gezin in de stress, kindgedrag en opvoedstress, langdurige zorg and
 complexe (conflict)scheiding. Indicators and weights are data (``data/gezinsprofielen.json``).
 A profile's degree of fit is the weighted share of its indicators present; the best-matching
-profiles (at least ``min_fit``, within ``margin`` of the best) are reported with their emphasis.
+profiles (at least ``min_fit``, within ``margin`` of the best) are reported with their emphasis;
+a profile marked ``always_report`` (intieme terreur: protection first) is reported whenever it
+fits at least ``min_fit``, so its protective advice is never crowded out by a better fit.
 Not a validated instrument: an organisation may block ``ketenzorg.gezinsprofielen``.
 """
 
@@ -33,7 +35,7 @@ class Gezinsprofielen:
     """The reference Gezinsprofielen; its data decides indicators, weights and emphasis."""
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
-        self.data = data or load_data("ketenzorg.plugins", "data/gezinsprofielen.json")
+        self.data = data if data is not None else load_data("ketenzorg.plugins", "data/gezinsprofielen.json")
 
     @cached_property
     def spec(self) -> InstrumentSpec:
@@ -44,17 +46,19 @@ class Gezinsprofielen:
         out = []
         for profile in self.data["profiles"]:
             weights: Mapping[str, int] = profile["indicators"]
+            total = sum(weights.values())
             present = sum(w for item, w in weights.items() if answers.get(item) is True)
-            out.append((round(present / sum(weights.values()), 4), profile))
+            out.append((round(present / total, 4) if total > 0 else 0.0, profile))
         return sorted(out, key=lambda pair: -pair[0])
 
     def assess(self, answers: Mapping[str, Answer]) -> InstrumentResult:
         fits = self.fits(answers)
         best = fits[0][0]
+        floor = round(best - self.data["margin"], 4)  # rounded: 0.8 - 0.2 must be 0.6
         chosen = [
             (fit, profile)
             for fit, profile in fits
-            if fit >= self.data["min_fit"] and fit >= best - self.data["margin"]
+            if fit >= self.data["min_fit"] and (fit >= floor or profile.get("always_report", False))
         ]
         explanation = [f"{profile['display']}: {fit:.0%}" for fit, profile in fits]
         if not chosen:
@@ -67,9 +71,13 @@ class Gezinsprofielen:
                 for fit, profile in chosen
             ),
             risk_factors=tuple(
-                RiskFactor(id=f"gezinsprofielen:{factor['code']}", text=factor["nl"], code=factor["code"])
-                for _, profile in chosen
-                for factor in profile["risk_factors"]
+                {
+                    factor["code"]: RiskFactor(
+                        id=f"gezinsprofielen:{factor['code']}", text=factor["nl"], code=factor["code"]
+                    )
+                    for _, profile in chosen
+                    for factor in profile["risk_factors"]
+                }.values()
             ),
             advice=tuple(text for _, profile in chosen for text in profile["advice"]),
             explanation=tuple(explanation),

@@ -1,0 +1,220 @@
+"""ketenzorg-rihg: an example third-party ketenzorg plugin with a RiHG-style police checklist.
+
+A *synthetic reference version* modelled on the Dutch police's Risicotaxatie-instrument Huiselijk
+Geweld (RiHG). It is **not** the official instrument: the 20 signals, their texts and the scoring
+are invented to show the plugin interface, and must not be used to assess real people.
+
+Installed, it registers itself in the ``ketenzorg`` entry-point group as the plugin ``rihg``
+(``Engine(entry_points=True)`` loads it) and provides two hooks:
+
+- ``ketenzorg_register_instruments``: the instrument ``rihg``. 20 signals in three parts
+  (A incident en geweld, B pleger, C slachtoffer en context), each rated ``red`` (signal present
+  and serious), ``blue`` (signal present) or ``yellow`` (unknown or not assessed); a signal that
+  is not answered was not observed. Two or more red signals in one part advise in principle a
+  temporary restraining order (tijdelijk huisverbod, 10 days, extendable to 28): safety code red,
+  urgency immediate. Otherwise any red signal gives orange / soon, else green / routine.
+  The red signals are reported as risk factors.
+- ``ketenzorg_register_rules``: the gate rule ``rihg.restraining-order``. While the latest RiHG
+  result advises a restraining order and no case conference (MDO) has been held since, it raises
+  an immediate-protection alert and blocks advancing (and closing).
+
+The item set, the weights and the threshold are data (``rihg.json``); this module only scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+from ketenzorg.decision import Alert, AlertLevel, RuleResult, RuleStatus
+from ketenzorg.domain import RiskFactor
+from ketenzorg.events import InstrumentApplied
+from ketenzorg.hookspecs import hookimpl
+from ketenzorg.instruments import (
+    Answer,
+    Classification,
+    InstrumentResult,
+    InstrumentSpec,
+    SafetyCode,
+    Urgency,
+    load_data,
+    spec_from_data,
+)
+from ketenzorg.messages import Message
+from ketenzorg.pluginhost import InstrumentRegistry, RuleRegistry
+from ketenzorg.rules import Finding, RuleContext, rule
+
+__all__ = [
+    "INSTRUMENT_ID",
+    "RESTRAINING_ORDER",
+    "RULE_ID",
+    "Rihg",
+    "advises_restraining_order",
+    "ketenzorg_register_instruments",
+    "ketenzorg_register_rules",
+    "restraining_order_rule",
+]
+
+__version__ = "0.1.0"
+"""The distribution's version (single source: pyproject.toml reads it from here)."""
+
+INSTRUMENT_ID = "rihg"
+RULE_ID = "rihg.restraining-order"
+RESTRAINING_ORDER = "restraining_order"
+"""The classification code of a result that advises a temporary restraining order."""
+
+RED, BLUE, YELLOW = "red", "blue", "yellow"
+
+
+class Rihg:
+    """The synthetic RiHG-style checklist; its data decides the signals and the weighing."""
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        self.data = data or load_data("ketenzorg_rihg", "rihg.json")
+
+    @cached_property
+    def spec(self) -> InstrumentSpec:
+        return spec_from_data(self.data)
+
+    def red_by_part(self, answers: Mapping[str, Answer]) -> dict[str, list[str]]:
+        """The signals rated red in each part (section), in the order of the items."""
+        out: dict[str, list[str]] = {part["section"]: [] for part in self.data["parts"]}
+        for item in self.spec.items:
+            if answers.get(item.id) == RED:
+                out.setdefault(item.section or "", []).append(item.id)
+        return out
+
+    def assess(self, answers: Mapping[str, Answer]) -> InstrumentResult:
+        weights: Mapping[str, int] = self.data["weights"]
+        threshold: int = self.data["thresholds"]["restraining_order_per_part"]
+        advice_data: Mapping[str, str] = self.data["advice"]
+        names = {part["section"]: part["name"]["nl"] for part in self.data["parts"]}
+
+        explanation: list[str] = []
+        order_parts: list[str] = []
+        for part in self.data["parts"]:
+            section = part["section"]
+            ratings = [answers.get(item.id) for item in self.spec.items if item.section == section]
+            points = sum(weights.get(r, 0) for r in ratings if isinstance(r, str))
+            counts = {code: ratings.count(code) for code in (RED, BLUE, YELLOW)}
+            explanation.append(
+                f"{names[section]}: {counts[RED]} rood, {counts[BLUE]} blauw, {counts[YELLOW]} geel, "
+                f"{ratings.count(None)} niet aanwezig; gewogen {points} (huisverbod vanaf {threshold})"
+            )
+            if points >= threshold:
+                order_parts.append(section)
+
+        red = [item.id for item in self.spec.items if answers.get(item.id) == RED]
+        unknown = sum(1 for item in self.spec.items if answers.get(item.id) == YELLOW)
+        classifications: tuple[Classification, ...] = ()
+        advice: list[str] = []
+        if order_parts:
+            code, urgency = SafetyCode.RED, Urgency.IMMEDIATE
+            order = self.data["restraining_order"]
+            classifications = (
+                Classification(code=order["code"], display=order["display"], emphasis=order["emphasis"]),
+            )
+            parts_text = ", ".join(names[s] for s in order_parts)
+            advice.append(advice_data["restraining_order"].format(count=threshold, parts=parts_text))
+        elif red:
+            code, urgency = SafetyCode.ORANGE, Urgency.SOON
+            advice.append(advice_data["red"])
+        else:
+            code, urgency = SafetyCode.GREEN, Urgency.ROUTINE
+        if unknown:
+            advice.append(advice_data["unknown"].format(count=unknown))
+        if red:
+            explanation.append("rode signalen: " + ", ".join(red))
+
+        factors_data: Mapping[str, Mapping[str, str]] = self.data["risk_factors"]
+        factors = tuple(
+            RiskFactor(id=f"rihg:{item}", text=factors_data[item]["nl"], code=factors_data[item]["code"])
+            for item in red
+            if item in factors_data
+        )
+        return InstrumentResult(
+            safety_code=code,
+            classifications=classifications,
+            risk_factors=factors,
+            urgency=urgency,
+            advice=tuple(advice),
+            explanation=tuple(explanation),
+        )
+
+
+# --- the rule ------------------------------------------------------------------------------------
+
+
+def advises_restraining_order(applied: InstrumentApplied) -> bool:
+    """Whether a recorded RiHG result advises a temporary restraining order."""
+    return any(c.code == RESTRAINING_ORDER for c in applied.result.classifications)
+
+
+def _latest(ctx: RuleContext) -> InstrumentApplied | None:
+    for applied in ctx.assessments():
+        if applied.instrument_id == INSTRUMENT_ID:
+            return applied
+    return None
+
+
+@rule(RULE_ID)
+def restraining_order_rule(ctx: RuleContext) -> Finding:
+    """While the latest RiHG result advises a restraining order and no case conference was held
+    after it, raise the immediate-protection alert and block advancing (any phase)."""
+    applied = _latest(ctx)
+    if applied is None:
+        message = Message.literal(
+            nl="Nog geen RiHG afgenomen",
+            en="No RiHG applied yet",
+        )
+        return Finding(RuleResult(RULE_ID, RuleStatus.NOT_APPLICABLE, message, gate=True))
+    evidence = [ctx.assessment_evidence(applied)]
+    if not advises_restraining_order(applied):
+        message = Message.literal(
+            nl="De laatste RiHG adviseert geen tijdelijk huisverbod",
+            en="The latest RiHG does not advise a temporary restraining order",
+        )
+        return Finding(RuleResult(RULE_ID, RuleStatus.PASSED, message, tuple(evidence), gate=True))
+    conferences = sorted(
+        (c for c in ctx.state.conferences.values() if applied.at < c.at <= ctx.at), key=lambda c: c.at
+    )
+    if conferences:
+        evidence.append(ctx.conference_evidence(conferences[0]))
+        message = Message.literal(
+            nl="Het RiHG-advies tijdelijk huisverbod is in een MDO gewogen",
+            en="The RiHG advice of a temporary restraining order was weighed in a case conference",
+        )
+        return Finding(RuleResult(RULE_ID, RuleStatus.PASSED, message, tuple(evidence), gate=True))
+    text = Message.literal(
+        nl="in principe een tijdelijk huisverbod (10 dagen, te verlengen tot 28); direct veiligstellen",
+        en="in principle a temporary restraining order (10 days, extendable to 28); protect at once",
+    )
+    alert = Alert(
+        RULE_ID,
+        AlertLevel.IMMEDIATE_PROTECTION,
+        Message("alert.advice", {"instrument": "RiHG", "text": text}),
+        tuple(evidence),
+    )
+    message = Message.literal(
+        nl="RiHG adviseert een tijdelijk huisverbod; nog geen MDO sindsdien",
+        en="RiHG advises a temporary restraining order; no case conference since",
+    )
+    missing = (Message("missing.conference_after", {"date": applied.at}),)
+    result = RuleResult(RULE_ID, RuleStatus.FAILED, message, tuple(evidence), missing, gate=True)
+    return Finding(result, (alert,))
+
+
+# --- the hooks -----------------------------------------------------------------------------------
+
+
+@hookimpl
+def ketenzorg_register_instruments(registry: InstrumentRegistry) -> None:
+    """Register the RiHG-style checklist as instrument ``rihg``."""
+    registry.add(Rihg())
+
+
+@hookimpl
+def ketenzorg_register_rules(registry: RuleRegistry) -> None:
+    """Register the gate rule ``rihg.restraining-order``."""
+    registry.add(restraining_order_rule)
