@@ -1,0 +1,160 @@
+"""Case <-> FHIR R4 Bundle: exact round trip, conformance with the official R4 schema, privacy."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+import pytest
+
+from ketenzorg import CareSetting, CareSettingChanged, CareSettingKind, Case, Engine, Location
+from ketenzorg.demo import SECRET_SHELTER, build_demo_case, walk
+from ketenzorg.interop.fhir import SECRET_LOCATION_NAME, FhirMappingError, bundle_to_case, case_to_bundle
+
+SHARED = Path(os.environ.get("KETENZORG_FHIR_R4", Path(__file__).resolve().parents[3] / "shared" / "fhir-r4"))
+SCHEMA = SHARED / "fhir.schema.json"
+
+
+@cache
+def _validator(resource_type: str) -> Any:
+    import jsonschema
+
+    definitions = json.loads(SCHEMA.read_text(encoding="utf-8"))["definitions"]
+    return jsonschema.Draft6Validator({"$ref": f"#/definitions/{resource_type}", "definitions": definitions})
+
+
+def schema_errors(bundle: dict[str, Any]) -> list[str]:
+    """Validate a bundle entry by entry (the README of the schemas explains why) and its shell."""
+    errors = []
+    for index, entry in enumerate(bundle["entry"]):
+        resource = entry["resource"]
+        for error in _validator(resource["resourceType"]).iter_errors(resource):
+            errors.append(
+                f"entry[{index}] {resource['resourceType']} {list(error.absolute_path)}: {error.message}"
+            )
+    shell = {**bundle, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in bundle["entry"]]}
+    errors += [f"Bundle: {e.message}" for e in _validator("Bundle").iter_errors(shell)]
+    return errors
+
+
+needs_schema = pytest.mark.skipif(
+    not SCHEMA.exists(), reason=f"official FHIR R4 JSON Schema not found at {SCHEMA} (set KETENZORG_FHIR_R4)"
+)
+
+
+def without_secret_name(case: Case) -> Case:
+    """The case as it comes back from FHIR: a secret location's name never leaves the engine."""
+
+    def blank(setting: CareSetting) -> CareSetting:
+        if setting.location is not None and setting.location.secret:
+            return attrs.evolve(setting, location=attrs.evolve(setting.location, name=SECRET_LOCATION_NAME))
+        return setting
+
+    events = []
+    for event in case.events:
+        if hasattr(event, "care_setting"):
+            event = attrs.evolve(event, care_setting=blank(event.care_setting))
+        events.append(event)
+    return Case(case.case_id, events)
+
+
+@pytest.fixture(scope="module")
+def demo() -> Case:
+    return build_demo_case()
+
+
+@pytest.mark.parametrize("kind", ["collection", "transaction"])
+def test_round_trip_of_the_demo_case(demo: Case, kind: str) -> None:
+    bundle = case_to_bundle(demo, type=kind)  # type: ignore[arg-type]
+    again = bundle_to_case(orjson.loads(orjson.dumps(bundle)))
+    assert again == without_secret_name(demo)
+    assert Engine().evaluate(again, at=demo.events[-1].at) == Engine().evaluate(
+        without_secret_name(demo), at=demo.events[-1].at
+    )
+
+
+def test_round_trip_of_every_step_of_the_demo() -> None:
+    for step in walk():
+        assert bundle_to_case(case_to_bundle(step.case)) == without_secret_name(step.case)
+
+
+def test_round_trip_with_an_open_location_is_exact(demo: Case) -> None:
+    open_house = Location(id="oranje-huis", name="Oranje Huis Demo", address="Voorbeeldlaan 1, Demostad")
+    case = Engine().record(
+        walk()[3].case,
+        CareSettingChanged(
+            at=demo.events[20].at, care_setting=CareSetting(kind=CareSettingKind.SHELTER, location=open_house)
+        ),
+    )
+    bundle = case_to_bundle(case)
+    assert any(e["resource"]["resourceType"] == "Location" for e in bundle["entry"])
+    assert bundle_to_case(bundle) == without_secret_name(case)
+
+
+def test_a_secret_location_is_never_exported(demo: Case) -> None:
+    text = orjson.dumps(case_to_bundle(demo)).decode()
+    assert SECRET_SHELTER.name not in text
+    assert not any(e["resource"]["resourceType"] == "Location" for e in case_to_bundle(demo)["entry"])
+    assert "secret-location" in text
+
+
+def test_every_reference_resolves_inside_the_bundle(demo: Case) -> None:
+    bundle = case_to_bundle(demo)
+    urls = {e["fullUrl"] for e in bundle["entry"]}
+    references = re.findall(r'"reference":"([^"]+)"', orjson.dumps(bundle).decode())
+    assert references
+    assert set(references) <= urls
+    assert all(u.startswith("urn:uuid:") for u in urls)
+    assert len(urls) == len(bundle["entry"])
+
+
+def test_export_is_deterministic(demo: Case) -> None:
+    assert orjson.dumps(case_to_bundle(demo)) == orjson.dumps(case_to_bundle(build_demo_case()))
+
+
+def test_transaction_uses_conditional_updates_on_stable_identifiers(demo: Case) -> None:
+    first = case_to_bundle(walk()[4].case, type="transaction")
+    later = case_to_bundle(demo, type="transaction")
+    urls_first = {e["request"]["url"] for e in first["entry"]}
+    urls_later = {e["request"]["url"] for e in later["entry"]}
+    assert all(e["request"]["method"] == "PUT" for e in later["entry"])
+    assert all("?identifier=" in u for u in urls_later)
+    assert len(urls_later) == len(later["entry"])  # one conditional target per resource
+    # Re-sending the updated case targets the same resources (updates, not duplicates).
+    assert urls_first - urls_later <= {u for u in urls_first if u.startswith("Encounter?")}
+
+
+@needs_schema
+@pytest.mark.parametrize("kind", ["collection", "transaction"])
+def test_exported_bundles_validate_against_the_official_r4_schema(demo: Case, kind: str) -> None:
+    assert schema_errors(case_to_bundle(demo, type=kind)) == []  # type: ignore[arg-type]
+
+
+def test_exported_bundle_loads_in_fhir_resources_r4b(demo: Case) -> None:
+    from fhir.resources.R4B.bundle import Bundle
+
+    bundle = Bundle.model_validate(case_to_bundle(demo))
+    assert len(bundle.entry or ()) == len(case_to_bundle(demo)["entry"])
+
+
+def test_bad_bundle_is_refused_with_locations(demo: Case) -> None:
+    bundle = orjson.loads(orjson.dumps(case_to_bundle(demo)))
+    score = next(i for i, e in enumerate(bundle["entry"]) if e["resource"].get("valueInteger") is not None)
+    bundle["entry"][score]["resource"]["valueInteger"] = 11
+    del bundle["entry"][score + 1]["resource"]["effectiveDateTime"]
+    with pytest.raises(FhirMappingError) as caught:
+        bundle_to_case(bundle)
+    text = str(caught.value)
+    assert "11 is not in 0..10" in text
+    assert f"Bundle.entry[{score + 1}].resource" in text
+
+
+def test_not_a_bundle() -> None:
+    with pytest.raises(FhirMappingError, match="expected a Bundle"):
+        bundle_to_case({"resourceType": "Patient"})
