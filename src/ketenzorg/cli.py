@@ -100,13 +100,22 @@ def _load_json(path: str) -> Any:
 
 
 def _load_case(path: str) -> Case:
+    """A case from the engine's case JSON or from a FHIR bundle, chosen by content."""
     from ketenzorg import caseformat
 
-    raw = _read(path)
+    data = _load_json(path)
     try:
-        return caseformat.loads(raw)
+        if isinstance(data, dict) and data.get("resourceType") == "Bundle":
+            from ketenzorg.interop.fhir import bundle_to_case
+
+            return bundle_to_case(data)
+        return caseformat.case_from_dict(data)
     except ValidationError as error:
         raise error.with_source(path) from None
+
+
+def _dumps_json(data: Any) -> str:
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
 def _write(path: str, data: bytes) -> None:
@@ -132,6 +141,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from ketenzorg import caseformat
     from ketenzorg.demo import TITLES, walk
     from ketenzorg.engine import Engine
+    from ketenzorg.interop.fhir import case_to_bundle
 
     lang: Language = args.lang
     steps = walk(Engine(lang=lang))
@@ -146,9 +156,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         try:
             out.mkdir(parents=True, exist_ok=True)
             (out / "case.json").write_bytes(caseformat.dumps(steps[-1].case))
+            (out / "bundle.json").write_bytes(
+                orjson.dumps(case_to_bundle(steps[-1].case), option=orjson.OPT_INDENT_2)
+            )
         except OSError as exc:
             raise MalformedInputError.at(str(out), f"cannot write ({exc.strerror})") from None
-        _out(f"\nwrote {out / 'case.json'}")
+        _out(f"\nwrote {out / 'case.json'} and {out / 'bundle.json'} (FHIR R4)")
     return EXIT_OK
 
 
@@ -239,6 +252,79 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from ketenzorg.interop.fhir import case_to_bundle
+
+    case = _load_case(args.case)
+    sys.stdout.write(_dumps_json(case_to_bundle(case, type=args.type)))
+    return EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from ketenzorg import caseformat
+
+    case = _load_case(args.bundle)
+    sys.stdout.write(caseformat.dumps(case).decode())
+    return EXIT_OK
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from ketenzorg import caseformat
+    from ketenzorg.interop.merge import MergeRefusedError, merge_bundle
+
+    engine = _engine(args)
+    case = _load_case(args.case)
+    bundle = _load_json(args.bundle)
+    try:
+        new, outcome = merge_bundle(engine, case, bundle)
+    except MergeRefusedError as error:
+        _print_outcome(error.outcome, args.bundle, sys.stderr)
+        return EXIT_NEGATIVE
+    added = len(new.events) - len(case.events)
+    _print_outcome(outcome, args.bundle, sys.stderr, quiet_ok=True)
+    if args.out:
+        _write(args.out, caseformat.dumps(new))
+        _out(f"merged {added} event(s) from {args.bundle}; wrote {args.out}")
+    else:
+        sys.stdout.write(caseformat.dumps(new).decode())
+    return EXIT_OK
+
+
+def _print_outcome(outcome: dict[str, Any], source: str, stream: Any, *, quiet_ok: bool = False) -> None:
+    for item in outcome["issue"]:
+        if quiet_ok and item["severity"] == "information":
+            continue
+        where = ", ".join(item.get("expression", [])) or "-"
+        stream.write(f"{source}: {item['severity']} [{item['code']}] {where}: {item['diagnostics']}\n")
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from ketenzorg import caseformat
+    from ketenzorg.interop.validate import is_valid, issue, operation_outcome, validate_bundle
+
+    data = _load_json(args.file)
+    if isinstance(data, dict) and data.get("resourceType") is not None:
+        outcome = validate_bundle(data, strict=args.strict)
+    elif isinstance(data, dict) and data.get("format") == caseformat.FORMAT_NAME:
+        try:
+            caseformat.case_from_dict(data)
+            outcome = operation_outcome([])
+        except ValidationError as error:
+            outcome = operation_outcome(
+                [issue("error", "invalid", p.message, p.path or None) for p in error.problems]
+            )
+    else:
+        raise MalformedInputError.at(args.file, "neither a FHIR resource nor a ketenzorg case document")
+    if any(i["severity"] == "fatal" for i in outcome["issue"]):
+        _print_outcome(outcome, args.file, sys.stderr)
+        return EXIT_UNUSABLE
+    if args.json:
+        sys.stdout.write(_dumps_json(outcome))
+    else:
+        _print_outcome(outcome, args.file, sys.stdout)
+    return EXIT_OK if is_valid(outcome) else EXIT_NEGATIVE
+
+
 def _parser() -> _Parser:
     parser = _Parser(
         prog="ketenzorg",
@@ -271,6 +357,29 @@ def _parser() -> _Parser:
     assess.add_argument("--by", metavar="PARTY_ID", help="the party that applied it")
     _common(assess)
     assess.set_defaults(func=_cmd_assess)
+
+    export = sub.add_parser("export", help="write the case as a FHIR R4 Bundle to stdout")
+    export.add_argument("case", metavar="CASE.json")
+    export.add_argument("--format", choices=("json",), default="json")
+    export.add_argument("--type", choices=("collection", "transaction"), default="collection")
+    export.set_defaults(func=_cmd_export)
+
+    imp = sub.add_parser("import", help="read a FHIR R4 Bundle and write the engine's case JSON")
+    imp.add_argument("bundle", metavar="BUNDLE.json")
+    imp.set_defaults(func=_cmd_import)
+
+    merge = sub.add_parser("merge", help="merge a partner's bundle (scores, incidents) into a case")
+    merge.add_argument("case", metavar="CASE.json")
+    merge.add_argument("bundle", metavar="BUNDLE.json")
+    merge.add_argument("--out", metavar="NEWCASE.json", help="write the merged case here (else stdout)")
+    _common(merge, policy=False)
+    merge.set_defaults(func=_cmd_merge)
+
+    validate = sub.add_parser("validate", help="validate a FHIR bundle or a case; print the OperationOutcome")
+    validate.add_argument("file", metavar="FILE")
+    validate.add_argument("--json", action="store_true", help="print the OperationOutcome resource")
+    validate.add_argument("--strict", action="store_true", help="also validate every resource in full")
+    validate.set_defaults(func=_cmd_validate)
     return parser
 
 

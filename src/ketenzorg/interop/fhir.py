@@ -13,7 +13,7 @@ location comes back with the placeholder name :data:`SECRET_LOCATION_NAME`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final, Literal
 
@@ -909,10 +909,28 @@ class _Importer:
         if self.problems:
             raise FhirMappingError(self.problems)
         events.sort(key=lambda pair: pair[0])
+        ordered = [e for _, e in events]
         try:
-            return Case(case_id, [e for _, e in events])
+            return Case(case_id, ordered)
         except InvalidEventError as error:
-            raise FhirMappingError(error.problems) from None
+            raise FhirMappingError(self.locate(error.problems, ordered)) from None
+
+    def locate(self, problems: Iterable[Problem], events: list[Event]) -> list[Problem]:
+        """Turn ``events[i].field`` paths of the fold into the entries that carry the events."""
+        out = []
+        for problem in problems:
+            head, _, rest = problem.path.partition(".")
+            index = int(head[len("events[") : -1]) if head.startswith("events[") else None
+            where = None
+            if index is not None and index < len(events):
+                where = entry_of_event(
+                    {"entry": [{"resource": r} for _, r in sorted(self.entries)]}, events[index].id
+                )
+            if where is None:
+                out.append(Problem("Bundle", str(problem)))
+            else:
+                out.append(Problem(where, f"{rest}: {problem.message}" if rest else problem.message))
+        return out
 
     def read_person(self, index: int, resource: Mapping[str, Any]) -> Person:
         person_id = self.ident(resource, PERSON_ID)
@@ -1252,6 +1270,20 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, ValidationError):
         return "; ".join(str(p) for p in error.problems)
     return f"cannot be read ({type(error).__name__}: {error})"
+
+
+def entry_of_event(bundle: Mapping[str, Any], event_id: str) -> str | None:
+    """The location (``Bundle.entry[i].resource``) of the resource that carries an event."""
+    for index, entry in enumerate(bundle.get("entry", [])):
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        if not isinstance(resource, Mapping):
+            continue
+        if _Importer.ident(resource, EVENT_ID) == event_id:
+            return f"Bundle.entry[{index}].resource"
+        for ext in resource.get("extension", ()):
+            if isinstance(ext, Mapping) and _Importer.sub(ext, "id") == event_id:
+                return f"Bundle.entry[{index}].resource"
+    return None
 
 
 def bundle_to_case(bundle: Mapping[str, Any]) -> Case:
