@@ -141,7 +141,7 @@ def policies(draw: Draw[Any]) -> Policy:
     advance = draw(st.integers(3, 8))
     stable = draw(st.integers(advance, 10))
     acute = draw(st.integers(2, advance - 1))
-    relapse = draw(st.integers(1, stable))
+    relapse = draw(st.none() | st.integers(1, advance))
     optional_roles = draw(
         st.sets(st.sampled_from([PartyRole.CLIENT, PartyRole.CHAIN_PARTNER, PartyRole.NETWORK]))
     )

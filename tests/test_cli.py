@@ -173,7 +173,9 @@ def test_secret_address_never_appears_in_cli_output(tmp_path: Path, demo_dir: Pa
     [
         ("{not json", "not valid JSON"),
         ("[1, 2]", "expected a case object"),
-        ('{"resourceType": "Bundle"}', "not a ketenzorg case document"),
+        ('{"resourceType": "Bundle"}', "expected a Bundle with entries"),
+        ('{"resourceType": "Patient"}', "expected a Bundle with entries"),
+        ('{"format": "fhir"}', "not a ketenzorg case document"),
     ],
 )
 def test_unusable_file_exit_2(tmp_path: Path, content: str, message: str) -> None:

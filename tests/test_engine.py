@@ -37,6 +37,7 @@ from ketenzorg import (
     ScoreGiven,
     TransitionBlockedError,
     TransitionKind,
+    ValidationError,
 )
 from ketenzorg.hookspecs import hookimpl
 from ketenzorg.pluginhost import PluginError, RuleRegistry
@@ -72,7 +73,9 @@ def test_evaluate_is_pure(engine: Engine) -> None:
     assert Case(case.case_id, case.events).state == state
     # the decision is really about this case (not a trivially constant value)
     assert first.relapse is not None
-    assert engine.evaluate(case, at=day(9)).relapse is None
+    # A decision is made on the whole history: never at a moment before its latest event.
+    with pytest.raises(ValidationError, match=r"at: .* is before the latest event of the case"):
+        engine.evaluate(case, at=day(9))
 
 
 def test_evaluate_of_the_same_replayed_history_gives_the_same_decision(engine: Engine) -> None:

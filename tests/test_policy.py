@@ -22,7 +22,8 @@ def test_defaults_match_the_domain() -> None:
     assert policy.advance_threshold == 6
     assert policy.stable_threshold == 7
     assert policy.acute_ceiling == 2
-    assert policy.relapse_threshold == 6
+    assert policy.relapse_threshold is None
+    assert policy.relapse_below == 6
     assert policy.max_score_age == timedelta(days=60)
     assert policy.stability_window == timedelta(days=90)
     assert policy.max_active_goals == 3
@@ -176,7 +177,10 @@ def test_from_mapping_refuses_unknown_keys_and_wrong_types(data: dict[str, Any],
 def test_from_mapping_refuses_invalid_values() -> None:
     with pytest.raises(PolicyError) as caught:
         Policy.from_mapping({"max_score_age_days": 0})
-    assert problem_paths(caught.value) == ["max_score_age"]
+    assert problem_paths(caught.value) == ["max_score_age_days"]
+    with pytest.raises(PolicyError) as caught:
+        Policy.from_mapping({"stability_window_days": 999_999_999})
+    assert problem_paths(caught.value) == ["stability_window_days"]
     with pytest.raises(PolicyError) as caught:
         Policy.from_mapping({"required_roles": ["client", "chain_partner"]})
     assert problem_paths(caught.value) == ["required_roles"]
@@ -193,7 +197,7 @@ def test_to_mapping_is_plain_data() -> None:
         "advance_threshold": 6,
         "stable_threshold": 7,
         "acute_ceiling": 2,
-        "relapse_threshold": 6,
+        "relapse_threshold": None,
         "required_roles": ["chain_partner", "client", "practitioner"],
         "max_score_age_days": 60,
         "stability_window_days": 90,

@@ -29,6 +29,7 @@ from ketenzorg import (
     Policy,
     ScoreGiven,
     TransitionKind,
+    ValidationError,
     caseformat,
 )
 from strategies import History, histories, policies
@@ -298,10 +299,17 @@ def test_json_round_trip_is_exact(history: History) -> None:
 )
 def test_decisions_are_consistent(history: History, offsets: list[timedelta]) -> None:
     engine, policy = history.engine, history.policy
-    checks = [(s.after, s.at) for s in history.steps]
-    checks += [(history.case, history.last_at + offset) for offset in offsets]
+    checks = [(s.after, max(s.at, s.after.state.latest_at)) for s in history.steps]
+    latest = history.case.state.latest_at
+    for offset in offsets:
+        if history.last_at + offset < latest:
+            # A decision is made on the whole history: never at a moment before its latest event.
+            with pytest.raises(ValidationError, match="before the latest event"):
+                engine.evaluate(history.case, at=history.last_at + offset)
+        else:
+            checks.append((history.case, history.last_at + offset))
     for case, at in checks:
-        decision = engine.evaluate(case, at=at)  # never raises
+        decision = engine.evaluate(case, at=at)  # never raises on a valid moment
         state = case.state
         assert decision.phase is state.phase
         assert decision.closed is state.is_closed
@@ -346,7 +354,7 @@ def test_decisions_are_consistent(history: History, offsets: list[timedelta]) ->
         low = [
             pid
             for pid in required_parties(case, policy)
-            if (s := counting_score(case, policy, pid, at)) is not None and s.score < policy.relapse_threshold
+            if (s := counting_score(case, policy, pid, at)) is not None and s.score < policy.relapse_below
         ]
         if low:
             assert decision.relapse is not None, f"counting scores below threshold by {low} without relapse"

@@ -665,8 +665,36 @@ def test_safety_consensus_without_any_required_party(engine: Engine) -> None:
     case = Case.open(opened(parties=(NETWORK,)), case_id="case-empty")
     finding = check("advance.safety-consensus", case, day(1))
     assert finding.result.status is RuleStatus.FAILED
-    assert en(finding.result) == ["no required party in the care team"]
-    assert nl(finding.result) == ["geen enkele verplichte partij in het zorgteam"]
+    assert en(finding.result) == [
+        "no required party in the care team",
+        "no client in the care team",
+        "no own practitioner in the care team",
+    ]
+    assert nl(finding.result)[0] == "geen enkele verplichte partij in het zorgteam"
+
+
+def test_no_advance_without_the_client_in_the_care_team(engine: Engine) -> None:
+    from factories import POLICE, PRACTITIONER
+
+    case = Case.open(opened(parties=(PRACTITIONER, POLICE)), case_id="case-no-client")
+    case, mdo = conference(engine, case, day(7), all_score(case, 8))
+    case = plan(engine, case, mdo, day(7))
+    decision = engine.evaluate(case, at=day(7))
+    assert not decision.may_advance
+    assert en(decision.result("advance.safety-consensus")) == ["no client in the care team"]
+
+
+def test_after_a_relapse_the_plan_must_be_revised_before_advancing(engine: Engine) -> None:
+    case = incident(engine, case_in_phase_2(engine), day(20), acute=True)
+    case = engine.relapse(case, at=day(21))
+    case, mdo = conference(engine, case, day(22), all_score(new_case(), 6))
+    decision = engine.evaluate(case, at=day(22))
+    assert not decision.may_advance
+    assert en(decision.result("advance.safety-agreements")) == [
+        "the safety action plan has not been revised since the relapse of 26 January 2026"
+    ]
+    case = plan(engine, case, mdo, day(22))
+    assert engine.evaluate(case, at=day(22)).may_advance
 
 
 def test_safety_consensus_threshold_follows_the_policy(engine: Engine) -> None:

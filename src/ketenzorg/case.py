@@ -64,6 +64,11 @@ class CaseState:
     """Every application of an instrument, in the order recorded."""
     closed: CaseClosed | None = None
     event_count: int = 1
+    latest_at: datetime
+    """The time of the latest event (events may be recorded out of time order)."""
+    event_ids: frozenset[str] = frozenset()
+    secret_locations: frozenset[str] = frozenset()
+    """Ids of every location that was ever secret: such an id never becomes open."""
 
     @property
     def is_closed(self) -> bool:
@@ -113,6 +118,9 @@ class _Fold:
         self.plan_version = state.plan_version
         self.closed = state.closed
         self.event_count = state.event_count
+        self.latest_at = state.latest_at
+        self.event_ids: frozenset[str] | set[str] = state.event_ids
+        self.secret_locations: frozenset[str] | set[str] = state.secret_locations
         self._owned: set[str] = set()
 
     def _own(self, name: str) -> dict[str, Any]:
@@ -153,6 +161,9 @@ class _Fold:
             plan_version=self.plan_version,
             closed=self.closed,
             event_count=self.event_count,
+            latest_at=self.latest_at,
+            event_ids=frozenset(self.event_ids),
+            secret_locations=frozenset(self.secret_locations),
         )
 
     def apply_all(self, events: Iterable[Event], first_index: int | None = None) -> None:
@@ -163,16 +174,22 @@ class _Fold:
         handlers = _HANDLERS
         opened_at = self.opened_at
         index = first_index or 0
+        ids = self.event_ids = set(self.event_ids)
         for event in events:
             try:
+                handler = handlers.get(type(event))
+                if handler is None:
+                    raise _problem("type", f"not an event: {type(event).__name__}")
                 if self.closed is not None:
                     raise _problem("type", f"the case is closed; {event.type} cannot be recorded")
                 if event.at < opened_at:
                     raise _problem("at", "is before the case was opened")
-                handler = handlers.get(type(event))
-                if handler is None:
-                    raise _problem("type", f"unknown event {type(event).__name__}")
+                if event.id in ids and not isinstance(event, CaseOpened):
+                    raise _problem("id", f"duplicate event id {event.id!r}")
                 handler(self, event)
+                ids.add(event.id)
+                if event.at > self.latest_at:
+                    self.latest_at = event.at
             except InvalidEventError as error:
                 if first_index is None:
                     raise
@@ -203,6 +220,14 @@ class _Fold:
 
     def _care_setting_changed(self, event: CareSettingChanged) -> None:
         _check_location(event.care_setting)
+        location = event.care_setting.location
+        if location is not None:
+            if location.id in self.secret_locations and not location.secret:
+                raise _problem(
+                    "care_setting.location.secret", "a location that was secret stays secret (same id)"
+                )
+            if location.secret:
+                self.secret_locations = set(self.secret_locations) | {location.id}
         self.care_setting = event.care_setting
 
     def _conference_held(self, event: ConferenceHeld) -> None:
@@ -243,13 +268,21 @@ class _Fold:
             raise _problem("applied_by", f"unknown party {event.applied_by!r}")
         self._own_list("assessments").append(event)
 
+    def _not_backdated(self, event: Event) -> None:
+        if event.at < self.latest_at:
+            raise _problem(
+                "at", f"a {event.type} cannot be dated before the latest event ({self.latest_at.isoformat()})"
+            )
+
     def _phase_changed(self, event: PhaseChanged) -> None:
+        self._not_backdated(event)
         self._check_phase_change(event)
         self.phase = event.to_phase
         self.phase_since = event.at
         self._own_list("phase_changes").append(event)
 
     def _case_closed(self, event: CaseClosed) -> None:
+        self._not_backdated(event)
         self._check_closing(event)
         self.closed = event
 
@@ -315,7 +348,9 @@ _HANDLERS: dict[type[Event], Callable[[_Fold, Any], None]] = {
 
 def _start(case_id: str, event: Event) -> CaseState:
     if not isinstance(event, CaseOpened):
-        raise _problem("type", f"a case starts with case_opened, not {event.type}")
+        raise _problem(
+            "type", f"a case starts with case_opened, not {getattr(event, 'type', type(event).__name__)}"
+        )
     persons = {p.id: p for p in event.persons}
     parties = {p.id: p for p in event.parties}
     _check_persons_refs(parties.values(), persons, "parties")
@@ -330,6 +365,13 @@ def _start(case_id: str, event: Event) -> CaseState:
         known_parties=MappingProxyType(dict(parties)),
         care_setting=event.care_setting,
         phase_since=event.at,
+        latest_at=event.at,
+        event_ids=frozenset({event.id}),
+        secret_locations=frozenset(
+            {event.care_setting.location.id}
+            if event.care_setting.location is not None and event.care_setting.location.secret
+            else ()
+        ),
     )
 
 

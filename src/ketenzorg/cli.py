@@ -19,6 +19,7 @@ from ketenzorg._version import __version__
 from ketenzorg.errors import KetenzorgError, MalformedInputError, ValidationError
 from ketenzorg.events import InstrumentApplied
 from ketenzorg.messages import LANGUAGES, Language, Message, render
+from ketenzorg.pluginhost import PluginError
 
 if TYPE_CHECKING:
     from ketenzorg.case import Case
@@ -50,9 +51,26 @@ def _err(text: str) -> None:
     sys.stderr.write(f"ketenzorg: error: {text}\n")
 
 
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+
+
 def _read(path: str) -> bytes:
+    """Read an input file: a regular file of at most ``MAX_INPUT_BYTES`` (no FIFOs or devices)."""
+    import stat
+
     try:
-        return Path(path).read_bytes()
+        info = Path(path).stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):
+            raise MalformedInputError.at(path, "is not a regular file")
+        if info.st_size > MAX_INPUT_BYTES:
+            raise MalformedInputError.at(path, f"is larger than {MAX_INPUT_BYTES} bytes")
+        with Path(path).open("rb") as handle:
+            data = handle.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise MalformedInputError.at(path, f"is larger than {MAX_INPUT_BYTES} bytes")
+        return data
     except FileNotFoundError:
         raise MalformedInputError.at(path, "file not found") from None
     except IsADirectoryError:
@@ -105,13 +123,28 @@ def _load_case(path: str) -> Case:
 
     data = _load_json(path)
     try:
-        if isinstance(data, dict) and data.get("resourceType") == "Bundle":
+        if isinstance(data, dict) and data.get("resourceType") is not None:
             from ketenzorg.interop.fhir import bundle_to_case
 
             return bundle_to_case(data)
         return caseformat.case_from_dict(data)
     except ValidationError as error:
         raise error.with_source(path) from None
+
+
+def _load_replayed(engine: Engine, path: str) -> Case:
+    """Load a case and re-decide every recorded transition under the engine's policy.
+
+    A file whose phase changes the rules would have blocked (edited by hand, or from another
+    policy) is refused rather than believed.
+    """
+    from ketenzorg.errors import TransitionBlockedError
+
+    case = _load_case(path)
+    try:
+        return engine.replay(case.case_id, case.events)
+    except TransitionBlockedError as error:
+        raise TransitionBlockedError(f"{path}: {error}", error.decision) from None
 
 
 def _dumps_json(data: Any) -> str:
@@ -168,8 +201,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     engine = _engine(args)
     at = _parse_at(args.at)
-    case = _load_case(args.case)
-    _print_decision(engine.evaluate(case, at=at), args)
+    case = _load_replayed(engine, args.case)
+    try:
+        decision = engine.evaluate(case, at=at)
+    except ValidationError as error:
+        raise _UsageError(f"--at: {error.problems[0].message}") from None
+    _print_decision(decision, args)
     return EXIT_OK
 
 
@@ -215,7 +252,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     from ketenzorg.instruments import ResponseError
 
     engine = _engine(args)
-    case = _load_case(args.case)
+    case = _load_replayed(engine, args.case)
     answers = _load_json(args.answers)
     at = _parse_at(args.at) or datetime.now(UTC)
     try:
@@ -273,7 +310,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     from ketenzorg.interop.merge import MergeRefusedError, merge_bundle
 
     engine = _engine(args)
-    case = _load_case(args.case)
+    case = _load_replayed(engine, args.case)
     bundle = _load_json(args.bundle)
     try:
         new, outcome = merge_bundle(engine, case, bundle)
@@ -403,6 +440,21 @@ def _run(argv: Sequence[str] | None) -> int:
     return func(args)
 
 
+def _plugin_failure(error: PluginError) -> str:
+    """Name plugin, hook, exception type and where it was raised; never the cause's message,
+    which may carry case data."""
+    cause = error.cause
+    if isinstance(cause, str):
+        return str(error)
+    where = ""
+    tb = cause.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        where = f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+    return f"plugin {error.plugin!r} failed in {error.hook}: {type(cause).__name__}{where}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (never raises, never shows a traceback)."""
     try:
@@ -413,6 +465,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MalformedInputError as exc:
         _err(str(exc))
         return EXIT_UNUSABLE
+    except PluginError as exc:
+        _err(_plugin_failure(exc))
+        return EXIT_NEGATIVE
     except KetenzorgError as exc:
         _err(str(exc))
         return EXIT_NEGATIVE

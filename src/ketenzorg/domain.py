@@ -64,6 +64,12 @@ def non_empty(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
 setattr(non_empty, "__schema__", {"minLength": 1, "pattern": r"\S"})  # noqa: B010
 
 
+def any_text(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    """Require a string (it may be empty)."""
+    if not isinstance(value, str):
+        raise _fail(attribute, f"expected text, got {type(value).__name__}")
+
+
 def optional_text(_: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
     """Allow ``None`` or a string."""
     if value is not None and not isinstance(value, str):

@@ -16,7 +16,7 @@ import attrs
 from ketenzorg.case import Case
 from ketenzorg.decision import Alert, Decision, RuleResult, RuleStatus, Transition
 from ketenzorg.domain import Phase, new_id
-from ketenzorg.errors import InvalidEventError, Problem, TransitionBlockedError
+from ketenzorg.errors import InvalidEventError, Problem, TransitionBlockedError, ValidationError
 from ketenzorg.events import (
     CaseClosed,
     Event,
@@ -27,7 +27,7 @@ from ketenzorg.events import (
     TransitionKind,
 )
 from ketenzorg.instruments import InstrumentResult, validate_answers
-from ketenzorg.messages import Language, Message, render
+from ketenzorg.messages import LANGUAGES, Language, Message, render
 from ketenzorg.pluginhost import PluginError, PluginHost, PluginInfo, RegisteredInstrument
 from ketenzorg.policy import Policy
 from ketenzorg.rules import Finding, Rule, RuleContext
@@ -41,6 +41,33 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _names(value: Iterable[str]) -> frozenset[str]:
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise TypeError("block is a collection of plugin names, e.g. {'ketenzorg.gezinsprofielen'}")
+    return frozenset(value)
+
+
+def _moment(at: datetime | None, latest: datetime) -> datetime:
+    """The moment of judgement: now by default; never before the latest event of the case."""
+    if at is None:
+        return max(_now(), latest)
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+        raise ValidationError([Problem("at", "expected a date-time with a timezone offset")])
+    if not 1900 <= at.year <= 9000:
+        raise ValidationError([Problem("at", f"year {at.year} is out of range")])
+    if at < latest:
+        raise ValidationError(
+            [
+                Problem(
+                    "at",
+                    f"{at.isoformat()} is before the latest event of the case ({latest.isoformat()}); "
+                    "a decision is made on the whole history",
+                )
+            ]
+        )
+    return at
+
+
 @attrs.frozen
 class Engine:
     """Evaluates cases and applies transitions under one organisation's policy and plugins.
@@ -51,11 +78,11 @@ class Engine:
     Each engine has its own plugin manager: engines never share plugins or state.
     """
 
-    policy: Policy = attrs.field(factory=Policy)
+    policy: Policy = attrs.field(factory=Policy, validator=attrs.validators.instance_of(Policy))
     plugins: tuple[object, ...] = attrs.field(default=(), converter=tuple)
-    entry_points: bool = False
-    block: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
-    lang: Language = "en"
+    entry_points: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    block: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    lang: Language = attrs.field(default="en", validator=attrs.validators.in_(LANGUAGES))
     """Language of the messages in errors raised by this engine."""
     on_listener_error: Callable[[PluginError], None] | None = attrs.field(default=None, eq=False)
     """Called with a :class:`PluginError` when a listener hook fails (default: log it)."""
@@ -92,8 +119,10 @@ class Engine:
         A pure function of (history, policy, rules, moment): replaying the same events gives the
         same decision.
         """
-        at = at or _now()
+        if not isinstance(case, Case):
+            raise TypeError(f"expected a Case, got {type(case).__name__}")
         state = case.state
+        at = _moment(at, state.latest_at)
         ctx = RuleContext(state=state, policy=self.policy, at=at)
         results: list[RuleResult] = []
         alerts: list[Alert] = []
@@ -157,6 +186,13 @@ class Engine:
         Phase changes and closing go through :meth:`advance`, :meth:`relapse` and :meth:`close`.
         Raises :class:`InvalidEventError` and leaves ``case`` unchanged when the event does not fit.
         """
+        self._check_recordable(case, event)
+        return self._append(case, event)
+
+    def _check_recordable(self, case: Case, event: Event) -> None:
+        """The engine's own checks before an event is appended (the fold checks the rest)."""
+        if not isinstance(event, Event):
+            raise InvalidEventError([Problem("type", f"not an event: {type(event).__name__}")])
         if isinstance(event, PhaseChanged | CaseClosed):
             raise InvalidEventError(
                 [Problem("type", f"{event.type} is recorded by advance, relapse or close")]
@@ -172,7 +208,6 @@ class Engine:
                         )
                     ]
                 )
-        return self._append(case, event)
 
     def give_score(
         self,
@@ -248,10 +283,21 @@ class Engine:
         return self.record(case, event)
 
     def record_all(self, case: Case, events: Iterable[Event]) -> Case:
-        """Record several events; all or nothing."""
-        for event in events:
-            case = self.record(case, event)
-        return case
+        """Record several events; all or nothing. Listeners hear them once all are recorded."""
+        new = case
+        recorded: list[Event] = []
+        for index, event in enumerate(events):
+            try:
+                self._check_recordable(new, event)
+                new = new.append(event)
+            except InvalidEventError as error:
+                raise InvalidEventError(
+                    [Problem(f"events[{index}].{p.path}", p.message) for p in error.problems]
+                ) from None
+            recorded.append(event)
+        for event in recorded:
+            self._host.notify("ketenzorg_event_recorded", case=new, event=event)
+        return new
 
     def _append(self, case: Case, event: Event, decision: Decision | None = None) -> Case:
         """Append, then tell the listeners; a failing listener never loses the event."""
@@ -368,8 +414,13 @@ class Engine:
                     else _transition_allowed(decision, event)
                 )
                 if not allowed:
+                    reasons = "; ".join(
+                        f"{r.rule_id}: " + ", ".join(render(m, self.lang) for m in r.missing or (r.message,))
+                        for r in decision.blocking
+                    )
                     raise TransitionBlockedError(
-                        f"events[{index}]: {event.type} at {event.at.isoformat()} was not allowed",
+                        f"events[{index}]: {event.type} at {event.at.isoformat()} was not allowed"
+                        + (f" ({reasons})" if reasons else ""),
                         decision,
                     )
             try:

@@ -27,6 +27,7 @@ from ketenzorg.domain import (
     RiskFactor,
     SafetyAgreement,
     WorkGoal,
+    any_text,
     aware_datetime,
     id_field,
     integer_in,
@@ -89,7 +90,7 @@ class CaseOpened(Event):
     persons: tuple[Person, ...] = attrs.field(validator=[tuple_of(Person), unique_ids])
     parties: tuple[Party, ...] = attrs.field(validator=[tuple_of(Party), unique_ids])
     care_setting: CareSetting
-    reason: str = attrs.field(default="", validator=optional_text)
+    reason: str = attrs.field(default="", validator=any_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -106,7 +107,7 @@ class PartyLeft(Event):
 
     type: ClassVar[str] = "party_left"
     party_id: str = attrs.field(validator=non_empty)
-    reason: str = attrs.field(default="", validator=optional_text)
+    reason: str = attrs.field(default="", validator=any_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -115,7 +116,7 @@ class CareSettingChanged(Event):
 
     type: ClassVar[str] = "care_setting_changed"
     care_setting: CareSetting
-    reason: str = attrs.field(default="", validator=optional_text)
+    reason: str = attrs.field(default="", validator=any_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -126,7 +127,7 @@ class ConferenceHeld(Event):
     participants: tuple[str, ...] = attrs.field(validator=_str_tuple)
     """Ids of the parties that took part."""
     client_present: bool = attrs.field(validator=attrs.validators.instance_of(bool))
-    notes: str = attrs.field(default="", validator=optional_text)
+    notes: str = attrs.field(default="", validator=any_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -137,7 +138,7 @@ class ScoreGiven(Event):
     party_id: str = attrs.field(validator=non_empty)
     role: PartyRole = attrs.field(validator=is_enum(PartyRole))
     score: int = attrs.field(validator=integer_in(0, 10))
-    rationale: str = attrs.field(default="", validator=optional_text)
+    rationale: str = attrs.field(default="", validator=any_text)
     """Without a rationale the score does not count."""
     conference_id: str | None = attrs.field(default=None, validator=optional_text)
     """The conference it was given in; ``None`` for a score sent between conferences."""
@@ -155,7 +156,7 @@ class IncidentReported(Event):
     severity: IncidentSeverity = attrs.field(validator=is_enum(IncidentSeverity))
     acute: bool = attrs.field(validator=attrs.validators.instance_of(bool))
     """Acute: immediate physical danger, protection needed now."""
-    description: str = attrs.field(default="", validator=optional_text)
+    description: str = attrs.field(default="", validator=any_text)
     reported_by: str | None = attrs.field(default=None, validator=optional_text)
     """Id of the party that reported it."""
 
@@ -209,7 +210,7 @@ class PhaseChanged(Event):
     from_phase: Phase = attrs.field(validator=is_enum(Phase))
     to_phase: Phase = attrs.field(validator=is_enum(Phase))
     kind: TransitionKind = attrs.field(validator=is_enum(TransitionKind))
-    reason: str = attrs.field(default="", validator=optional_text)
+    reason: str = attrs.field(default="", validator=any_text)
     rules: tuple[str, ...] = attrs.field(default=(), validator=_str_tuple)
     """Ids of the rules that allowed (or proposed) the transition."""
     evidence: tuple[str, ...] = attrs.field(default=(), validator=_str_tuple)
@@ -223,7 +224,7 @@ class CaseClosed(Event):
     type: ClassVar[str] = "case_closed"
     handover_to: tuple[str, ...] = attrs.field(validator=_str_tuple)
     """Ids of the parties that take over."""
-    summary: str = attrs.field(default="", validator=optional_text)
+    summary: str = attrs.field(default="", validator=any_text)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

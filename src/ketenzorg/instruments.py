@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from ketenzorg.domain import RiskFactor, non_empty, optional_text, tuple_of, unique_ids
+from ketenzorg.domain import RiskFactor, any_text, non_empty, optional_text, tuple_of, unique_ids
 from ketenzorg.errors import Problem, ValidationError
 
 __all__ = [
@@ -174,7 +174,7 @@ class Classification:
     code: str = attrs.field(validator=non_empty)
     display: str = attrs.field(validator=non_empty)
     fit: float = attrs.field(default=1.0)
-    emphasis: str = attrs.field(default="", validator=optional_text)
+    emphasis: str = attrs.field(default="", validator=any_text)
     """The care-and-protection emphasis that goes with it."""
 
     @fit.validator

@@ -214,6 +214,18 @@ _CATALOG: dict[str, dict[Language, str]] = {
         "nl": "geen enkele verplichte partij in het zorgteam",
         "en": "no required party in the care team",
     },
+    "missing.no_client": {
+        "nl": "geen cliënt in het zorgteam",
+        "en": "no client in the care team",
+    },
+    "missing.no_practitioner": {
+        "nl": "geen eigen hulpverlener in het zorgteam",
+        "en": "no own practitioner in the care team",
+    },
+    "missing.plan_after_relapse": {
+        "nl": "het veiligheidsactieplan is niet herzien sinds de terugval van {date}",
+        "en": "the safety action plan has not been revised since the relapse of {date}",
+    },
     "missing.no_plan": {"nl": "geen veiligheidsactieplan", "en": "no safety action plan"},
     "missing.no_agreements": {
         "nl": "plan versie {version} heeft geen veiligheidsafspraken",

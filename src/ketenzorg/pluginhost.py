@@ -206,6 +206,10 @@ class PluginHost:
                 self._register(plugin, name, (None, None))
         if entry_points:
             self._load_entry_points(blocked)
+        for impl_plugin, hook_name in self._wrappers():
+            raise PluginError(
+                impl_plugin, hook_name, "hook wrappers are not supported: implement the hook plainly"
+            )
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as error:
@@ -215,6 +219,15 @@ class PluginHost:
         self.instruments = self._collect_instruments()
 
     # --- loading ---------------------------------------------------------------------------------
+
+    def _wrappers(self) -> Iterator[tuple[str, str]]:
+        # Implementations are called one by one (to name a failing plugin), so wrappers never run.
+        for name in dir(self.pm.hook):
+            if not name.startswith("ketenzorg_"):
+                continue
+            for impl in getattr(self.pm.hook, name).get_hookimpls():
+                if impl.hookwrapper or impl.wrapper:
+                    yield impl.plugin_name, name
 
     def _register(self, plugin: object, name: str, dist: tuple[str | None, str | None]) -> None:
         if self.pm.has_plugin(name) or self.pm.is_registered(plugin):

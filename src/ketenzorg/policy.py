@@ -30,8 +30,9 @@ class Policy:
     """Phase 2 -> 3: every required party's counting score is at least this [method]."""
     acute_ceiling: int = 2
     """A score at or below this (0-2) raises the immediate-protection alert [method]."""
-    relapse_threshold: int = 6
-    """In phase 2 or 3, a required counting score below this proposes a relapse [design]."""
+    relapse_threshold: int | None = None
+    """In phase 2 or 3, a required counting score below this proposes a relapse [design];
+    ``None`` (the default) means the advance threshold (6): safety below it is not safe."""
     required_roles: frozenset[PartyRole] = frozenset(
         {PartyRole.CLIENT, PartyRole.PRACTITIONER, PartyRole.CHAIN_PARTNER}
     )
@@ -47,6 +48,11 @@ class Policy:
     advance_requires_agreements: bool = True
     """Phase 1 -> 2 needs a plan with at least one safety agreement [design]."""
 
+    @property
+    def relapse_below(self) -> int:
+        """The score below which a required party's counting score proposes a relapse."""
+        return self.advance_threshold if self.relapse_threshold is None else self.relapse_threshold
+
     def __attrs_post_init__(self) -> None:
         problems = list(self._problems())
         if problems:
@@ -57,6 +63,8 @@ class Policy:
         scores = ("acute_ceiling", "advance_threshold", "stable_threshold", "relapse_threshold")
         for name in scores:
             value = getattr(self, name)
+            if name == "relapse_threshold" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int):
                 problems.append(Problem(name, f"expected an integer, got {type(value).__name__}"))
             elif not 0 <= value <= 10:
@@ -82,11 +90,12 @@ class Policy:
                     f"{self.acute_ceiling} must be below advance_threshold {self.advance_threshold}",
                 )
             )
-        if self.relapse_threshold > self.stable_threshold:
+        if self.relapse_below > self.advance_threshold:
+            # Otherwise every advance at the threshold would at once propose a relapse.
             problems.append(
                 Problem(
                     "relapse_threshold",
-                    f"{self.relapse_threshold} is above stable_threshold {self.stable_threshold}",
+                    f"{self.relapse_below} is above advance_threshold {self.advance_threshold}",
                 )
             )
         return problems
@@ -105,8 +114,8 @@ class Policy:
             value = getattr(self, name)
             if not isinstance(value, timedelta):
                 problems.append(Problem(name, f"expected a duration, got {type(value).__name__}"))
-            elif value <= timedelta(0):
-                problems.append(Problem(name, "must be longer than zero"))
+            elif not timedelta(days=1) <= value <= timedelta(days=3650):
+                problems.append(Problem(name, "must be between 1 and 3650 days"))
         if isinstance(self.max_active_goals, bool) or not isinstance(self.max_active_goals, int):
             problems.append(Problem("max_active_goals", "expected an integer"))
         elif not 1 <= self.max_active_goals <= 3:
@@ -132,6 +141,8 @@ class Policy:
             if key.endswith("_days") and key[: -len("_days")] in _DAYS_FIELDS:
                 if isinstance(value, bool) or not isinstance(value, int):
                     problems.append(Problem(key, "expected a whole number of days"))
+                elif not 1 <= value <= 3650:
+                    problems.append(Problem(key, f"{value} is not in 1..3650 days"))
                 else:
                     changes[key[: -len("_days")]] = timedelta(days=value)
             elif key == "required_roles":

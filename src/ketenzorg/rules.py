@@ -380,6 +380,14 @@ def _consensus(ctx: RuleContext, rule_id: str, threshold: int) -> Finding:
     parties = ctx.required_parties
     if not parties:
         missing.append(Message("missing.no_required_party"))
+    # The client and the own practitioner always take part: a team without them cannot agree.
+    present = {p.role for p in parties}
+    for role, key in (
+        (PartyRole.CLIENT, "missing.no_client"),
+        (PartyRole.PRACTITIONER, "missing.no_practitioner"),
+    ):
+        if role in ctx.policy.required_roles and role not in present:
+            missing.append(Message(key))
     reweigh = ctx.reweigh_point
     for party in parties:
         label = ctx.party_label(party.id)
@@ -420,6 +428,10 @@ def safety_agreements(ctx: RuleContext) -> Finding:
     missing = (
         [] if plan.agreements else [Message("missing.no_agreements", {"version": ctx.state.plan_version})]
     )
+    last_change = ctx.state.phase_changes[-1] if ctx.state.phase_changes else None
+    if last_change is not None and last_change.kind is TransitionKind.RELAPSE and plan.at < last_change.at:
+        # A relapse asks for a plan revision: the old agreements did not keep everyone safe.
+        missing.append(Message("missing.plan_after_relapse", {"date": last_change.at}))
     return Finding(
         _result(
             ctx,
@@ -527,7 +539,7 @@ def relapse_score(ctx: RuleContext) -> Finding:
     """
     if ctx.phase is Phase.IMMEDIATE_SAFETY:
         return _not_applicable("relapse.score")
-    threshold = ctx.policy.relapse_threshold
+    threshold = ctx.policy.relapse_below
     evidence: list[Evidence] = []
     missing: list[Message] = []
     for party in ctx.required_parties:

@@ -13,7 +13,15 @@ import attrs
 import orjson
 import pytest
 
-from ketenzorg import CareSetting, CareSettingChanged, CareSettingKind, Case, Engine, Location
+from ketenzorg import (
+    CareSetting,
+    CareSettingChanged,
+    CareSettingKind,
+    Case,
+    Engine,
+    Location,
+    MalformedInputError,
+)
 from ketenzorg.demo import SECRET_SHELTER, build_demo_case, walk
 from ketenzorg.interop.fhir import SECRET_LOCATION_NAME, FhirMappingError, bundle_to_case, case_to_bundle
 
@@ -156,5 +164,5 @@ def test_bad_bundle_is_refused_with_locations(demo: Case) -> None:
 
 
 def test_not_a_bundle() -> None:
-    with pytest.raises(FhirMappingError, match="expected a Bundle"):
+    with pytest.raises(MalformedInputError, match="expected a Bundle"):
         bundle_to_case({"resourceType": "Patient"})

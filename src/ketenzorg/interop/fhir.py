@@ -12,10 +12,12 @@ location comes back with the placeholder name :data:`SECRET_LOCATION_NAME`.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final, Literal
+from urllib.parse import quote
 
 from ketenzorg.case import Case
 from ketenzorg.domain import (
@@ -38,7 +40,7 @@ from ketenzorg.domain import (
     SafetyAgreement,
     WorkGoal,
 )
-from ketenzorg.errors import InvalidEventError, Problem, ValidationError
+from ketenzorg.errors import InvalidEventError, MalformedInputError, Problem, ValidationError
 from ketenzorg.events import (
     CareSettingChanged,
     CaseClosed,
@@ -116,7 +118,9 @@ X_ADVISED_SETTING = extension("advised-setting")
 X_URGENCY = extension("urgency")
 X_EXPLANATION = extension("instrument-explanation")
 X_CLASSIFICATION = extension("classification")
-X_BIRTH_YEAR = extension("birth-year")
+X_NO_CODES = extension("no-codes-chosen")
+X_MULTIPLE = extension("multiple-codes")
+X_APPLIED_BY = extension("applied-by")
 
 V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
@@ -183,8 +187,9 @@ def _event_ext(event: Event, sequence: int) -> dict[str, Any]:
 
 
 class _Exporter:
-    def __init__(self, case: Case) -> None:
+    def __init__(self, case: Case, item_types: Mapping[tuple[str, str], str]) -> None:
         self.case = case
+        self.item_types = item_types
         self.state = case.state
         self.opened = case.state.opened
         self.cid = case.case_id
@@ -645,7 +650,7 @@ class _Exporter:
         rid = _rid(self.cid, "event", event.id)
         qr = _rid(self.cid, "answers", event.id)
         questionnaire = f"{CANONICAL}/Questionnaire/{event.instrument_id}|{event.instrument_version}"
-        items = [self.answer_item(link, value) for link, value in event.answers.items()]
+        items = [self.answer_item(event.instrument_id, link, v) for link, v in event.answers.items()]
         response: dict[str, Any] = {
             "resourceType": "QuestionnaireResponse",
             "id": qr,
@@ -723,9 +728,11 @@ class _Exporter:
             "basis": [_ref(qr)],
         }
         if event.applied_by is not None:
-            resource["performer"] = self.party_ref(event.applied_by) | {
-                "identifier": _ident(PARTY_ID, event.applied_by)
-            }
+            applied_by = self.party_ref(event.applied_by) | {"identifier": _ident(PARTY_ID, event.applied_by)}
+            extensions.append(_x(X_APPLIED_BY, valueReference=applied_by))
+            party = self.state.known_parties[event.applied_by]
+            if party.role is PartyRole.PRACTITIONER and party.person_id is None:
+                resource["performer"] = applied_by  # R4 allows only a Practitioner here
         if predictions:
             resource["prediction"] = predictions
         if result.advice:
@@ -734,40 +741,66 @@ class _Exporter:
             resource["note"] = [{"text": "\n".join(result.explanation)}]
         self.add(resource)
 
-    @staticmethod
-    def answer_item(link: str, value: Answer) -> dict[str, Any]:
+    def answer_item(self, instrument_id: str, link: str, value: Answer) -> dict[str, Any]:
         if isinstance(value, bool):
             answers: list[dict[str, Any]] = [{"valueBoolean": value}]
         elif isinstance(value, int):
             answers = [{"valueInteger": value}]
         elif isinstance(value, str):
-            answers = [{"valueString": value}]
+            # A code of a choice item is a Coding; free text (or an unknown instrument) a string.
+            kind = self.item_types.get((instrument_id, link))
+            answers = [{"valueCoding": {"code": value}} if kind == "choice" else {"valueString": value}]
         else:
+            if not value:  # several codes possible, none chosen
+                return {"linkId": link, "extension": [_x(X_NO_CODES, valueBoolean=True)]}
             answers = [{"valueCoding": {"code": code}} for code in value]
-            if not answers:  # several codes, none chosen
-                return {"linkId": link, "extension": [_x(extension("no-codes-chosen"), valueBoolean=True)]}
+            return {"linkId": link, "extension": [_x(X_MULTIPLE, valueBoolean=True)], "answer": answers}
         return {"linkId": link, "answer": answers}
 
 
-def case_to_bundle(case: Case, *, type: BundleType = "collection") -> dict[str, Any]:
+def _item_types(instruments: Mapping[str, Any] | None) -> dict[tuple[str, str], str]:
+    """(instrument id, item id) -> answer type, from the given or the shipped instruments."""
+    if instruments is None:
+        instruments = _shipped_instruments()
+    return {
+        (instrument_id, item.id): item.answer_type.value
+        for instrument_id, registered in instruments.items()
+        for item in registered.spec.items
+    }
+
+
+@functools.cache
+def _shipped_instruments() -> Mapping[str, Any]:
+    from ketenzorg.engine import Engine
+
+    return Engine().instruments
+
+
+def case_to_bundle(
+    case: Case,
+    *,
+    type: BundleType = "collection",
+    instruments: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The case as a FHIR R4 Bundle (a JSON-ready dict), ``collection`` or ``transaction``.
+
+    ``instruments`` (an engine's ``instruments``; default: the shipped ones) tell which answers
+    are codes of a choice item, so that they travel as Codings.
 
     Identifiers are stable, so a transaction uses conditional updates
     (``PUT Observation?identifier=system|value``): sending an updated case again updates the
     partner's copy instead of duplicating it. References are ``urn:uuid:`` full URLs that resolve
     inside the bundle.
     """
-    resources = _Exporter(case).run()
+    resources = _Exporter(case, _item_types(instruments)).run()
     entries: list[dict[str, Any]] = []
     for resource in resources:
         entry: dict[str, Any] = {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
         if type == "transaction":
             identifier = resource["identifier"]
             first = identifier[0] if isinstance(identifier, list) else identifier
-            entry["request"] = {
-                "method": "PUT",
-                "url": f"{resource['resourceType']}?identifier={first['system']}|{first['value']}",
-            }
+            token = f"{quote(first['system'], safe=':/')}|{quote(first['value'], safe='')}"
+            entry["request"] = {"method": "PUT", "url": f"{resource['resourceType']}?identifier={token}"}
         entries.append(entry)
     last = max(e.at for e in case.events)
     return {
@@ -792,7 +825,7 @@ class _Importer:
         self.by_url: dict[str, tuple[int, dict[str, Any]]] = {}
         entries = bundle.get("entry")
         if bundle.get("resourceType") != "Bundle" or not isinstance(entries, list):
-            raise FhirMappingError([Problem("Bundle", "expected a Bundle with entries")])
+            raise MalformedInputError([Problem("Bundle", "expected a Bundle with entries")])
         self.entries: list[tuple[int, dict[str, Any]]] = []
         for index, entry in enumerate(entries):
             resource = entry.get("resource") if isinstance(entry, Mapping) else None
@@ -1209,11 +1242,12 @@ class _Importer:
             if not values:
                 answers[item["linkId"]] = ()
                 continue
-            first = values[0]
-            if "valueCoding" in first:
+            if self.ext(item, X_MULTIPLE) is not None:
                 answers[item["linkId"]] = tuple(v["valueCoding"]["code"] for v in values)
+            elif "valueCoding" in values[0]:
+                answers[item["linkId"]] = values[0]["valueCoding"]["code"]
             else:
-                answers[item["linkId"]] = next(v for k, v in first.items() if k.startswith("value"))
+                answers[item["linkId"]] = next(v for k, v in values[0].items() if k.startswith("value"))
         code: SafetyCode | None = None
         classifications = []
         for prediction in resource.get("prediction", ()):
@@ -1232,7 +1266,7 @@ class _Importer:
                 )
         urgency = self.ext(resource, X_URGENCY)
         setting = self.ext(resource, X_ADVISED_SETTING)
-        performer = resource.get("performer")
+        applied_by = self.ext(resource, X_APPLIED_BY)
         return self.sequence(resource), InstrumentApplied(
             id=self.ident(resource, EVENT_ID) or "",
             at=_parse_dt(resource["occurrenceDateTime"]),
@@ -1251,7 +1285,7 @@ class _Importer:
                 advice=tuple(x["valueString"] for x in self.exts(resource, X_ADVICE)),
                 explanation=tuple(x["valueString"] for x in self.exts(resource, X_EXPLANATION)),
             ),
-            applied_by=performer["identifier"]["value"] if performer else None,
+            applied_by=applied_by["valueReference"]["identifier"]["value"] if applied_by else None,
         )
 
 
