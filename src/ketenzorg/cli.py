@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import orjson
 
 from ketenzorg._version import __version__
-from ketenzorg.errors import KetenzorgError, MalformedInputError, ValidationError
+from ketenzorg.errors import KetenzorgError, MalformedInputError, Problem, ValidationError
 from ketenzorg.events import InstrumentApplied
+from ketenzorg.instruments import InstrumentResult
 from ketenzorg.messages import LANGUAGES, Language, Message, render
 from ketenzorg.pluginhost import PluginError
 
@@ -249,44 +250,61 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
 
 def _cmd_assess(args: argparse.Namespace) -> int:
     from ketenzorg import caseformat
+    from ketenzorg.errors import InvalidEventError
     from ketenzorg.instruments import ResponseError
 
     engine = _engine(args)
     case = _load_replayed(engine, args.case)
     answers = _load_json(args.answers)
-    at = _parse_at(args.at) or datetime.now(UTC)
+    at = _parse_at(args.at) or max(datetime.now(UTC), case.state.latest_at)
     try:
         new = engine.assess(case, args.instrument, answers, at=at, applied_by=args.by)
+        decision = engine.evaluate(new, at=at)
     except ResponseError as error:
         raise error.with_source(args.answers) from None
+    except InvalidEventError as error:
+        options = {"at": "--at", "applied_by": "--by", "instrument_id": "INSTRUMENT"}
+        problems = [Problem(options.get(p.path, p.path), p.message) for p in error.problems]
+        raise InvalidEventError(problems, source=args.case) from None
+    except ValidationError as error:
+        raise _UsageError(f"--at: {error.problems[0].message}") from None
     applied = new.events[-1]
     assert isinstance(applied, InstrumentApplied)
-    result = applied.result
-    if not args.json:
-        spec = engine.instruments[args.instrument].spec
-        _out(f"{spec.name[args.lang]} {spec.version}")
-        for label, value in (
-            ("safety code", result.safety_code),
-            ("urgency", result.urgency),
-            ("advised setting", result.advised_setting),
-        ):
-            if value is not None:
-                _out(f"  {label}: {value.value}")
-        for c in result.classifications:
-            _out(f"  classification: {c.display} (fit {c.fit:.0%}): {c.emphasis}")
-        for factor in result.risk_factors:
-            _out(f"  risk factor: {factor.text}")
-        for line in result.advice:
-            _out(f"  advice: {line}")
-        for line in result.explanation:
-            _out(f"  . {line}")
-        _out("")
-    _print_decision(engine.evaluate(new, at=at), args)
-    if args.out:
+    if args.out:  # write first: a failed write must not look like a success
         _write(args.out, caseformat.dumps(new))
-        if not args.json:
-            _out(f"\nwrote {args.out}")
+    if args.json:
+        result = caseformat.converter().unstructure(applied.result)
+        sys.stdout.write(_dumps_json({"result": result, "decision": decision.to_dict(args.lang)}))
+        return EXIT_OK
+    spec = engine.instruments[args.instrument].spec
+    _out(f"{spec.name[args.lang]} {spec.version}")
+    _print_result(applied.result, args.lang)
+    _out("")
+    _out(decision.explain(args.lang))
+    if args.out:
+        _out(f"\n{render(Message('cli.wrote', {'path': args.out}), args.lang)}")
     return EXIT_OK
+
+
+def _print_result(result: InstrumentResult, lang: Language) -> None:
+    def label(key: str) -> str:
+        return render(Message(f"result.{key}"), lang)
+
+    for key, value in (
+        ("safety_code", result.safety_code),
+        ("urgency", result.urgency),
+        ("advised_setting", result.advised_setting),
+    ):
+        if value is not None:
+            _out(f"  {label(key)}: {value.value}")
+    for c in result.classifications:
+        _out(f"  {label('classification')}: {c.display} ({c.fit:.0%}): {c.emphasis}")
+    for factor in result.risk_factors:
+        _out(f"  {label('risk_factor')}: {factor.text}")
+    for line in result.advice:
+        _out(f"  {label('advice')}: {line}")
+    for line in result.explanation:
+        _out(f"  . {line}")
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

@@ -341,6 +341,13 @@ _CATALOG: dict[str, dict[Language, str]] = {
         "nl": "opvang op een geheime locatie",
         "en": "a shelter stay at a secret location",
     },
+    "result.safety_code": {"nl": "veiligheidscode", "en": "safety code"},
+    "result.urgency": {"nl": "urgentie", "en": "urgency"},
+    "result.advised_setting": {"nl": "geadviseerde zorgsetting", "en": "advised setting"},
+    "result.classification": {"nl": "classificatie", "en": "classification"},
+    "result.risk_factor": {"nl": "risicofactor", "en": "risk factor"},
+    "result.advice": {"nl": "advies", "en": "advice"},
+    "cli.wrote": {"nl": "{path} geschreven", "en": "wrote {path}"},
     "demo.refused": {"nl": "geweigerd", "en": "refused"},
     "blocked.closed": {"nl": "De casus is al afgesloten", "en": "The case is already closed"},
 }
