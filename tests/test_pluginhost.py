@@ -287,3 +287,14 @@ def test_entry_point_plugin_that_fails_to_import_is_named(site: Path) -> None:
 
 def _names(engine: Engine) -> set[Any]:
     return {i.name for i in engine.plugin_info()}
+
+
+def test_a_plugin_rule_with_an_unknown_text_is_named() -> None:
+    unknown = Rule(
+        "org.bad-text",
+        lambda ctx: Finding(RuleResult("org.bad-text", RuleStatus.PASSED, Message("org.no-such-key"))),
+    )
+    engine = Engine(plugins=[RulesPlugin(unknown, name="org.texts")])
+    with pytest.raises(PluginError, match="a text cannot be shown") as caught:
+        engine.evaluate(new_case(), at=day(1))
+    assert (caught.value.plugin, caught.value.hook) == ("org.texts", "rule 'org.bad-text'")

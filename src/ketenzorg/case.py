@@ -173,29 +173,37 @@ class _Fold:
         """
         handlers = _HANDLERS
         opened_at = self.opened_at
+        latest = self.latest_at
         index = first_index or 0
         ids = self.event_ids = set(self.event_ids)
         for event in events:
             try:
                 handler = handlers.get(type(event))
-                if handler is None:
-                    raise _problem("type", f"not an event: {type(event).__name__}")
-                if self.closed is not None:
-                    raise _problem("type", f"the case is closed; {event.type} cannot be recorded")
-                if event.at < opened_at:
-                    raise _problem("at", "is before the case was opened")
-                if event.id in ids and not isinstance(event, CaseOpened):
-                    raise _problem("id", f"duplicate event id {event.id!r}")
-                handler(self, event)
+                at = event.at if handler is not None else None
+                if handler is None or self.closed is not None or at < opened_at or event.id in ids:  # type: ignore[operator]
+                    self._refuse(event, handler is None, ids)
+                handler(self, event)  # type: ignore[misc]
                 ids.add(event.id)
-                if event.at > self.latest_at:
-                    self.latest_at = event.at
+                if at > latest:  # type: ignore[operator]
+                    latest = self.latest_at = at  # type: ignore[assignment]
             except InvalidEventError as error:
                 if first_index is None:
                     raise
                 raise _at_index(error, index) from None
             index += 1
         self.event_count += index - (first_index or 0)
+
+    def _refuse(self, event: Event, unknown: bool, ids: set[str]) -> None:
+        """The slow path of :meth:`apply_all`: say why an event cannot join the history."""
+        if unknown:
+            raise _problem("type", f"not an event: {type(event).__name__}")
+        if self.closed is not None:
+            raise _problem("type", f"the case is closed; {event.type} cannot be recorded")
+        if event.at < self.opened_at:
+            raise _problem("at", "is before the case was opened")
+        if isinstance(event, CaseOpened):
+            raise _problem("type", "the case is already open")
+        raise _problem("id", f"duplicate event id {event.id!r}")
 
     # One method per event type; each checks first, then changes the working state.
 

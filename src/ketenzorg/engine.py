@@ -28,7 +28,13 @@ from ketenzorg.events import (
 )
 from ketenzorg.instruments import InstrumentResult, validate_answers
 from ketenzorg.messages import LANGUAGES, Language, Message, render
-from ketenzorg.pluginhost import PluginError, PluginHost, PluginInfo, RegisteredInstrument
+from ketenzorg.pluginhost import (
+    CORE_RULES_PLUGIN,
+    PluginError,
+    PluginHost,
+    PluginInfo,
+    RegisteredInstrument,
+)
 from ketenzorg.policy import Policy
 from ketenzorg.rules import Finding, Rule, RuleContext
 
@@ -134,6 +140,8 @@ class Engine:
                 raise PluginError(r.plugin, f"rule {r.id!r}", error) from error
             if not isinstance(finding, Finding) or finding.result.rule_id != r.id:
                 raise PluginError(r.plugin, f"rule {r.id!r}", "did not return a Finding for its own id")
+            if r.plugin != CORE_RULES_PLUGIN:
+                _check_texts(r, finding)
             result = finding.result
             if result.gate is not r.gate or result.plugin != r.plugin:
                 result = attrs.evolve(result, gate=r.gate, plugin=r.plugin)
@@ -430,6 +438,21 @@ class Engine:
                     [Problem(f"events[{index}].{p.path}", p.message) for p in error.problems]
                 ) from None
         return case
+
+
+def _check_texts(rule: Rule, finding: Finding) -> None:
+    """A plugin's rule may only use texts that can be shown (catalog keys or literal texts)."""
+    messages = [finding.result.message, *finding.result.missing]
+    messages += [a.message for a in finding.alerts]
+    messages += [e.message for e in finding.result.evidence]
+    for message in messages:
+        for lang in LANGUAGES:
+            try:
+                render(message, lang)
+            except (KeyError, IndexError, ValueError) as error:
+                raise PluginError(
+                    rule.plugin, f"rule {rule.id!r}", f"a text cannot be shown in {lang!r} ({error!r})"
+                ) from error
 
 
 def _transition_allowed(decision: Decision, event: PhaseChanged) -> bool:

@@ -193,8 +193,9 @@ class RuleContext:
 
     def assessment_evidence(self, applied: InstrumentApplied) -> Evidence:
         result = applied.result
-        parts = [c for c in (result.safety_code, result.urgency, result.advised_setting) if c]
-        summary = ", ".join(str(p.value) for p in parts) or "-"
+        parts = [str(c.value) for c in (result.safety_code, result.urgency, result.advised_setting) if c]
+        parts += [f"{c.display} ({c.fit:.0%})" for c in result.classifications]
+        summary = ", ".join(parts) or "-"
         return Evidence(
             kind=EvidenceKind.ASSESSMENT,
             event_id=applied.id,
