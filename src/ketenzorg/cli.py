@@ -125,12 +125,27 @@ def _load_case(path: str) -> Case:
     data = _load_json(path)
     try:
         if isinstance(data, dict) and data.get("resourceType") is not None:
-            from ketenzorg.interop.fhir import bundle_to_case
-
-            return bundle_to_case(data)
+            return _case_from_bundle(data, path)
         return caseformat.case_from_dict(data)
     except ValidationError as error:
         raise error.with_source(path) from None
+
+
+def _case_from_bundle(data: dict[str, Any], path: str) -> Case:
+    """Validate a bundle (structure, profile, case) and convert it once; refuse with locations."""
+    from ketenzorg.interop.fhir import FhirMappingError, bundle_to_case
+    from ketenzorg.interop.validate import read_bundle
+
+    outcome, case = read_bundle(data)
+    if case is not None:
+        return case
+    errors = [i for i in outcome["issue"] if i["severity"] in ("fatal", "error")]
+    if not errors:  # a valid bundle that carries no whole case
+        return bundle_to_case(data)
+    problems = [Problem((i.get("expression") or ["Bundle"])[0], i["diagnostics"]) for i in errors]
+    if any(i["severity"] == "fatal" for i in errors):
+        raise MalformedInputError(problems)
+    raise FhirMappingError(problems)
 
 
 def _load_replayed(engine: Engine, path: str) -> Case:

@@ -13,11 +13,16 @@ Three layers, each issue located by a FHIRPath-style expression (``Bundle.entry[
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ketenzorg.errors import Problem
 from ketenzorg.interop.terminology import CODE_SYSTEMS, code_system
+
+if TYPE_CHECKING:
+    from ketenzorg.case import Case
+    from ketenzorg.engine import Engine
 
 __all__ = [
     "R4_RESOURCE_TYPES",
@@ -25,6 +30,7 @@ __all__ = [
     "is_valid",
     "issue",
     "operation_outcome",
+    "read_bundle",
     "validate_bundle",
 ]
 
@@ -70,7 +76,9 @@ BUNDLE_TYPES: Final = frozenset(
     """document message transaction transaction-response batch batch-response history searchset
     collection""".split()
 )
-_OUR_SYSTEMS = {code_system(name): cs for name, cs in CODE_SYSTEMS.items()}
+_OUR_CODES: Final = {
+    code_system(name): frozenset(c.code for c in cs.concepts) for name, cs in CODE_SYSTEMS.items()
+}
 _SCORE = code_system("observation-kind")
 
 
@@ -151,28 +159,65 @@ def _structure(bundle: Any) -> Iterator[dict[str, Any]]:
             )
         elif rtype not in R4_RESOURCE_TYPES:
             yield issue("error", "structure", f"{rtype!r} is not a FHIR R4 resource type", f"{at}.resource")
-        yield from _empty_values(resource, f"{at}.resource")
 
 
-def _empty_values(value: Any, path: str) -> Iterator[dict[str, Any]]:
-    """FHIR JSON has no nulls, empty strings, empty arrays or empty objects."""
-    if value is None:
-        yield issue("error", "structure", "null is not allowed in FHIR JSON", path)
-    elif isinstance(value, str):
-        if value == "":
-            yield issue("error", "value", "an empty string is not allowed", path)
-    elif isinstance(value, list):
-        if not value:
-            yield issue("error", "structure", "an empty array is not allowed", path)
-        for index, item in enumerate(value):
-            yield from _empty_values(item, f"{path}[{index}]")
-    elif isinstance(value, Mapping):
-        if not value:
-            yield issue("error", "structure", "an empty object is not allowed", path)
-        for key, item in value.items():
-            if key == "resource" or key == "div":
-                continue
-            yield from _empty_values(item, f"{path}.{key}")
+def _path(base: str, parts: list[str | int]) -> str:
+    return base + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+
+
+class _Walk:
+    """One pass over a resource: empty values (structure), our codes and references (profile).
+
+    Paths are built only for a problem; orjson gives exactly dict/list/str, so exact type checks
+    are used first and ``Mapping``/``list`` subclasses only as a fallback.
+    """
+
+    def __init__(self, base: str, urls: set[Any], out: list[dict[str, Any]]) -> None:
+        self.base = base
+        self.urls = urls
+        self.out = out
+        self.parts: list[str | int] = []
+
+    def report(self, severity: Severity, code: str, text: str, *extra: str | int) -> None:
+        self.out.append(issue(severity, code, text, _path(self.base, [*self.parts, *extra])))
+
+    def visit(self, value: Any) -> None:
+        kind = type(value)
+        if kind is dict or (kind is not list and isinstance(value, Mapping)):
+            if not value:
+                self.report("error", "structure", "an empty object is not allowed")
+                return
+            system = value.get("system")
+            codes = _OUR_CODES.get(system) if type(system) is str else None
+            if codes is not None and value.get("code") not in codes:
+                self.report(
+                    "error", "code-invalid", f"{value.get('code')!r} is not a code of {system}", "code"
+                )
+            ref = value.get("reference")
+            if type(ref) is str and ref.startswith("urn:uuid:") and ref not in self.urls:
+                self.report(
+                    "error", "not-found", f"reference {ref} does not resolve in the bundle", "reference"
+                )
+            parts = self.parts
+            for key, item in value.items():
+                if key == "div" or key == "resource":
+                    continue
+                parts.append(key)
+                self.visit(item)
+                parts.pop()
+        elif kind is list or isinstance(value, list):
+            if not value:
+                self.report("error", "structure", "an empty array is not allowed")
+            parts = self.parts
+            for index, item in enumerate(value):
+                parts.append(index)
+                self.visit(item)
+                parts.pop()
+        elif kind is str:
+            if not value:
+                self.report("error", "value", "an empty string is not allowed")
+        elif value is None:
+            self.report("error", "structure", "null is not allowed in FHIR JSON")
 
 
 def _strict(bundle: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
@@ -198,54 +243,20 @@ def _strict(bundle: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 # --- layer 2: the profile ------------------------------------------------------------------------
 
 
-def _codings(value: Any, path: str) -> Iterator[tuple[Mapping[str, Any], str]]:
-    if isinstance(value, Mapping):
-        if "system" in value and "code" in value:
-            yield value, path
-        for key, item in value.items():
-            if key != "resource":
-                yield from _codings(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _codings(item, f"{path}[{index}]")
-
-
-def _references(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, Mapping):
-        ref = value.get("reference")
-        if isinstance(ref, str):
-            yield ref, f"{path}.reference"
-        for key, item in value.items():
-            if key != "resource":
-                yield from _references(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _references(item, f"{path}[{index}]")
-
-
 def _profile(bundle: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    entries = [e for e in bundle.get("entry", []) if isinstance(e, Mapping)]
-    urls = {e.get("fullUrl") for e in entries}
-    for index, entry in enumerate(bundle.get("entry", [])):
+    """Structure inside each resource and the profile's rules, in one walk per resource."""
+    entries = bundle.get("entry", [])
+    urls = {e.get("fullUrl") for e in entries if isinstance(e, Mapping)}
+    out: list[dict[str, Any]] = []
+    for index, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, Mapping) else None
         if not isinstance(resource, Mapping):
             continue
         at = f"Bundle.entry[{index}].resource"
-        for coding, path in _codings(resource, at):
-            system = coding.get("system")
-            cs = _OUR_SYSTEMS.get(system) if isinstance(system, str) else None
-            if cs is not None and coding.get("code") not in {c.code for c in cs.concepts}:
-                yield issue(
-                    "error",
-                    "code-invalid",
-                    f"{coding.get('code')!r} is not a code of {system}",
-                    f"{path}.code",
-                )
-        for ref, path in _references(resource, at):
-            if ref.startswith("urn:uuid:") and ref not in urls:
-                yield issue("error", "not-found", f"reference {ref} does not resolve in the bundle", path)
+        _Walk(at, urls, out).visit(resource)
         if resource.get("resourceType") == "Observation" and _is_score(resource):
-            yield from _score_rules(resource, at)
+            out += _score_rules(resource, at)
+    yield from out
 
 
 def _is_score(resource: Mapping[str, Any]) -> bool:
@@ -294,38 +305,48 @@ def _carries_a_case(bundle: Mapping[str, Any]) -> bool:
     return False
 
 
-def _case(bundle: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    from ketenzorg.decision import RuleStatus
+@functools.cache
+def _default_engine() -> Engine:
     from ketenzorg.engine import Engine
+
+    return Engine()
+
+
+def _case(bundle: Mapping[str, Any], issues: list[dict[str, Any]]) -> Case | None:
+    from ketenzorg.decision import RuleStatus
     from ketenzorg.interop.fhir import FhirMappingError, bundle_to_case, entry_of_event
 
     try:
         case = bundle_to_case(bundle)
     except FhirMappingError as error:
-        yield from problems_to_issues(list(error.problems))
-        return
+        issues += problems_to_issues(list(error.problems))
+        return None
     state = case.state
-    if state.plan is None:
-        return
-    decision = Engine().evaluate(case, at=max(e.at for e in case.events))
-    top3 = decision.result("plan.top-3")
-    if top3.status is RuleStatus.FAILED:
-        where = entry_of_event(bundle, state.plan.id)
-        for item in top3.missing:
-            yield issue("error", "business-rule", item.render("en"), f"{where}.goal" if where else "Bundle")
+    if state.plan is not None:
+        decision = _default_engine().evaluate(case, at=state.latest_at)
+        top3 = decision.result("plan.top-3")
+        if top3.status is RuleStatus.FAILED:
+            where = entry_of_event(bundle, state.plan.id)
+            for item in top3.missing:
+                issues.append(
+                    issue("error", "business-rule", item.render("en"), f"{where}.goal" if where else "Bundle")
+                )
+    return case
 
 
-def validate_bundle(bundle: Any, *, strict: bool = False) -> dict[str, Any]:
-    """Validate ``bundle`` (parsed JSON) and return an OperationOutcome (a dict)."""
+def read_bundle(bundle: Any, *, strict: bool = False) -> tuple[dict[str, Any], Case | None]:
+    """Validate ``bundle`` and, when it carries a whole valid case, convert it (once).
+
+    Returns the OperationOutcome and the case (``None`` when there is none or it is invalid).
+    """
     issues = list(_structure(bundle))
     if any(i["severity"] == "fatal" for i in issues):
-        return operation_outcome(issues)
+        return operation_outcome(issues), None
     if strict:
         issues += list(_strict(bundle))
     issues += list(_profile(bundle))
-    if not issues and _carries_a_case(bundle):
-        issues += list(_case(bundle))
-    elif not _carries_a_case(bundle):
+    case: Case | None = None
+    if not _carries_a_case(bundle):
         issues.append(
             issue(
                 "information",
@@ -333,4 +354,13 @@ def validate_bundle(bundle: Any, *, strict: bool = False) -> dict[str, Any]:
                 "the bundle carries no whole case (no trajectory CarePlan): case-level rules not applied",
             )
         )
-    return operation_outcome(issues)
+    elif not issues:
+        case = _case(bundle, issues)
+    if any(i["severity"] in ("fatal", "error") for i in issues):
+        case = None
+    return operation_outcome(issues), case
+
+
+def validate_bundle(bundle: Any, *, strict: bool = False) -> dict[str, Any]:
+    """Validate ``bundle`` (parsed JSON) and return an OperationOutcome (a dict)."""
+    return read_bundle(bundle, strict=strict)[0]

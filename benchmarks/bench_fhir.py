@@ -1,0 +1,438 @@
+"""Benchmark the FHIR interop (case <-> Bundle JSON bytes) against fhir.resources' R4B models.
+
+The benchmark bundle is the demo case (``ketenzorg.demo.build_demo_case()``, invented names, fixed
+dates) exported with ``case_to_bundle`` as a ``collection``. Everything is measured in the same
+run, per call:
+
+Export (case -> JSON bytes)
+
+* ours              ``orjson.dumps(case_to_bundle(case))``
+* baseline          ``Bundle.model_validate(bundle_dict).model_dump_json()`` (fhir.resources.R4B):
+                    build the models for the same bundle, then serialise them. This is the one the
+                    target refers to: ours at least 10x faster.
+* baseline, dump    ``model.model_dump_json()`` on models built once beforehand (for information)
+* floor             ``orjson.dumps(bundle_dict)`` of the already-built dict
+
+Import (JSON bytes -> validated case)
+
+* ours              ``orjson.loads(raw)`` + ``read_bundle(data)``: validation (structure, profile
+                    and case layers; not strict) and the conversion to a case, done once.
+                    Target: at least 5x faster than the baseline.
+* baseline          ``Bundle.model_validate_json(raw)`` (fhir.resources.R4B)
+* floor             ``orjson.loads(raw)``
+* strict            as ours, with ``validate_bundle(data, strict=True)`` (the opt-in full structural
+                    validation through the R4B models), for reference
+
+Before timing, the script checks that the import gives back the case (equal to it apart from the
+secret location's name, which never leaves the engine), that our bundle validates without errors
+(also strictly), and that the fhir.resources dump parses to the same resources.
+
+Run ``python benchmarks/bench_fhir.py`` (``--quick`` for fewer repetitions, ``--json`` for
+machine-readable output). Needs ``fhir.resources`` (the ``test`` extra). See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+
+try:
+    import ketenzorg
+except ImportError:  # running from a checkout without an installed package
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+    import ketenzorg
+
+from ketenzorg import CareSetting, Case
+from ketenzorg.demo import build_demo_case
+from ketenzorg.interop.fhir import SECRET_LOCATION_NAME, bundle_to_case, case_to_bundle
+from ketenzorg.interop.validate import is_valid, read_bundle, validate_bundle
+
+try:
+    from fhir.resources.R4B.bundle import Bundle  # R4B only: never the R5 default imports
+except ImportError:  # pragma: no cover - depends on the environment
+    sys.exit("bench_fhir.py needs fhir.resources (pip install 'ketenzorg[test]')")
+
+EXPORT_TARGET = 10.0
+"""Ours (case -> bytes) at least this many times faster than building R4B models + model_dump_json."""
+IMPORT_TARGET = 5.0
+"""Ours (bytes -> validated case) at least this many times faster than Bundle.model_validate_json."""
+
+
+# --- the benchmark bundle and the checks ------------------------------------------------------------
+
+
+def without_secret_name(case: Case) -> Case:
+    """The case as it comes back from FHIR: a secret location's name never leaves the engine."""
+
+    def blank(setting: CareSetting) -> CareSetting:
+        if setting.location is not None and setting.location.secret:
+            return attrs.evolve(setting, location=attrs.evolve(setting.location, name=SECRET_LOCATION_NAME))
+        return setting
+
+    events = []
+    for event in case.events:
+        if hasattr(event, "care_setting"):
+            event = attrs.evolve(event, care_setting=blank(event.care_setting))
+        events.append(event)
+    return Case(case.case_id, events)
+
+
+def secret_names(case: Case) -> set[str]:
+    names = set()
+    for event in case.events:
+        setting = getattr(event, "care_setting", None)
+        if setting is not None and setting.location is not None and setting.location.secret:
+            names.add(setting.location.name)
+    return names
+
+
+def import_ours(raw: bytes, *, strict: bool = False) -> Case:
+    """Our import path, as ``ketenzorg import`` runs it: parse, then ``read_bundle`` validates
+    (structure, profile and case layers; fast unless ``strict``) and converts once."""
+    data = orjson.loads(raw)
+    outcome, case = read_bundle(data, strict=strict)
+    if not is_valid(outcome) or case is None:
+        raise ValueError(f"the bundle does not validate: {outcome['issue']}")
+    return case
+
+
+def _errors(outcome: dict[str, Any]) -> list[dict[str, Any]]:
+    return [i for i in outcome["issue"] if i["severity"] in ("fatal", "error")]
+
+
+def check(case: Case, bundle: dict[str, Any], raw: bytes, model: Any, dumped: str) -> dict[str, Any]:
+    """Everything that must hold before the timings mean anything; raises AssertionError if not."""
+    entries = bundle["entry"]
+    types = [e["resource"]["resourceType"] for e in entries]
+
+    # export: deterministic, and the secret location's name is not in the bytes
+    assert orjson.dumps(case_to_bundle(case)) == raw, "case_to_bundle is not deterministic"
+    secrets = secret_names(case)
+    assert secrets, "the demo case should have a secret location (else the round-trip check is too easy)"
+    for name in secrets:
+        assert name.encode() not in raw, "a secret location's name is in the exported bytes"
+
+    # import: validates without errors (fast and strict) and gives back the case
+    data = orjson.loads(raw)
+    fast = validate_bundle(data)
+    assert not _errors(fast), f"validate_bundle finds errors in our own bundle: {_errors(fast)}"
+    strict = validate_bundle(data, strict=True)
+    assert not _errors(strict), f"validate_bundle(strict=True) finds errors: {_errors(strict)}"
+    imported = import_ours(raw)
+    expected = without_secret_name(case)
+    assert imported == expected, "the import does not give back the case (apart from the secret name)"
+    assert imported != case, "expected the secret location's name to differ after the round trip"
+    assert import_ours(raw, strict=True) == expected, "the strict import gives back another case"
+    assert data == orjson.loads(raw), "validate_bundle or bundle_to_case modified the parsed bundle"
+
+    # baseline: the fhir.resources dump and model_validate_json hold the same resources
+    assert len(model.entry) == len(entries)
+    parsed_dump = orjson.loads(dumped)
+    dump_types = [e["resource"]["resourceType"] for e in parsed_dump["entry"]]
+    assert dump_types == types, "the fhir.resources dump does not hold the same resources"
+    from_json = Bundle.model_validate_json(raw)
+    assert [e.resource.get_resource_type() for e in from_json.entry] == types
+    # fhir.resources writes UTC as 'Z' where we write '+00:00'; apart from that the content is equal
+    same_content = orjson.loads(raw.replace(b"+00:00", b"Z")) == parsed_dump
+
+    return {
+        "deterministic_export": True,
+        "secret_name_absent_from_bytes": True,
+        "validate_errors": 0,
+        "validate_strict_errors": 0,
+        "validate_issues": [i["diagnostics"] for i in fast["issue"]],
+        "import_equals_case_apart_from_secret_name": True,
+        "import_strict_equals": True,
+        "parsed_bundle_not_modified": True,
+        "fhir_resources_dump_resources": len(dump_types),
+        "fhir_resources_same_resource_types": True,
+        "fhir_resources_dump_equal_apart_from_utc_z": same_content,
+    }
+
+
+# --- timing ----------------------------------------------------------------------------------------
+
+
+def measure_all(
+    fns: dict[str, Callable[[], object]], rounds: int, budget_s: float, max_reps: int, min_reps: int = 5
+) -> dict[str, dict[str, Any]]:
+    """Time every function per call with perf_counter_ns, interleaved over ``rounds`` rounds (so
+    that a slow spell of the machine does not fall on one measure only). In each round a function
+    runs up to ``max_reps`` calls, stopping early (after at least ``min_reps``) when ``budget_s``
+    is spent. One untimed warm-up call per function first. The GC stays enabled."""
+    samples: dict[str, list[int]] = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()
+    clock = time.perf_counter_ns
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            gc.collect()
+            taken = samples[name]
+            deadline = clock() + int(budget_s * 1e9)
+            for n in range(max_reps):
+                t0 = clock()
+                fn()
+                taken.append(clock() - t0)
+                if n + 1 >= min_reps and clock() > deadline:
+                    break
+    return {
+        name: {
+            "median_us": statistics.median(taken) / 1000,
+            "min_us": min(taken) / 1000,
+            "reps": len(taken),
+        }
+        for name, taken in samples.items()
+    }
+
+
+EXPORT = {
+    "ours": "ours: orjson.dumps(case_to_bundle(case))",
+    "case_to_bundle": "  of which case_to_bundle(case)",
+    "baseline": "R4B: Bundle.model_validate(dict).model_dump_json()",
+    "baseline_dump_only": "R4B: model_dump_json() of prebuilt models",
+    "floor": "floor: orjson.dumps(bundle dict)",
+}
+IMPORT = {
+    "ours": "ours: loads + read_bundle (validate + convert)",
+    "validate_bundle": "  of which validate_bundle(data)",
+    "bundle_to_case": "  of which bundle_to_case(data)",
+    "strict": "ours, strict: loads + validate(strict=True) + b2c",
+    "validate_strict": "  of which validate_bundle(data, strict=True)",
+    "baseline": "R4B: Bundle.model_validate_json(raw)",
+    "floor": "floor: orjson.loads(raw)",
+}
+
+
+def run(quick: bool) -> dict[str, Any]:
+    case = build_demo_case()
+    bundle = case_to_bundle(case)
+    raw = orjson.dumps(bundle)
+    model = Bundle.model_validate(bundle)
+    dumped = model.model_dump_json()
+    checks = check(case, bundle, raw, model, dumped)
+    data = orjson.loads(raw)
+
+    export_fns: dict[str, Callable[[], object]] = {
+        "ours": lambda: orjson.dumps(case_to_bundle(case)),
+        "case_to_bundle": lambda: case_to_bundle(case),
+        "baseline": lambda: Bundle.model_validate(bundle).model_dump_json(),
+        "baseline_dump_only": lambda: model.model_dump_json(),
+        "floor": lambda: orjson.dumps(bundle),
+    }
+    import_fns: dict[str, Callable[[], object]] = {
+        "ours": lambda: import_ours(raw),
+        "validate_bundle": lambda: validate_bundle(data),
+        "bundle_to_case": lambda: bundle_to_case(data),
+        "strict": lambda: import_ours(raw, strict=True),
+        "validate_strict": lambda: validate_bundle(data, strict=True),
+        "baseline": lambda: Bundle.model_validate_json(raw),
+        "floor": lambda: orjson.loads(raw),
+    }
+    rounds, budget, max_reps = (1, 0.25, 400) if quick else (3, 0.7, 2000)
+    timed = measure_all(
+        {f"export.{k}": f for k, f in export_fns.items()} | {f"import.{k}": f for k, f in import_fns.items()},
+        rounds,
+        budget,
+        max_reps,
+    )
+    export = {k: timed[f"export.{k}"] for k in export_fns}
+    imp = {k: timed[f"import.{k}"] for k in import_fns}
+
+    def ratios(results: dict[str, dict[str, Any]]) -> None:
+        ours, floor = results["ours"], results["floor"]
+        for r in results.values():
+            r["vs_ours"] = r["median_us"] / ours["median_us"]
+            r["vs_floor"] = r["median_us"] / floor["median_us"]
+
+    ratios(export)
+    ratios(imp)
+    export_speedup = export["baseline"]["median_us"] / export["ours"]["median_us"]
+    import_speedup = imp["baseline"]["median_us"] / imp["ours"]["median_us"]
+    return {
+        "bundle": {
+            "case_id": case.case_id,
+            "events": len(case.events),
+            "type": bundle["type"],
+            "entries": len(bundle["entry"]),
+            "resource_types": dict(Counter(e["resource"]["resourceType"] for e in bundle["entry"])),
+            "bytes_ours": len(raw),
+            "bytes_fhir_resources_dump": len(dumped.encode()),
+        },
+        "checks": checks,
+        "export": export,
+        "import": imp,
+        "targets": {
+            "export": {
+                "refers_to": "Bundle.model_validate(bundle_dict).model_dump_json(), model construction "
+                "included, divided by orjson.dumps(case_to_bundle(case)); medians",
+                "target": EXPORT_TARGET,
+                "speedup": export_speedup,
+                "speedup_min": export["baseline"]["min_us"] / export["ours"]["min_us"],
+                "speedup_excluding_construction": export["baseline_dump_only"]["median_us"]
+                / export["ours"]["median_us"],
+                "ours_vs_floor": export["ours"]["vs_floor"],
+                "met": export_speedup >= EXPORT_TARGET,
+            },
+            "import": {
+                "refers_to": "Bundle.model_validate_json(raw) divided by orjson.loads + read_bundle "
+                "(validate, not strict, and convert once); medians",
+                "target": IMPORT_TARGET,
+                "speedup": import_speedup,
+                "speedup_min": imp["baseline"]["min_us"] / imp["ours"]["min_us"],
+                "strict_vs_baseline": imp["strict"]["median_us"] / imp["baseline"]["median_us"],
+                "ours_vs_floor": imp["ours"]["vs_floor"],
+                "met": import_speedup >= IMPORT_TARGET,
+            },
+        },
+    }
+
+
+# --- output ----------------------------------------------------------------------------------------
+
+
+def _us(value: float) -> str:
+    return f"{value:,.1f}" if value < 10_000 else f"{value:,.0f}"
+
+
+def _x(value: float) -> str:
+    return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
+
+
+def _table(headers: list[str], rows: Iterable[list[str]]) -> str:
+    rows = [headers, *rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(headers))]
+    lines = []
+    for n, r in enumerate(rows):
+        cells = [r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True))]
+        lines.append("  ".join(cells))
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _results(results: dict[str, dict[str, Any]], labels: dict[str, str]) -> str:
+    rows = [
+        [
+            labels[key],
+            _us(r["median_us"]),
+            _us(r["min_us"]),
+            str(r["reps"]),
+            _x(r["vs_ours"]),
+            _x(r["vs_floor"]),
+        ]
+        for key, r in results.items()
+    ]
+    return _table(["measure", "median us", "min us", "reps", "/ ours", "/ floor"], rows)
+
+
+def print_report(report: dict[str, Any]) -> None:
+    meta = report["meta"]
+    b = report["bundle"]
+    c = report["checks"]
+    print(f"ketenzorg {meta['ketenzorg']} - FHIR export/import benchmark against fhir.resources R4B")
+    print(
+        f"Python {meta['python']} on {meta['platform']}, {meta['cpus']} CPU(s); "
+        f"mode: {'quick' if meta['quick'] else 'full'}; fhir.resources {meta['fhir.resources']}, "
+        f"pydantic {meta['pydantic']}, pydantic-core {meta['pydantic-core']}, orjson {meta['orjson']}"
+    )
+    print()
+    print(
+        f"Demo case {b['case_id']}: {b['events']} events -> {b['type']} Bundle with {b['entries']} entries, "
+        f"{b['bytes_ours']:,} bytes (ours, orjson) / {b['bytes_fhir_resources_dump']:,} bytes "
+        "(fhir.resources model_dump_json)"
+    )
+    print("  resources: " + ", ".join(f"{k} {v}" for k, v in b["resource_types"].items()))
+    print(
+        "Checks before timing: the export is deterministic and holds no secret location name; "
+        "validate_bundle finds 0 errors (strict too: 0);"
+    )
+    print(
+        "  the import gives back the case (equal apart from the secret location's name), also strictly; "
+        "the parsed dict is not modified;"
+    )
+    print(
+        f"  the fhir.resources dump parses to {c['fhir_resources_dump_resources']} resources of the same "
+        "types in the same order; content equal apart from UTC written as 'Z': "
+        f"{'yes' if c['fhir_resources_dump_equal_apart_from_utc_z'] else 'no'}"
+    )
+    print()
+    print("Time per call in microseconds: median, min, repetitions; '/ ours' and '/ floor' divide medians")
+    print()
+    print("Export (case -> JSON bytes)")
+    print(_results(report["export"], EXPORT))
+    print()
+    print("Import (JSON bytes -> validated case)")
+    print(_results(report["import"], IMPORT))
+    print()
+    te, ti = report["targets"]["export"], report["targets"]["import"]
+    print(
+        f"Export: ours is {_x(te['speedup'])} faster than building R4B models + model_dump_json "
+        f"(by min: {_x(te['speedup_min'])}); {_x(te['speedup_excluding_construction'])} faster than "
+        f"model_dump_json alone on prebuilt models; {_x(te['ours_vs_floor'])} the time of the "
+        "orjson.dumps floor"
+    )
+    print(
+        f"  Target: at least {EXPORT_TARGET:.0f}x faster than building the models + model_dump_json "
+        f"(construction included, as the target means) -> {'MET' if te['met'] else 'NOT MET'}"
+    )
+    print(
+        f"Import: ours is {_x(ti['speedup'])} faster than Bundle.model_validate_json "
+        f"(by min: {_x(ti['speedup_min'])}); {_x(ti['ours_vs_floor'])} the time of the orjson.loads floor"
+    )
+    print(
+        f"  Target: at least {IMPORT_TARGET:.0f}x faster than Bundle.model_validate_json "
+        f"(loads + read_bundle: validate, not strict, and convert) -> {'MET' if ti['met'] else 'NOT MET'}"
+    )
+    print(
+        f"Strict import (opt-in, for reference): {_x(ti['strict_vs_baseline'])} the time of "
+        "Bundle.model_validate_json (it runs the R4B models on every resource and then our layers)"
+    )
+    print(f"Total wall time {meta['total_s']:.1f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    result = run(args.quick)
+    report = {
+        "meta": {
+            "ketenzorg": ketenzorg.__version__,
+            "python": platform.python_version(),
+            "platform": platform.platform(terse=True),
+            "cpus": os.cpu_count(),
+            "quick": args.quick,
+            "fhir.resources": version("fhir.resources"),
+            "pydantic": version("pydantic"),
+            "pydantic-core": version("pydantic-core"),
+            "orjson": version("orjson"),
+            "clock": "time.perf_counter_ns, per call; median and min; rounds interleaved",
+        },
+        **result,
+    }
+    report["meta"]["total_s"] = time.perf_counter() - started
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=False))
+    else:
+        print_report(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
