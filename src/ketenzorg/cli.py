@@ -345,6 +345,8 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     engine = _engine(args)
     case = _load_replayed(engine, args.case)
     bundle = _load_json(args.bundle)
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise MalformedInputError.at(args.bundle, "not a FHIR Bundle")
     try:
         new, outcome = merge_bundle(engine, case, bundle)
     except MergeRefusedError as error:

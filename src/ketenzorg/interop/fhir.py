@@ -907,6 +907,17 @@ class _Importer:
     # the reading -------------------------------------------------------------------------------
 
     def run(self) -> Case:
+        try:
+            return self._run()
+        except (FhirMappingError, MalformedInputError):
+            raise
+        except ValidationError as error:
+            raise FhirMappingError([Problem(self.reading, str(p)) for p in error.problems]) from None
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            raise FhirMappingError([Problem(self.reading, _describe(error))]) from None
+
+    def _run(self) -> Case:
+        self.reading = "Bundle"
         events: list[tuple[int, Event]] = []
         plans = self.of_type("CarePlan")
         trajectory = [(i, r) for i, r in plans if self.category(r, "careplan-kind") == "trajectory"]
@@ -966,6 +977,7 @@ class _Importer:
         return out
 
     def read_person(self, index: int, resource: Mapping[str, Any]) -> Person:
+        self.reading = self.where(index)
         person_id = self.ident(resource, PERSON_ID)
         if person_id is None:
             raise FhirMappingError([Problem(self.where(index, "identifier"), "no person id")])
@@ -989,6 +1001,7 @@ class _Importer:
         if len(teams) != 1:
             raise FhirMappingError([Problem("Bundle.entry", "expected exactly one CareTeam")])
         index, team = teams[0]
+        self.reading = self.where(index)
         parties: dict[str, Party] = {}
         self.initial: list[Party] = []
         joins: list[tuple[int, Event]] = []
@@ -1040,7 +1053,15 @@ class _Importer:
                 [Problem(self.where(index, "extension"), "no case-opened event or region")]
             )
         _, eid, at = self.event_fields(opened)
-        _, org = self.resolve(resource.get("author"), index, "author")
+        org_index, org = self.resolve(resource.get("author"), index, "author")
+        self.reading = self.where(org_index)
+        organisation = Organisation(
+            id=self.ident(org, ORGANISATION_ID) or "",
+            name=org["name"],
+            agb=self.ident(org, AGB),
+            ura=self.ident(org, URA),
+        )
+        self.reading = self.where(index)
         persons = [
             self.read_person(i, r)
             for i, r in self.entries
@@ -1055,12 +1076,7 @@ class _Importer:
         return CaseOpened(
             id=eid,
             at=at,
-            organisation=Organisation(
-                id=self.ident(org, ORGANISATION_ID) or "",
-                name=org["name"],
-                agb=self.ident(org, AGB),
-                ura=self.ident(org, URA),
-            ),
+            organisation=organisation,
             region=Region(
                 region=self.sub(region, "region"),
                 lead_municipality=self.sub(region, "leadMunicipality"),

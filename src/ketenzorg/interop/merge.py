@@ -11,7 +11,7 @@ with an OperationOutcome, and the case is unchanged. Merging the same bundle aga
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ketenzorg.case import Case
@@ -54,7 +54,9 @@ def _kind(resource: Mapping[str, Any]) -> str | None:
 
 
 class _Merger:
-    def __init__(self, case: Case, bundle: Mapping[str, Any]) -> None:
+    def __init__(self, case: Case, bundle: Mapping[str, Any], reported: Iterable[str] = ()) -> None:
+        self.reported = frozenset(reported)
+        """Locations the validation already reported a problem at."""
         self.case = case
         self.bundle = bundle
         self.issues: list[dict[str, Any]] = []
@@ -92,6 +94,9 @@ class _Merger:
 
     def event_id(self, resource: Mapping[str, Any], at: str) -> str | None:
         identifiers = resource.get("identifier") or []
+        if not isinstance(identifiers, list) or not all(isinstance(i, Mapping) for i in identifiers):
+            self.refuse(f"{at}.identifier", "an identifier is a list of objects", "structure")
+            return None
         for item in identifiers:
             if item.get("system") == EVENT_ID and isinstance(item.get("value"), str):
                 value: str = item["value"]
@@ -117,6 +122,9 @@ class _Merger:
 
     def party(self, resource: Mapping[str, Any], at: str, *, required: bool) -> str | None:
         performers = resource.get("performer") or []
+        if not isinstance(performers, list):
+            self.refuse(f"{at}.performer", "performer is a list of references", "structure")
+            return None
         if not performers:
             if required:
                 self.refuse(f"{at}.performer", "names no party", "required")
@@ -152,8 +160,17 @@ class _Merger:
                 continue
             try:
                 event = self.observation(resource, at)
-            except (ValidationError, KeyError, TypeError, ValueError):
-                continue  # the value itself is wrong: the validation layer reports where
+            except (ValidationError, KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+                # Never drop a resource silently: if validation has not said what is wrong with
+                # it, say here that it could not be read, and why.
+                if not any(where.startswith(at) for where in self.reported):
+                    detail = (
+                        "; ".join(str(p) for p in error.problems)
+                        if isinstance(error, ValidationError)
+                        else f"{type(error).__name__}: {error}"
+                    )
+                    self.refuse(at, f"cannot be merged ({detail})", "invalid")
+                continue
             if event is not None:
                 events.append(event)
         return events
@@ -213,7 +230,7 @@ def merge_bundle(engine: Engine, case: Case, bundle: Any) -> tuple[Case, dict[st
     errors = [i for i in outcome["issue"] if i["severity"] in ("fatal", "error")]
     if any(i["severity"] == "fatal" for i in errors):
         raise MergeRefusedError(operation_outcome(errors))
-    merger = _Merger(case, bundle)
+    merger = _Merger(case, bundle, (w for i in errors for w in i.get("expression", ())))
     events = merger.read()
     if errors or any(i["severity"] == "error" for i in merger.issues):
         raise MergeRefusedError(operation_outcome(errors + merger.issues))

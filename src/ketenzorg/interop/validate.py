@@ -17,7 +17,7 @@ import functools
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from ketenzorg.errors import Problem
+from ketenzorg.errors import Problem, ValidationError
 from ketenzorg.interop.terminology import CODE_SYSTEMS, code_system
 
 if TYPE_CHECKING:
@@ -91,10 +91,21 @@ def issue(severity: Severity, code: str, diagnostics: str, expression: str | Non
 
 
 def operation_outcome(issues: list[dict[str, Any]]) -> dict[str, Any]:
-    """An OperationOutcome; without problems it holds one informational issue (R4 needs one)."""
-    if not issues:
-        issues = [issue("information", "informational", "no problems found")]
-    return {"resourceType": "OperationOutcome", "issue": issues}
+    """An OperationOutcome, one issue per problem: a second finding at the same location (say
+    "empty" from the structure and "missing" from the profile) is the same problem and is dropped.
+    Without problems it holds one informational issue (R4 needs one)."""
+    seen: set[tuple[str, ...]] = set()
+    unique = []
+    for item in issues:
+        where = tuple(item.get("expression", ()))
+        if where and item["severity"] in ("fatal", "error"):
+            if where in seen:
+                continue
+            seen.add(where)
+        unique.append(item)
+    if not unique:
+        unique = [issue("information", "informational", "no problems found")]
+    return {"resourceType": "OperationOutcome", "issue": unique}
 
 
 def is_valid(outcome: Mapping[str, Any]) -> bool:
@@ -314,11 +325,11 @@ def _default_engine() -> Engine:
 
 def _case(bundle: Mapping[str, Any], issues: list[dict[str, Any]]) -> Case | None:
     from ketenzorg.decision import RuleStatus
-    from ketenzorg.interop.fhir import FhirMappingError, bundle_to_case, entry_of_event
+    from ketenzorg.interop.fhir import bundle_to_case, entry_of_event
 
     try:
         case = bundle_to_case(bundle)
-    except FhirMappingError as error:
+    except ValidationError as error:  # FhirMappingError, or a value the domain refuses
         issues += problems_to_issues(list(error.problems))
         return None
     state = case.state

@@ -1,0 +1,504 @@
+"""merge_bundle: a partner's scores and incidents become events, or the whole bundle is refused."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from ketenzorg import (
+    Case,
+    Engine,
+    IncidentReported,
+    IncidentSeverity,
+    PartyRole,
+    Phase,
+    ScoreGiven,
+    TransitionKind,
+    hookimpl,
+)
+from ketenzorg.demo import P_CLIENT, P_GGZ, P_POLICE, P_PRACTITIONER, walk
+from ketenzorg.interop.fhir import CASE_ID, EVENT_ID, PARTY_ID, case_to_bundle
+from ketenzorg.interop.merge import MergeRefusedError, merge_bundle
+from ketenzorg.interop.terminology import code_system
+from ketenzorg.interop.validate import is_valid
+
+PARTNER_SYSTEM = "https://politie.example.org/fhir/NamingSystem/observatie"
+WHEN = "2026-03-20T10:00:00+01:00"
+AT = datetime(2026, 3, 20, 10, 0, tzinfo=timezone(timedelta(hours=1)))
+RATIONALE = "Partner is gezien in de straat van cliënt; contactverbod overtreden (synthetisch)."
+ISSUE_SEVERITY = {"fatal", "error", "warning", "information"}
+
+
+@functools.cache
+def _steps() -> list[Any]:
+    return walk()
+
+
+@pytest.fixture
+def case() -> Case:
+    """The demo case in phase 2, after the Top 3 plan (2026-03-09)."""
+    found: Case = _steps()[3].case
+    assert found.state.phase is Phase.RISK_DRIVEN_CARE
+    return found
+
+
+def url(n: int) -> str:
+    return f"urn:uuid:0a7e57ed-0000-4000-8000-{n:012d}"
+
+
+def kind(code: str) -> dict[str, Any]:
+    return {"coding": [{"system": code_system("observation-kind"), "code": code}]}
+
+
+def observation(
+    code: str,
+    *,
+    ident: str = "obs-1",
+    case_id: str | None = None,
+    party: str | None = P_POLICE.id,
+    when: str | None = WHEN,
+    note: str | None = RATIONALE,
+) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "identifier": [{"system": PARTNER_SYSTEM, "value": ident}],
+        "status": "final",
+        "code": kind(code),
+        "basedOn": [{"identifier": {"system": CASE_ID, "value": case_id or _steps()[3].case.case_id}}],
+    }
+    if party is not None:
+        resource["performer"] = [{"identifier": {"system": PARTY_ID, "value": party}}]
+    if when is not None:
+        resource["effectiveDateTime"] = when
+    if note is not None:
+        resource["note"] = [{"text": note}]
+    return resource
+
+
+def score(value: Any = 4, **kwargs: Any) -> dict[str, Any]:
+    resource = observation("safety-score", **kwargs)
+    resource["valueInteger"] = value
+    return resource
+
+
+def incident(*, acute: bool = True, severity: str = "severe", **kwargs: Any) -> dict[str, Any]:
+    kwargs.setdefault("ident", "incident-1")
+    kwargs.setdefault("note", "Partner verschijnt aan de deur (synthetisch).")
+    resource = observation("incident", **kwargs)
+    resource["valueCodeableConcept"] = {
+        "coding": [{"system": code_system("incident-severity"), "code": severity}]
+    }
+    resource["component"] = [{"code": kind("incident-acute"), "valueBoolean": acute}]
+    return resource
+
+
+def bundle(*resources: dict[str, Any], type: str = "collection") -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": type,
+        "entry": [{"fullUrl": url(n), "resource": r} for n, r in enumerate(resources)],
+    }
+
+
+def refused(engine: Engine, case: Case, partner: dict[str, Any]) -> list[dict[str, Any]]:
+    """Merge must refuse; return the errors of its OperationOutcome (and check the case is unchanged)."""
+    before = case.events
+    with pytest.raises(MergeRefusedError) as caught:
+        merge_bundle(engine, case, partner)
+    assert case.events == before
+    outcome = caught.value.outcome
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert all(i["severity"] in ISSUE_SEVERITY for i in outcome["issue"])
+    assert not is_valid(outcome)
+    found = [i for i in outcome["issue"] if i["severity"] in ("fatal", "error")]
+    # The error's problems carry the same locations as the outcome.
+    assert [p.path for p in caught.value.problems] == [(i.get("expression") or ["Bundle"])[0] for i in found]
+    return found
+
+
+def merged(engine: Engine, case: Case, partner: dict[str, Any]) -> tuple[Case, dict[str, Any]]:
+    new, outcome = merge_bundle(engine, case, partner)
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert is_valid(outcome)
+    assert new.events[: len(case.events)] == case.events
+    return new, outcome
+
+
+# --- scores --------------------------------------------------------------------------------------
+
+
+def test_a_partner_score_becomes_one_score_event(engine: Engine, case: Case) -> None:
+    before = case.events
+    new, outcome = merged(engine, case, bundle(score(4)))
+    assert case.events == before  # the given case is never changed
+    assert len(new.events) == len(case.events) + 1
+    event = new.events[-1]
+    assert isinstance(event, ScoreGiven)
+    assert event.party_id == P_POLICE.id
+    assert event.role is PartyRole.CHAIN_PARTNER
+    assert event.score == 4
+    assert event.rationale == RATIONALE
+    assert event.at == AT
+    assert event.conference_id is None
+    assert [i["severity"] for i in outcome["issue"]] == ["information"]
+    assert new.state.latest_scores[P_POLICE.id] == event
+
+
+@pytest.mark.parametrize(
+    ("party", "role"),
+    [
+        (P_CLIENT, PartyRole.CLIENT),
+        (P_PRACTITIONER, PartyRole.PRACTITIONER),
+        (P_GGZ, PartyRole.CHAIN_PARTNER),
+    ],
+    ids=["client", "practitioner", "ggz-joined-later"],
+)
+def test_the_role_comes_from_the_care_team(engine: Engine, case: Case, party: Any, role: PartyRole) -> None:
+    new, _ = merged(engine, case, bundle(score(6, party=party.id)))
+    event = new.events[-1]
+    assert isinstance(event, ScoreGiven)
+    assert (event.party_id, event.role, event.score) == (party.id, role, 6)
+
+
+def test_merging_the_same_bundle_twice_adds_nothing(engine: Engine, case: Case) -> None:
+    partner = bundle(score(4), incident(acute=False, severity="minor"))
+    once, _ = merged(engine, case, partner)
+    twice, outcome = merged(engine, once, partner)
+    assert len(once.events) == len(case.events) + 2
+    assert twice.events == once.events
+    assert is_valid(outcome)
+
+
+def test_the_event_id_is_stable_across_engines_and_runs(case: Case) -> None:
+    first, _ = merged(Engine(), case, bundle(score(4)))
+    second, _ = merged(Engine(), case, bundle(score(4)))
+    assert first.events[-1].id == second.events[-1].id
+    other, _ = merged(Engine(), case, bundle(score(4, ident="obs-2")))
+    assert other.events[-1].id != first.events[-1].id
+
+
+def test_the_partners_event_id_is_used_when_given(engine: Engine, case: Case) -> None:
+    resource = score(4)
+    resource["identifier"] = [{"system": EVENT_ID, "value": "partner-event-1"}, *resource["identifier"]]
+    new, _ = merged(engine, case, bundle(resource))
+    assert new.events[-1].id == "partner-event-1"
+
+
+def test_a_low_partner_score_in_phase_2_proposes_a_relapse(engine: Engine, case: Case) -> None:
+    at = AT + timedelta(hours=1)
+    assert engine.evaluate(case, at=at).relapse is None
+    new, _ = merged(engine, case, bundle(score(4)))
+    decision = engine.evaluate(new, at=at)
+    assert decision.relapse is not None
+    assert decision.relapse.kind is TransitionKind.RELAPSE
+    assert decision.relapse.to_phase is Phase.IMMEDIATE_SAFETY
+    assert new.events[-1].id in decision.relapse.evidence
+    relapsed = engine.relapse(new, at=at)
+    assert relapsed.state.phase is Phase.IMMEDIATE_SAFETY
+
+
+def test_an_acute_partner_score_raises_the_alert(engine: Engine, case: Case) -> None:
+    at = AT + timedelta(hours=1)
+    assert "alert.acute-score" not in {a.rule_id for a in engine.evaluate(case, at=at).alerts}
+    new, _ = merged(engine, case, bundle(score(1)))
+    assert "alert.acute-score" in {a.rule_id for a in engine.evaluate(new, at=at).alerts}
+
+
+def test_a_partner_score_replaces_the_partys_earlier_score(engine: Engine, case: Case) -> None:
+    at = AT + timedelta(hours=1)
+    new, _ = merged(engine, case, bundle(score(7)))
+    decision = engine.evaluate(new, at=at)
+    assert decision.relapse is None
+    assert new.state.latest_scores[P_POLICE.id].score == 7
+
+
+# --- incidents -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("acute", "severity"), [(True, "severe"), (False, "minor")])
+def test_an_incident_becomes_an_incident_event(
+    engine: Engine, case: Case, acute: bool, severity: str
+) -> None:
+    new, _ = merged(engine, case, bundle(incident(acute=acute, severity=severity)))
+    assert len(new.events) == len(case.events) + 1
+    event = new.events[-1]
+    assert isinstance(event, IncidentReported)
+    assert event.acute is acute
+    assert event.severity is IncidentSeverity(severity)
+    assert event.reported_by == P_POLICE.id
+    assert event.description == "Partner verschijnt aan de deur (synthetisch)."
+    assert event.at == AT
+
+
+def test_an_acute_incident_raises_the_alert_and_proposes_a_relapse(engine: Engine, case: Case) -> None:
+    new, _ = merged(engine, case, bundle(incident(acute=True)))
+    decision = engine.evaluate(new, at=AT + timedelta(hours=1))
+    assert "alert.acute-incident" in {a.rule_id for a in decision.alerts}
+    assert decision.relapse is not None
+    assert new.events[-1].id in decision.relapse.evidence
+
+
+def test_an_incident_without_a_reporter_is_merged(engine: Engine, case: Case) -> None:
+    new, _ = merged(engine, case, bundle(incident(party=None)))
+    event = new.events[-1]
+    assert isinstance(event, IncidentReported)
+    assert event.reported_by is None
+
+
+def test_an_incident_without_its_acute_component_is_refused(engine: Engine, case: Case) -> None:
+    resource = incident()
+    del resource["component"]
+    found = refused(engine, case, bundle(resource))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource"]
+
+
+# --- references through entries of the bundle ----------------------------------------------------
+
+
+def test_references_through_careplan_and_organization_entries(engine: Engine, case: Case) -> None:
+    plan = {
+        "resourceType": "CarePlan",
+        "identifier": [{"system": CASE_ID, "value": case.case_id}],
+        "status": "active",
+        "intent": "plan",
+        "subject": {"display": "Cliënt A"},
+    }
+    police = {
+        "resourceType": "Organization",
+        "identifier": [{"system": PARTY_ID, "value": P_POLICE.id}],
+        "name": "Politie basisteam Demo",
+    }
+    resource = score(4)
+    resource["basedOn"] = [{"reference": url(1)}]
+    resource["performer"] = [{"reference": url(2)}]
+    new, outcome = merged(engine, case, bundle(resource, plan, police))
+    by_identifier, _ = merged(engine, case, bundle(score(4)))
+    assert new.events == by_identifier.events
+    assert [i["severity"] for i in outcome["issue"]] == ["information"]
+
+
+def test_a_reference_to_a_careplan_of_another_case_is_refused(engine: Engine, case: Case) -> None:
+    plan = {"resourceType": "CarePlan", "identifier": [{"system": CASE_ID, "value": "een-andere-casus"}]}
+    resource = score(4)
+    resource["basedOn"] = [{"reference": url(1)}]
+    found = refused(engine, case, bundle(resource, plan))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.basedOn[0]"]
+    assert "een-andere-casus" in found[0]["diagnostics"]
+
+
+def test_a_transaction_from_a_partner_merges_too(engine: Engine, case: Case) -> None:
+    partner = bundle(score(4), type="transaction")
+    partner["entry"][0]["request"] = {"method": "POST", "url": "Observation"}
+    new, _ = merged(engine, case, partner)
+    assert isinstance(new.events[-1], ScoreGiven)
+
+
+# --- refusals ------------------------------------------------------------------------------------
+
+
+def _no(key: str) -> Callable[[dict[str, Any]], None]:
+    def change(resource: dict[str, Any]) -> None:
+        del resource[key]
+
+    return change
+
+
+REFUSALS: list[Any] = [
+    pytest.param(_no("note"), "note", id="no-rationale"),
+    pytest.param(lambda r: r.update(note=[{"text": "  "}]), "note", id="blank-rationale"),
+    pytest.param(lambda r: r.update(valueInteger=11), "valueInteger", id="11"),
+    pytest.param(lambda r: r.update(valueInteger=-1), "valueInteger", id="-1"),
+    pytest.param(lambda r: r.update(valueInteger="7"), "valueInteger", id="string-7"),
+    pytest.param(_no("valueInteger"), "valueInteger", id="no-value"),
+    pytest.param(
+        lambda r: r["performer"][0]["identifier"].update(value="onbekende-partij"),
+        "performer[0]",
+        id="unknown-party",
+    ),
+    pytest.param(
+        _no("performer"),
+        "performer",
+        id="no-performer",
+    ),
+    pytest.param(
+        lambda r: r["basedOn"][0]["identifier"].update(value="een-andere-casus"),
+        "basedOn[0]",
+        id="other-case",
+    ),
+    pytest.param(_no("basedOn"), "basedOn", id="no-basedOn"),
+    pytest.param(_no("identifier"), "identifier", id="no-identifier"),
+    pytest.param(
+        lambda r: r.update(effectiveDateTime="2026-03-20T10:00:00"), "effectiveDateTime", id="naive-time"
+    ),
+    pytest.param(lambda r: r.update(effectiveDateTime="gisteren"), "effectiveDateTime", id="not-a-time"),
+    pytest.param(
+        _no("effectiveDateTime"),
+        "effectiveDateTime",
+        id="no-time",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "element"), REFUSALS)
+def test_a_broken_score_is_refused_with_its_location(
+    engine: Engine, case: Case, change: Callable[[dict[str, Any]], None], element: str
+) -> None:
+    resource = score(4)
+    change(resource)
+    found = refused(engine, case, bundle(resource))
+    assert len(found) == 1, found
+    assert found[0]["severity"] == "error"
+    assert found[0]["expression"] == [f"Bundle.entry[0].resource.{element}"]
+
+
+@pytest.mark.parametrize("element", ["performer", "effectiveDateTime"])
+def test_a_score_without_performer_or_time_is_refused(engine: Engine, case: Case, element: str) -> None:
+    resource = score(4)
+    del resource[element]
+    found = refused(engine, case, bundle(resource))
+    assert found
+    assert {i["expression"][0] for i in found} == {f"Bundle.entry[0].resource.{element}"}
+
+
+def test_every_problem_is_reported_at_once(engine: Engine, case: Case) -> None:
+    partner = bundle(
+        score(4, ident="a", note=None),
+        score(11, ident="b"),
+        score(4, ident="c", party="onbekende-partij"),
+        score(4, ident="d", case_id="een-andere-casus"),
+        score(4, ident="e", when="2026-03-20T10:00:00"),
+    )
+    found = refused(engine, case, partner)
+    assert sorted(i["expression"][0] for i in found) == [
+        "Bundle.entry[0].resource.note",
+        "Bundle.entry[1].resource.valueInteger",
+        "Bundle.entry[2].resource.performer[0]",
+        "Bundle.entry[3].resource.basedOn[0]",
+        "Bundle.entry[4].resource.effectiveDateTime",
+    ]
+
+
+def test_all_or_nothing(case: Case) -> None:
+    heard = Listener()
+    engine = Engine(plugins=[heard])
+    partner = bundle(score(4, ident="good"), incident(), score(11, ident="bad"))
+    found = refused(engine, case, partner)
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[2].resource.valueInteger"]
+    assert heard.events == []
+
+
+def test_a_same_event_id_with_other_content_is_refused(engine: Engine, case: Case) -> None:
+    once, _ = merged(engine, case, bundle(score(4)))
+    found = refused(engine, once, bundle(score(5)))
+    assert len(found) == 1
+    assert "other content" in found[0]["diagnostics"]
+
+
+def test_not_a_bundle_is_refused_as_fatal(engine: Engine, case: Case) -> None:
+    found = refused(engine, case, {"resourceType": "Observation", **score(4)})
+    assert [i["severity"] for i in found] == ["fatal"]
+
+
+def test_a_closed_case_takes_no_more_scores(engine: Engine) -> None:
+    closed = _steps()[-1].case
+    found = refused(engine, closed, bundle(score(8, when="2026-10-20T10:00:00+02:00")))
+    assert len(found) == 1
+
+
+def test_an_identifier_that_is_not_an_array_is_refused(engine: Engine, case: Case) -> None:
+    resource = score(4)
+    resource["identifier"] = resource["identifier"][0]
+    found = refused(engine, case, bundle(resource))
+    assert found[0]["expression"][0].startswith("Bundle.entry[0].resource")
+
+
+def test_a_performer_that_is_not_an_array_is_refused_not_dropped(engine: Engine, case: Case) -> None:
+    resource = score(4)
+    resource["performer"] = resource["performer"][0]
+    found = refused(engine, case, bundle(resource))
+    assert found[0]["expression"][0].startswith("Bundle.entry[0].resource")
+
+
+# --- what is not merged --------------------------------------------------------------------------
+
+
+def test_an_unsupported_resource_beside_a_score_is_a_warning(engine: Engine, case: Case) -> None:
+    condition = {
+        "resourceType": "Condition",
+        "identifier": [{"system": PARTNER_SYSTEM, "value": "cond-1"}],
+        "subject": {"reference": url(2)},
+        "code": {"text": "Angstklachten (synthetisch)"},
+    }
+    patient = {
+        "resourceType": "Patient",
+        "identifier": [{"system": PARTNER_SYSTEM, "value": "client-1"}],
+        "name": [{"text": "Cliënt A"}],
+    }
+    resource = score(4)
+    resource["subject"] = {"reference": url(2)}
+    new, outcome = merged(engine, case, bundle(resource, condition, patient))
+    assert len(new.events) == len(case.events) + 1
+    assert isinstance(new.events[-1], ScoreGiven)
+    warnings = [i for i in outcome["issue"] if i["severity"] == "warning"]
+    assert [(i["code"], i["expression"]) for i in warnings] == [
+        ("not-supported", ["Bundle.entry[1].resource"])
+    ]
+    assert "Condition" in warnings[0]["diagnostics"]
+
+
+def test_an_other_kind_of_observation_is_a_warning(engine: Engine, case: Case) -> None:
+    other = observation("phase-change", ident="phase-1")
+    new, outcome = merged(engine, case, bundle(score(4), other))
+    assert len(new.events) == len(case.events) + 1
+    assert [i["expression"] for i in outcome["issue"] if i["severity"] == "warning"] == [
+        ["Bundle.entry[1].resource"]
+    ]
+
+
+def test_our_own_export_merges_to_nothing(engine: Engine, case: Case) -> None:
+    new, outcome = merged(engine, case, case_to_bundle(case))
+    assert new.events == case.events
+    assert {i["severity"] for i in outcome["issue"]} <= {"warning", "information"}
+
+
+def test_a_later_export_brings_in_the_new_incident(engine: Engine, case: Case) -> None:
+    later = _steps()[4].case  # the acute incident of May
+    new, _ = merged(engine, case, case_to_bundle(later))
+    assert new.events == later.events
+
+
+# --- listeners -----------------------------------------------------------------------------------
+
+
+class Listener:
+    ketenzorg_plugin_name = "test.listener"
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+        self.cases: list[Case] = []
+
+    @hookimpl
+    def ketenzorg_event_recorded(self, case: Case, event: Any) -> None:
+        self.events.append(event)
+        self.cases.append(case)
+
+
+def test_listeners_hear_the_merged_event(case: Case) -> None:
+    heard = Listener()
+    engine = Engine(plugins=[heard])
+    new, _ = merged(engine, case, bundle(score(4), incident()))
+    assert heard.events == list(new.events[len(case.events) :])
+    assert [type(e) for e in heard.events] == [ScoreGiven, IncidentReported]
+    assert heard.cases[-1] == new
+    assert heard.events[0] in heard.cases[0].events
+    merged(engine, new, bundle(score(4), incident()))
+    assert len(heard.events) == 2  # nothing new, nothing heard
+
+
+def test_merge_times_keep_their_offset(engine: Engine, case: Case) -> None:
+    new, _ = merged(engine, case, bundle(score(4, when="2026-03-20T09:00:00Z")))
+    assert new.events[-1].at == datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
