@@ -166,3 +166,25 @@ def test_bad_bundle_is_refused_with_locations(demo: Case) -> None:
 def test_not_a_bundle() -> None:
     with pytest.raises(MalformedInputError, match="expected a Bundle"):
         bundle_to_case({"resourceType": "Patient"})
+
+
+# --- property: the round trip over generated cases ----------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+
+from strategies import History, histories  # noqa: E402
+
+
+@given(history=histories())
+@settings(max_examples=40)
+def test_round_trip_over_generated_cases(history: History) -> None:
+    for kind in ("collection", "transaction"):
+        bundle = orjson.loads(orjson.dumps(case_to_bundle(history.case, type=kind)))  # type: ignore[arg-type]
+        assert bundle_to_case(bundle) == without_secret_name(history.case)
+
+
+@needs_schema
+@given(history=histories())
+@settings(max_examples=10)
+def test_generated_cases_export_valid_r4(history: History) -> None:
+    assert schema_errors(case_to_bundle(history.case)) == []

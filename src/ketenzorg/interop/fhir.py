@@ -474,20 +474,29 @@ class _Exporter:
         ]  # fmt: skip
         if event.notes:
             extensions.append(_xs(X_NOTES, event.notes))
-        self.add(
-            {
-                "resourceType": "Encounter",
-                "id": _rid(self.cid, "event", event.id),
-                "extension": extensions,
-                "identifier": [_ident(EVENT_ID, event.id)],
-                "status": "finished",
-                "class": {"system": V3_ACT_CODE, "code": "AMB"},
-                "type": [_concept("encounter-type", "case-conference")],
-                "subject": _ref(self.patient),
-                "period": {"start": _dt(event.at)},
-                "serviceProvider": _ref(self.org),
-            }
-        )
+        resource: dict[str, Any] = {
+            "resourceType": "Encounter",
+            "id": _rid(self.cid, "event", event.id),
+            "extension": extensions,
+            "identifier": [_ident(EVENT_ID, event.id)],
+            "status": "finished",
+            "class": {"system": V3_ACT_CODE, "code": "AMB"},
+            "type": [_concept("encounter-type", "case-conference")],
+            "subject": _ref(self.patient),
+            "period": {"start": _dt(event.at)},
+            "serviceProvider": _ref(self.org),
+        }
+        # R4 lets only people take part (Practitioner, RelatedPerson); every party, organisations
+        # included, is in the conference-participant extension, which is what import reads.
+        people = [
+            {"individual": self.party_ref(pid)}
+            for pid in event.participants
+            if self.state.known_parties[pid].role in (PartyRole.PRACTITIONER, PartyRole.NETWORK)
+            and self.state.known_parties[pid].person_id is None
+        ]
+        if people:
+            resource["participant"] = people
+        self.add(resource)
 
     def _observation(self, seq: int, event: Event, kind: str) -> dict[str, Any]:
         return {
