@@ -249,17 +249,26 @@ class _Fold:
             self.last_conference = event
 
     def _score_given(self, event: ScoreGiven) -> None:
-        scorer = self.care_team.get(event.party_id)
+        # The most frequent event: locals and one combined check keep the fold fast.
+        party_id = event.party_id
+        scorer = self.care_team.get(party_id)
+        if scorer is None or scorer.role is not event.role:
+            self._refuse_score(event, scorer)
+        conference_id = event.conference_id
+        if conference_id is not None and conference_id not in self.conferences:
+            raise _problem("conference_id", f"unknown conference {conference_id!r}")
+        scores = self.latest_scores
+        previous = scores.get(party_id)
+        if previous is None or previous.at <= event.at:  # an older score arriving late is kept only
+            if "latest_scores" not in self._owned:
+                scores = self._own("latest_scores")
+            scores[party_id] = event  # type: ignore[index]
+
+    @staticmethod
+    def _refuse_score(event: ScoreGiven, scorer: Party | None) -> None:
         if scorer is None:
             raise _problem("party_id", f"party {event.party_id!r} is not in the care team")
-        if scorer.role is not event.role:
-            raise _problem("role", f"party {event.party_id!r} is {scorer.role.value}, not {event.role.value}")
-        if event.conference_id is not None and event.conference_id not in self.conferences:
-            raise _problem("conference_id", f"unknown conference {event.conference_id!r}")
-        previous = self.latest_scores.get(event.party_id)
-        if previous is None or previous.at <= event.at:  # an older score arriving late is kept only
-            scores = self.latest_scores if "latest_scores" in self._owned else self._own("latest_scores")
-            scores[event.party_id] = event  # type: ignore[index]
+        raise _problem("role", f"party {event.party_id!r} is {scorer.role.value}, not {event.role.value}")
 
     def _incident_reported(self, event: IncidentReported) -> None:
         if event.reported_by is not None and event.reported_by not in self.known_parties:
