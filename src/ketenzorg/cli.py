@@ -111,18 +111,32 @@ def _engine(args: argparse.Namespace) -> Engine:
 
 
 def _load_json(path: str) -> Any:
+    """Untrusted JSON, read defensively (no duplicate keys, NaN, lossy numbers; limits)."""
+    from ketenzorg.interop.safeinput import read_json
+
+    return read_json(_read(path), source=path)
+
+
+def _load_document(path: str) -> Any:
+    """A JSON document, or FHIR XML converted to its JSON form, chosen by content."""
     raw = _read(path)
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedInputError.at(path, f"not valid JSON: {exc}") from None
+    if raw.lstrip()[:1] == b"<":
+        from ketenzorg.interop.fhirxml import from_xml
+
+        try:
+            return from_xml(raw, source=path)
+        except ValidationError as error:
+            raise error.with_source(path) from None
+    from ketenzorg.interop.safeinput import read_json
+
+    return read_json(raw, source=path)
 
 
 def _load_case(path: str) -> Case:
     """A case from the engine's case JSON or from a FHIR bundle, chosen by content."""
     from ketenzorg import caseformat
 
-    data = _load_json(path)
+    data = _load_document(path)
     try:
         if isinstance(data, dict) and data.get("resourceType") is not None:
             return _case_from_bundle(data, path)
@@ -163,8 +177,16 @@ def _load_replayed(engine: Engine, path: str) -> Case:
         raise TransitionBlockedError(f"{path}: {error}", error.decision) from None
 
 
+def _decimal(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value))  # a decimal exactly as it was written
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
 def _dumps_json(data: Any) -> str:
-    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2, default=_decimal).decode() + "\n"
 
 
 def _write(path: str, data: bytes) -> None:
@@ -191,6 +213,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from ketenzorg.demo import TITLES, walk
     from ketenzorg.engine import Engine
     from ketenzorg.interop.fhir import case_to_bundle
+    from ketenzorg.interop.fhirxml import to_xml
 
     lang: Language = args.lang
     steps = walk(Engine(lang=lang))
@@ -205,12 +228,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         try:
             out.mkdir(parents=True, exist_ok=True)
             (out / "case.json").write_bytes(caseformat.dumps(steps[-1].case))
-            (out / "bundle.json").write_bytes(
-                orjson.dumps(case_to_bundle(steps[-1].case), option=orjson.OPT_INDENT_2)
-            )
+            bundle = case_to_bundle(steps[-1].case)
+            (out / "bundle.json").write_bytes(orjson.dumps(bundle, option=orjson.OPT_INDENT_2))
+            (out / "bundle.xml").write_bytes(to_xml(bundle))
         except OSError as exc:
             raise MalformedInputError.at(str(out), f"cannot write ({exc.strerror})") from None
-        _out(f"\nwrote {out / 'case.json'} and {out / 'bundle.json'} (FHIR R4)")
+        _out(f"\nwrote {out / 'case.json'}, {out / 'bundle.json'} and {out / 'bundle.xml'} (FHIR R4)")
     return EXIT_OK
 
 
@@ -326,7 +349,29 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from ketenzorg.interop.fhir import case_to_bundle
 
     case = _load_case(args.case)
-    sys.stdout.write(_dumps_json(case_to_bundle(case, type=args.type)))
+    bundle = case_to_bundle(case, type=args.type)
+    if args.format == "xml":
+        from ketenzorg.interop.fhirxml import to_xml
+
+        sys.stdout.buffer.write(to_xml(bundle))
+    else:
+        sys.stdout.write(_dumps_json(bundle))
+    return EXIT_OK
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from ketenzorg.interop.fhirxml import to_xml
+
+    data = _load_document(args.file)
+    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+        raise MalformedInputError.at(args.file, "not a FHIR resource")
+    if args.to == "xml":
+        try:
+            sys.stdout.buffer.write(to_xml(data))
+        except ValidationError as error:
+            raise error.with_source(args.file) from None
+    else:
+        sys.stdout.write(_dumps_json(data))
     return EXIT_OK
 
 
@@ -344,7 +389,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     case = _load_replayed(engine, args.case)
-    bundle = _load_json(args.bundle)
+    bundle = _load_document(args.bundle)
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise MalformedInputError.at(args.bundle, "not a FHIR Bundle")
     try:
@@ -374,7 +419,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from ketenzorg import caseformat
     from ketenzorg.interop.validate import is_valid, issue, operation_outcome, validate_bundle
 
-    data = _load_json(args.file)
+    data = _load_document(args.file)
     if isinstance(data, dict) and data.get("resourceType") is not None:
         outcome = validate_bundle(data, strict=args.strict)
     elif isinstance(data, dict) and data.get("format") == caseformat.FORMAT_NAME:
@@ -432,9 +477,14 @@ def _parser() -> _Parser:
 
     export = sub.add_parser("export", help="write the case as a FHIR R4 Bundle to stdout")
     export.add_argument("case", metavar="CASE.json")
-    export.add_argument("--format", choices=("json",), default="json")
+    export.add_argument("--format", choices=("json", "xml"), default="json")
     export.add_argument("--type", choices=("collection", "transaction"), default="collection")
     export.set_defaults(func=_cmd_export)
+
+    convert = sub.add_parser("convert", help="convert a FHIR resource between JSON and XML (stdout)")
+    convert.add_argument("file", metavar="FILE")
+    convert.add_argument("--to", choices=("xml", "json"), required=True)
+    convert.set_defaults(func=_cmd_convert)
 
     imp = sub.add_parser("import", help="read a FHIR R4 Bundle and write the engine's case JSON")
     imp.add_argument("bundle", metavar="BUNDLE.json")

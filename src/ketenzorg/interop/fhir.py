@@ -1285,7 +1285,7 @@ class _Importer:
                     Classification(
                         code=self.sub(info, "code"),
                         display=self.sub(info, "display"),
-                        fit=prediction["probabilityDecimal"],
+                        fit=float(prediction["probabilityDecimal"]),
                         emphasis=prediction.get("rationale", ""),
                     )
                 )

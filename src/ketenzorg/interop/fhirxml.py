@@ -1,0 +1,438 @@
+"""FHIR R4 XML, both ways, on lxml: generic over R4 resources, exact for values as written.
+
+The element order of every type comes from the ``fhir.resources.R4B`` models (their
+``elements_sequence``), read once per type. Primitive values are ``value`` attributes, an
+element's ``id`` and an extension's ``url`` are attributes, primitive extensions (``_field`` in
+JSON) are child ``extension`` elements, contained resources and bundle entries are wrapped the
+FHIR way, and the narrative ``div`` is kept as XHTML. Decimals travel as
+:class:`decimal.Decimal`, so ``1.50`` stays ``1.50`` in both directions; date-times are strings
+and are never reformatted.
+
+Reading XML goes through :func:`ketenzorg.interop.safeinput.parse_xml` (no DTD, no entities, no
+network; comments and processing instructions dropped; size and depth limits).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import typing
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+from lxml import etree
+
+from ketenzorg.errors import Problem, ValidationError
+
+__all__ = [
+    "FHIR_NS",
+    "XHTML_NS",
+    "FhirXmlError",
+    "element_to_resource",
+    "from_xml",
+    "resource_to_element",
+    "to_xml",
+]
+
+FHIR_NS: Final = "http://hl7.org/fhir"
+XHTML_NS: Final = "http://www.w3.org/1999/xhtml"
+_F = "{" + FHIR_NS + "}"
+
+
+class FhirXmlError(ValidationError):
+    """FHIR content that has no XML (or JSON) form: an unknown element or type, a bad value."""
+
+
+# --- metadata from the R4B models ----------------------------------------------------------------
+
+_PRIMITIVE, _COMPLEX, _RESOURCE, _XHTML = "primitive", "complex", "resource", "xhtml"
+
+
+class _Field(typing.NamedTuple):
+    kind: str
+    klass: Any  # the model class of a complex element
+    many: bool
+    python: type  # for primitives: bool, int, Decimal or str
+
+
+class _Layout(typing.NamedTuple):
+    order: dict[str, int]
+    fields: dict[str, _Field]
+    is_extension: bool
+    tags: dict[str, str]
+    """The qualified XML tag of each element."""
+
+
+def _unwrap(annotation: Any) -> tuple[Any, bool]:
+    many = False
+    while True:
+        origin = typing.get_origin(annotation)
+        args = typing.get_args(annotation)
+        if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            options = [a for a in args if a is not type(None)]
+            annotation = options[0]
+        elif origin in (list, typing.List):  # noqa: UP006
+            many = True
+            annotation = args[0]
+        elif origin is typing.Annotated:
+            annotation = args[0]
+        else:
+            return annotation, many
+
+
+@functools.cache
+def _layout(klass: Any) -> _Layout:
+    order = {name: index for index, name in enumerate(klass.elements_sequence())}
+    fields: dict[str, _Field] = {}
+    for name, info in klass.model_fields.items():
+        alias = info.alias or name
+        if alias.startswith("_") or alias == "fhir_comments" or name.endswith("__ext"):
+            continue
+        base, many = _unwrap(info.annotation)
+        if hasattr(base, "get_model_klass"):
+            model = base.get_model_klass()
+            kind = _RESOURCE if model.__name__ in ("Resource", "DomainResource") else _COMPLEX
+            fields[alias] = _Field(kind, model, many, str)
+        else:
+            metadata = typing.get_args(_strip_optional(info.annotation))
+            is_xhtml = any(type(m).__name__ == "Xhtml" for m in metadata[1:]) if metadata else False
+            python = base if base in (bool, int, Decimal) else str
+            fields[alias] = _Field(_XHTML if is_xhtml else _PRIMITIVE, None, many, python)
+    for name in fields:
+        order.setdefault(name, len(order))
+    return _Layout(order, fields, klass.__name__ == "Extension", {n: _F + n for n in fields})
+
+
+def _strip_optional(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return options[0]
+    return annotation
+
+
+@functools.cache
+def _resource_class(resource_type: str) -> Any:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    try:
+        return get_fhir_model_class(resource_type)
+    except KeyError:
+        return None
+
+
+def _error(path: str, message: str) -> FhirXmlError:
+    return FhirXmlError([Problem(path, message)])
+
+
+# --- JSON -> XML ---------------------------------------------------------------------------------
+
+_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+)
+_CAREFUL = re.compile(r'[&<>"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_PADS = ["\n" + "  " * depth for depth in range(200)]
+
+
+def _text(value: Any, path: str) -> str:
+    """A primitive value as it is written: booleans in lower case, decimals exactly as read."""
+    if type(value) is str:
+        return value
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int | Decimal | str):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    raise _error(path, f"expected a primitive value, got {type(value).__name__}")
+
+
+def _attr(value: Any, path: str, name: str = "") -> str:
+    """An attribute value, escaped; whitespace characters as references so they survive parsing.
+
+    ``path`` and ``name`` make the location, built only for an error.
+    """
+    text = value if type(value) is str else _text(value, f"{path}.{name}")
+    if _CAREFUL.search(text) is None:
+        return text
+    if _NOT_XML.search(text):
+        raise _error(f"{path}.{name}" if name else path, "contains a control character XML cannot carry")
+    return text.translate(_ESCAPES)
+
+
+class _Writer:
+    """Writes XML text in one pass; the element order comes from the R4B models."""
+
+    def __init__(self, pretty: bool) -> None:
+        self.out: list[str] = []
+        self.pretty = pretty
+
+    def pad(self, depth: int) -> str:
+        return _PADS[depth] if self.pretty else ""
+
+    def resource(self, resource: Any, path: str, depth: int, *, root: bool = False) -> None:
+        if not isinstance(resource, Mapping) or not isinstance(resource.get("resourceType"), str):
+            raise _error(path, "a resource needs its resourceType")
+        rtype = resource["resourceType"]
+        klass = _resource_class(rtype)
+        if klass is None:
+            raise _error(path, f"{rtype!r} is not a FHIR resource type")
+        xmlns = f' xmlns="{FHIR_NS}"' if root else ""
+        self.out.append(f"{self.pad(depth) if not root else ''}<{rtype}{xmlns}>")
+        self.body(resource, klass, path, depth + 1, resource=True)
+        self.out.append(f"{self.pad(depth)}</{rtype}>")
+
+    def body(self, obj: Any, klass: Any, path: str, depth: int, *, resource: bool) -> None:
+        if not isinstance(obj, Mapping):
+            raise _error(path, f"expected an object, got {type(obj).__name__}")
+        layout = _layout(klass)
+        fields = layout.fields
+        names: set[str] = set()
+        for key in obj:
+            if key == "resourceType" and resource:
+                continue
+            name = key[1:] if key[0] == "_" else key
+            if not resource and (name == "id" or (layout.is_extension and name == "url")):
+                continue  # attributes, written with the start tag
+            if name not in fields:
+                raise _error(f"{path}.{key}", f"{key!r} is not an element of {klass.__name__}")
+            names.add(name)
+        out = self.out
+        pad = self.pad(depth)
+        for name in sorted(names, key=layout.order.__getitem__):
+            spec = fields[name]
+            values, extras = obj.get(name), obj.get("_" + name)
+            if spec.kind == _PRIMITIVE and extras is None:
+                if not spec.many:  # the common case, kept lean
+                    out.append(f'{pad}<{name} value="{_attr(values, path, name)}"/>')
+                    continue
+                if isinstance(values, list):
+                    for value in values:
+                        out.append(f'{pad}<{name} value="{_attr(value, path, name)}"/>')
+                    continue
+            where = f"{path}.{name}"
+            if spec.many:
+                values = values if values is not None else []
+                extras = extras if extras is not None else []
+                if not isinstance(values, list) or not isinstance(extras, list):
+                    raise _error(where, "expected an array")
+                count = max(len(values), len(extras))
+                pairs = [
+                    (values[i] if i < len(values) else None, extras[i] if i < len(extras) else None)
+                    for i in range(count)
+                ]
+            else:
+                pairs = [(values, extras)]
+            for index, (value, extra) in enumerate(pairs):
+                self.child(name, spec, value, extra, f"{where}[{index}]" if spec.many else where, depth)
+
+    def start(self, name: str, obj: Mapping[str, Any], path: str, depth: int, is_extension: bool) -> str:
+        attrs = ""
+        if obj.get("id") is not None:
+            attrs += f' id="{_attr(obj["id"], path + ".id")}"'
+        if is_extension and obj.get("url") is not None:
+            attrs += f' url="{_attr(obj["url"], path + ".url")}"'
+        return f"{self.pad(depth)}<{name}{attrs}"
+
+    def child(self, name: str, spec: _Field, value: Any, extra: Any, path: str, depth: int) -> None:
+        out = self.out
+        if spec.kind == _XHTML:
+            out.append(self.pad(depth) + _xhtml(value, path))
+        elif spec.kind == _PRIMITIVE:
+            if extra is not None and not isinstance(extra, Mapping):
+                raise _error(path, "a primitive's extension part is an object")
+            extra = extra or {}
+            head = self.start(name, extra, path, depth, False)
+            if value is not None:
+                head += f' value="{_attr(value, path)}"'
+            extensions = extra.get("extension") or []
+            if not extensions:
+                out.append(head + "/>")
+                return
+            out.append(head + ">")
+            for n, ext in enumerate(extensions):
+                self.complex("extension", ext, _extension_class(), f"{path}.extension[{n}]", depth + 1)
+            out.append(f"{self.pad(depth)}</{name}>")
+        elif spec.kind == _RESOURCE:
+            out.append(f"{self.pad(depth)}<{name}>")
+            self.resource(value, path, depth + 1)
+            out.append(f"{self.pad(depth)}</{name}>")
+        else:
+            self.complex(name, value, spec.klass, path, depth)
+
+    def complex(self, name: str, value: Any, klass: Any, path: str, depth: int) -> None:
+        if not isinstance(value, Mapping):
+            raise _error(path, f"expected an object, got {type(value).__name__}")
+        layout = _layout(klass)
+        self.out.append(self.start(name, value, path, depth, layout.is_extension) + ">")
+        self.body(value, klass, path, depth + 1, resource=False)
+        self.out.append(f"{self.pad(depth)}</{name}>")
+
+
+def _xhtml(value: Any, path: str) -> str:
+    """The narrative div, checked to be a well-formed XHTML <div> (parsed safely), as written."""
+    if not isinstance(value, str):
+        raise _error(path, "the narrative div is XHTML text")
+    from ketenzorg.interop.safeinput import parse_xml
+
+    div = parse_xml(value.encode("utf-8"), source=path)
+    if div.tag != "{" + XHTML_NS + "}div":
+        raise _error(path, "the narrative is a <div> in the XHTML namespace")
+    return value
+
+
+@functools.cache
+def _extension_class() -> Any:
+    from fhir.resources.R4B.extension import Extension
+
+    return Extension
+
+
+def to_xml(resource: Mapping[str, Any], *, pretty: bool = True) -> bytes:
+    """A resource (JSON form) as FHIR XML bytes, UTF-8 with an XML declaration."""
+    writer = _Writer(pretty)
+    writer.resource(
+        resource, str(resource.get("resourceType", "")) if isinstance(resource, Mapping) else "", 0, root=True
+    )
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + "".join(writer.out) + "\n").encode("utf-8")
+
+
+def resource_to_element(resource: Mapping[str, Any]) -> etree._Element:
+    """A FHIR resource (JSON form) as an lxml element in the FHIR namespace."""
+    return etree.fromstring(to_xml(resource, pretty=False))
+
+
+# --- XML -> JSON ---------------------------------------------------------------------------------
+
+
+def _local(element: etree._Element) -> str:
+    tag: str = element.tag
+    return tag.rpartition("}")[2]
+
+
+def _where(element: etree._Element) -> str:
+    return f"line {element.sourceline}" if element.sourceline else ""
+
+
+def element_to_resource(element: etree._Element) -> dict[str, Any]:
+    """An lxml element of a FHIR resource as its JSON form (decimals as Decimal)."""
+    if not element.tag.startswith(_F):
+        raise _error(_where(element), f"<{element.tag}> is not in the FHIR namespace {FHIR_NS}")
+    rtype = _local(element)
+    klass = _resource_class(rtype)
+    if klass is None:
+        raise _error(_where(element), f"{rtype!r} is not a FHIR resource type")
+    out: dict[str, Any] = {"resourceType": rtype}
+    _read(element, out, klass, resource=True)
+    return out
+
+
+def _convert(raw: str, python: type, element: etree._Element) -> Any:
+    try:
+        if python is bool:
+            if raw not in ("true", "false"):
+                raise ValueError
+            return raw == "true"
+        if python is int:
+            return int(raw)
+        if python is Decimal:
+            return Decimal(raw)
+    except (ValueError, ArithmeticError):
+        raise _error(
+            _where(element), f"<{_local(element)} value={raw!r}> is not a valid {python.__name__}"
+        ) from None
+    return raw
+
+
+def _read(element: etree._Element, out: dict[str, Any], klass: Any, *, resource: bool) -> None:
+    layout = _layout(klass)
+    if not resource:
+        if element.get("id") is not None:
+            out["id"] = element.get("id")
+        if layout.is_extension and element.get("url") is not None:
+            out["url"] = element.get("url")
+    fields = layout.fields
+    for child in element:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue  # comments and processing instructions are not content
+        name = tag.rpartition("}")[2]
+        spec = fields.get(name)
+        if spec is None or (not tag.startswith(_F) and spec.kind != _XHTML):
+            raise _error(_where(child), f"<{name}> is not an element of {klass.__name__}")
+        value: Any = None
+        extra: Any = None
+        if spec.kind == _XHTML:
+            value = etree.tostring(child, encoding="unicode", with_tail=False)
+        elif spec.kind == _PRIMITIVE:
+            raw = child.get("value")
+            value = _convert(raw, spec.python, child) if raw is not None else None
+            extra = {}
+            if child.get("id") is not None:
+                extra["id"] = child.get("id")
+            extensions = []
+            for sub in child:
+                if not isinstance(sub.tag, str):
+                    continue
+                if _local(sub) != "extension":
+                    raise _error(_where(sub), f"<{_local(sub)}> cannot be inside the primitive <{name}>")
+                ext: dict[str, Any] = {}
+                _read(sub, ext, _extension_class(), resource=False)
+                extensions.append(ext)
+            if extensions:
+                extra["extension"] = extensions
+            extra = extra or None
+        elif spec.kind == _RESOURCE:
+            inner = [c for c in child if isinstance(c.tag, str)]
+            if len(inner) != 1:
+                raise _error(_where(child), f"<{name}> holds exactly one resource")
+            value = element_to_resource(inner[0])
+        else:
+            value = {}
+            _read(child, value, spec.klass, resource=False)
+        _put(out, name, value, extra, spec.many, child)
+
+
+def _put(out: dict[str, Any], name: str, value: Any, extra: Any, many: bool, element: etree._Element) -> None:
+    if not many:
+        if name in out or "_" + name in out:
+            raise _error(_where(element), f"<{name}> appears more than once")
+        if value is not None:
+            out[name] = value
+        if extra is not None:
+            out["_" + name] = extra
+        return
+    values = out.setdefault(name, [])
+    extras = out.get("_" + name)
+    if extra is not None and extras is None:
+        extras = out["_" + name] = [None] * len(values)
+    values.append(value)
+    if extras is not None:
+        extras.append(extra)
+
+
+def _tidy(obj: Any) -> Any:
+    """Drop the arrays of only nulls that reading primitive lists can leave, recursively."""
+    if isinstance(obj, dict):
+        for key in list(obj):
+            value = obj[key]
+            if isinstance(value, list) and all(v is None for v in value):
+                del obj[key]
+            else:
+                _tidy(value)
+    elif isinstance(obj, list):
+        for item in obj:
+            _tidy(item)
+    return obj
+
+
+def from_xml(data: bytes, *, source: str = "") -> dict[str, Any]:
+    """Parse FHIR XML (safely) into the JSON form of the resource."""
+    from ketenzorg.interop.safeinput import parse_xml
+
+    root = parse_xml(data, source=source)
+    resource: dict[str, Any] = _tidy(element_to_resource(root))
+    return resource

@@ -1,0 +1,196 @@
+"""Untrusted input: JSON and XML read defensively, every refusal a typed error with line and column.
+
+XML: no DOCTYPE (so no entities, no external DTD, no entity expansion), no network, comments and
+processing instructions dropped, UTF-8 only, size and nesting limits.
+JSON: UTF-8 only, no duplicate keys, no NaN or Infinity, no number that cannot be kept exactly
+(decimals are read as :class:`decimal.Decimal`, so ``1.50`` stays ``1.50``), size and nesting
+limits. A refusal never quotes the input beyond the offending token.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+from lxml import etree
+
+from ketenzorg.errors import MalformedInputError, Problem
+
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "UnsafeInputError", "parse_xml", "read_json"]
+
+MAX_BYTES: Final = 32 * 1024 * 1024
+MAX_DEPTH: Final = 64
+"""Deeper than any FHIR resource needs (a bundle of contained resources nests about 20 deep)."""
+MAX_INTEGER: Final = 2**63 - 1
+MAX_DIGITS: Final = 40
+
+
+class UnsafeInputError(MalformedInputError):
+    """Input refused before it is used: malformed, hostile or beyond the limits."""
+
+
+def _refuse(source: str, where: str, message: str) -> UnsafeInputError:
+    return UnsafeInputError([Problem(where, message)], source=source or None)
+
+
+def _line_col(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def _decode(data: bytes, source: str) -> str:
+    if len(data) > MAX_BYTES:
+        raise _refuse(source, "", f"larger than {MAX_BYTES} bytes")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _refuse(source, "line 1, column 1", "UTF-16 is not accepted: FHIR content is UTF-8")
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise _refuse(source, "line 1, column 1", "a byte order mark is not accepted")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        text = data[: error.start].decode("utf-8", errors="replace")
+        raise _refuse(source, _line_col(text, len(text)), "not valid UTF-8") from None
+
+
+# --- JSON ----------------------------------------------------------------------------------------
+
+
+class _Refusal(Exception):
+    def __init__(self, token: str, message: str) -> None:
+        self.token = token
+        self.message = message
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Refusal(json.dumps(key), f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _constant(name: str) -> Any:
+    raise _Refusal(name, f"{name} is not a JSON number")
+
+
+def _float(raw: str) -> Decimal:
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise _Refusal(raw, f"{raw[:40]} is not a number") from None
+    digits = len(value.as_tuple().digits)
+    exponent = value.as_tuple().exponent
+    if digits > MAX_DIGITS or (isinstance(exponent, int) and abs(exponent) > 300):
+        raise _Refusal(raw, f"{raw[:40]} cannot be kept exactly (too many digits or too large an exponent)")
+    return value
+
+
+def _int(raw: str) -> int:
+    if len(raw) > 20 or abs(int(raw)) > MAX_INTEGER:
+        raise _Refusal(raw, f"{raw[:40]} is too large an integer to be kept exactly")
+    return int(raw)
+
+
+def _depth_ok(value: Any) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return True
+
+
+def read_json(data: bytes, *, source: str = "") -> Any:
+    """Parse untrusted JSON; raise :class:`UnsafeInputError` naming line and column."""
+    text = _decode(data, source)
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_pairs,
+            parse_constant=_constant,
+            parse_float=_float,
+            parse_int=_int,
+        )
+    except json.JSONDecodeError as error:
+        raise _refuse(
+            source, f"line {error.lineno}, column {error.colno}", f"not valid JSON: {error.msg}"
+        ) from None
+    except _Refusal as refusal:
+        match = re.search(re.escape(refusal.token), text)
+        where = _line_col(text, match.start()) if match else ""
+        if refusal.token.startswith('"') and match:
+            # A duplicate key: point at its second occurrence.
+            second = re.compile(re.escape(refusal.token) + r"\s*:")
+            hits = [m.start() for m in second.finditer(text)]
+            where = _line_col(text, hits[1] if len(hits) > 1 else hits[0]) if hits else where
+        raise _refuse(source, where, refusal.message) from None
+    except RecursionError:
+        raise _refuse(source, "", f"nested deeper than {MAX_DEPTH} levels") from None
+    if not _depth_ok(value):
+        raise _refuse(source, "", f"nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+# --- XML -----------------------------------------------------------------------------------------
+
+_FORBIDDEN = re.compile(rb"<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
+_DECLARATION = re.compile(rb"^<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        remove_comments=True,
+        remove_pis=True,
+        huge_tree=False,
+        collect_ids=False,
+    )
+
+
+def parse_xml(data: bytes, *, source: str = "") -> etree._Element:
+    """Parse untrusted XML into an element; raise :class:`UnsafeInputError` naming line and column."""
+    text = _decode(data, source)  # checks size and encoding, and gives positions
+    forbidden = _FORBIDDEN.search(data)
+    if forbidden is not None:
+        where = _line_col(text, len(data[: forbidden.start()].decode("utf-8", errors="replace")))
+        raise _refuse(
+            source, where, f"<!{forbidden.group(1).decode().upper()}> is not accepted (no DTDs or entities)"
+        )
+    declared = _DECLARATION.match(data)
+    if declared is not None and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+        raise _refuse(
+            source, "line 1", f"encoding {declared.group(1).decode()!r} is not accepted: FHIR XML is UTF-8"
+        )
+    try:
+        root = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as error:
+        line, column = error.position if error.position else (error.lineno, 0)
+        raise _refuse(source, f"line {line}, column {column}", f"not well-formed XML: {error.msg}") from None
+    depth = _xml_depth(root)
+    if depth > MAX_DEPTH:
+        raise _refuse(source, "", f"nested deeper than {MAX_DEPTH} levels")
+    return root
+
+
+def _xml_depth(root: etree._Element) -> int:
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_DEPTH:
+                break
+        stack.extend((child, depth + 1) for child in element)
+    return deepest
