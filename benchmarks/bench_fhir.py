@@ -59,6 +59,7 @@ except ImportError:  # running from a checkout without an installed package
 from ketenzorg import CareSetting, Case
 from ketenzorg.demo import build_demo_case
 from ketenzorg.interop.fhir import SECRET_LOCATION_NAME, bundle_to_case, case_to_bundle
+from ketenzorg.interop.safeinput import read_json
 from ketenzorg.interop.validate import is_valid, read_bundle, validate_bundle
 
 try:
@@ -101,9 +102,10 @@ def secret_names(case: Case) -> set[str]:
 
 
 def import_ours(raw: bytes, *, strict: bool = False) -> Case:
-    """Our import path, as ``ketenzorg import`` runs it: parse, then ``read_bundle`` validates
-    (structure, profile and case layers; fast unless ``strict``) and converts once."""
-    data = orjson.loads(raw)
+    """Our import path, as ``ketenzorg import`` runs it: the hardened JSON reader (duplicate keys,
+    NaN, exact decimals, limits), then ``read_bundle`` validates (structure, profile and case
+    layers; fast unless ``strict``) and converts once."""
+    data = read_json(raw)
     outcome, case = read_bundle(data, strict=strict)
     if not is_valid(outcome) or case is None:
         raise ValueError(f"the bundle does not validate: {outcome['issue']}")
@@ -207,7 +209,7 @@ EXPORT = {
     "floor": "floor: orjson.dumps(bundle dict)",
 }
 IMPORT = {
-    "ours": "ours: loads + read_bundle (validate + convert)",
+    "ours": "ours: read_json + read_bundle (validate + convert)",
     "validate_bundle": "  of which validate_bundle(data)",
     "bundle_to_case": "  of which bundle_to_case(data)",
     "strict": "ours, strict: loads + validate(strict=True) + b2c",

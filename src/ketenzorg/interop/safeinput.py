@@ -65,11 +65,13 @@ class _Refusal(Exception):
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Refusal(json.dumps(key), f"duplicate key {key!r}")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):  # rare: find the key that came twice
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Refusal(json.dumps(key), f"duplicate key {key!r}")
+            seen.add(key)
     return out
 
 
@@ -96,15 +98,18 @@ def _int(raw: str) -> int:
 
 
 def _depth_ok(value: Any) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
+    """Breadth first, one level at a time, looking only at containers."""
+    level = [value]
+    depth = 0
+    while level:
+        depth += 1
         if depth > MAX_DEPTH:
             return False
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+        below: list[Any] = []
+        for item in level:
+            children = item.values() if type(item) is dict else item if type(item) is list else ()
+            below += [c for c in children if type(c) is dict or type(c) is list]
+        level = below
     return True
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ketenzorg.errors import Problem, ValidationError
@@ -76,6 +77,7 @@ BUNDLE_TYPES: Final = frozenset(
     """document message transaction transaction-response batch batch-response history searchset
     collection""".split()
 )
+_SCALARS: Final = frozenset({int, bool, float, Decimal})
 _OUR_CODES: Final = {
     code_system(name): frozenset(c.code for c in cs.concepts) for name, cs in CODE_SYSTEMS.items()
 }
@@ -194,41 +196,54 @@ class _Walk:
 
     def visit(self, value: Any) -> None:
         kind = type(value)
-        if kind is dict or (kind is not list and isinstance(value, Mapping)):
-            if not value:
-                self.report("error", "structure", "an empty object is not allowed")
-                return
-            system = value.get("system")
-            codes = _OUR_CODES.get(system) if type(system) is str else None
-            if codes is not None and value.get("code") not in codes:
-                self.report(
-                    "error", "code-invalid", f"{value.get('code')!r} is not a code of {system}", "code"
-                )
-            ref = value.get("reference")
-            if type(ref) is str and ref.startswith("urn:uuid:") and ref not in self.urls:
-                self.report(
-                    "error", "not-found", f"reference {ref} does not resolve in the bundle", "reference"
-                )
-            parts = self.parts
-            for key, item in value.items():
-                if key == "div" or key == "resource":
-                    continue
-                parts.append(key)
-                self.visit(item)
-                parts.pop()
-        elif kind is list or isinstance(value, list):
-            if not value:
-                self.report("error", "structure", "an empty array is not allowed")
-            parts = self.parts
-            for index, item in enumerate(value):
-                parts.append(index)
-                self.visit(item)
-                parts.pop()
-        elif kind is str:
+        if kind is str:
             if not value:
                 self.report("error", "value", "an empty string is not allowed")
+        elif kind is dict:
+            self.visit_object(value)
+        elif kind is list:
+            self.visit_array(value)
+        elif kind in _SCALARS:
+            return
         elif value is None:
             self.report("error", "structure", "null is not allowed in FHIR JSON")
+        elif isinstance(value, Mapping):
+            self.visit_object(value)
+        elif isinstance(value, list):
+            self.visit_array(value)
+
+    def visit_object(self, value: Mapping[str, Any]) -> None:
+        if not value:
+            self.report("error", "structure", "an empty object is not allowed")
+            return
+        system = value.get("system")
+        codes = _OUR_CODES.get(system) if type(system) is str else None
+        if codes is not None and value.get("code") not in codes:
+            self.report("error", "code-invalid", f"{value.get('code')!r} is not a code of {system}", "code")
+        ref = value.get("reference")
+        if type(ref) is str and ref.startswith("urn:uuid:") and ref not in self.urls:
+            self.report("error", "not-found", f"reference {ref} does not resolve in the bundle", "reference")
+        parts = self.parts
+        for key, item in value.items():
+            kind = type(item)
+            if kind in _SCALARS or key == "div" or key == "resource":
+                continue
+            if kind is str:  # leaves are checked here: one call less per value
+                if not item:
+                    self.report("error", "value", "an empty string is not allowed", key)
+                continue
+            parts.append(key)
+            self.visit(item)
+            parts.pop()
+
+    def visit_array(self, value: list[Any]) -> None:
+        if not value:
+            self.report("error", "structure", "an empty array is not allowed")
+        parts = self.parts
+        for index, item in enumerate(value):
+            parts.append(index)
+            self.visit(item)
+            parts.pop()
 
 
 def _strict(bundle: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
