@@ -186,32 +186,34 @@ class _Writer:
         self.out.append(f"{self.pad(depth)}</{rtype}>")
 
     def body(self, obj: Any, klass: Any, path: str, depth: int, *, resource: bool) -> None:
-        if not isinstance(obj, Mapping):
+        if type(obj) is not dict and not isinstance(obj, Mapping):
             raise _error(path, f"expected an object, got {type(obj).__name__}")
-        layout = _layout(klass)
-        fields = layout.fields
-        names: set[str] = set()
-        for key in obj:
-            if key == "resourceType" and resource:
-                continue
-            name = key[1:] if key[0] == "_" else key
-            if not resource and (name == "id" or (layout.is_extension and name == "url")):
-                continue  # attributes, written with the start tag
-            if name not in fields:
-                raise _error(f"{path}.{key}", f"{key!r} is not an element of {klass.__name__}")
-            names.add(name)
+        plan = _plan(klass, resource, tuple(obj))
+        if plan is None:
+            _unknown_key(obj, klass, path, resource)
+            return
         out = self.out
         pad = self.pad(depth)
-        for name in sorted(names, key=layout.order.__getitem__):
-            spec = fields[name]
-            values, extras = obj.get(name), obj.get("_" + name)
-            if spec.kind == _PRIMITIVE and extras is None:
+        for name, spec, extra_key in plan:
+            values = obj.get(name)
+            extras = obj.get(extra_key)
+            kind = spec.kind
+            if kind == _PRIMITIVE and extras is None:
                 if not spec.many:  # the common case, kept lean
-                    out.append(f'{pad}<{name} value="{_attr(values, path, name)}"/>')
+                    text = values if type(values) is str and _CAREFUL.search(values) is None else None
+                    out.append(f'{pad}<{name} value="{text or _attr(values, path, name)}"/>')
                     continue
-                if isinstance(values, list):
+                if type(values) is list:
                     for value in values:
                         out.append(f'{pad}<{name} value="{_attr(value, path, name)}"/>')
+                    continue
+            elif kind == _COMPLEX and extras is None:
+                if not spec.many:
+                    self.complex(name, values, spec.klass, path, depth)
+                    continue
+                if type(values) is list:
+                    for index, value in enumerate(values):
+                        self.complex(name, value, spec.klass, path, depth, index)
                     continue
             where = f"{path}.{name}"
             if spec.many:
@@ -254,22 +256,64 @@ class _Writer:
                 return
             out.append(head + ">")
             for n, ext in enumerate(extensions):
-                self.complex("extension", ext, _extension_class(), f"{path}.extension[{n}]", depth + 1)
+                self.complex("extension", ext, _extension_class(), path, depth + 1, n)
             out.append(f"{self.pad(depth)}</{name}>")
         elif spec.kind == _RESOURCE:
             out.append(f"{self.pad(depth)}<{name}>")
             self.resource(value, path, depth + 1)
             out.append(f"{self.pad(depth)}</{name}>")
         else:
-            self.complex(name, value, spec.klass, path, depth)
+            parent, _, _ = path.rpartition(".")
+            self.complex(name, value, spec.klass, parent, depth)
 
-    def complex(self, name: str, value: Any, klass: Any, path: str, depth: int) -> None:
-        if not isinstance(value, Mapping):
-            raise _error(path, f"expected an object, got {type(value).__name__}")
-        layout = _layout(klass)
-        self.out.append(self.start(name, value, path, depth, layout.is_extension) + ">")
-        self.body(value, klass, path, depth + 1, resource=False)
-        self.out.append(f"{self.pad(depth)}</{name}>")
+    def complex(
+        self, name: str, value: Any, klass: Any, path: str, depth: int, index: int | None = None
+    ) -> None:
+        """A complex element under ``path`` (its parent's location), the ``index``-th if repeated."""
+        if type(value) is not dict and not isinstance(value, Mapping):
+            raise _error(_join(path, name, index), f"expected an object, got {type(value).__name__}")
+        pad = self.pad(depth)
+        if "id" in value or "url" in value:
+            head = self.start(name, value, _join(path, name, index), depth, _layout(klass).is_extension)
+        else:
+            head = pad + "<" + name
+        self.out.append(head + ">")
+        self.body(value, klass, _join(path, name, index), depth + 1, resource=False)
+        self.out.append(pad + "</" + name + ">")
+
+
+def _join(path: str, name: str, index: int | None) -> str:
+    return f"{path}.{name}" if index is None else f"{path}.{name}[{index}]"
+
+
+@functools.lru_cache(maxsize=8192)
+def _plan(klass: Any, resource: bool, keys: tuple[str, ...]) -> tuple[tuple[str, _Field, str], ...] | None:
+    """The elements of an object with these keys, in FHIR order; ``None`` if a key is unknown."""
+    layout = _layout(klass)
+    fields = layout.fields
+    names: set[str] = set()
+    for key in keys:
+        if key == "resourceType" and resource:
+            continue
+        name = key[1:] if key[0] == "_" else key
+        if not resource and (name == "id" or (layout.is_extension and name == "url")):
+            continue  # attributes, written with the start tag
+        if name not in fields:
+            return None
+        names.add(name)
+    return tuple((n, fields[n], "_" + n) for n in sorted(names, key=layout.order.__getitem__))
+
+
+def _unknown_key(obj: Mapping[str, Any], klass: Any, path: str, resource: bool) -> None:
+    layout = _layout(klass)
+    for key in obj:
+        name = key[1:] if key[:1] == "_" else key
+        if key == "resourceType" and resource:
+            continue
+        if not resource and (name == "id" or (layout.is_extension and name == "url")):
+            continue
+        if name not in layout.fields:
+            raise _error(f"{path}.{key}", f"{key!r} is not an element of {klass.__name__}")
 
 
 def _xhtml(value: Any, path: str) -> str:

@@ -188,14 +188,9 @@ def parse_xml(data: bytes, *, source: str = "") -> etree._Element:
     return root
 
 
+_TOO_DEEP = etree.XPath("boolean(" + "/*" * (MAX_DEPTH + 1) + ")")
+"""True when some element is nested deeper than the limit (evaluated inside lxml)."""
+
+
 def _xml_depth(root: etree._Element) -> int:
-    deepest = 0
-    stack = [(root, 1)]
-    while stack:
-        element, depth = stack.pop()
-        if depth > deepest:
-            deepest = depth
-            if deepest > MAX_DEPTH:
-                break
-        stack.extend((child, depth + 1) for child in element)
-    return deepest
+    return MAX_DEPTH + 1 if _TOO_DEEP(root) else 0
