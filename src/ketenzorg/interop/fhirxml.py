@@ -24,6 +24,7 @@ from typing import Any, Final
 from lxml import etree
 
 from ketenzorg.errors import Problem, ValidationError
+from ketenzorg.interop.decimals import ExactDecimal
 
 __all__ = [
     "FHIR_NS",
@@ -113,11 +114,16 @@ def _strip_optional(annotation: Any) -> Any:
 
 @functools.cache
 def _resource_class(resource_type: str) -> Any:
+    """The R4B model of an R4 resource type; ``None`` for anything else (datatypes, R4B-only)."""
     from fhir.resources.R4B import get_fhir_model_class
 
+    from ketenzorg.interop.validate import R4_RESOURCE_TYPES
+
+    if resource_type not in R4_RESOURCE_TYPES:
+        return None
     try:
         return get_fhir_model_class(resource_type)
-    except KeyError:
+    except (KeyError, ValueError):  # an R4 type that R4B dropped: no element order to write
         return None
 
 
@@ -130,8 +136,8 @@ def _error(path: str, message: str) -> FhirXmlError:
 _ESCAPES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
 )
-_CAREFUL = re.compile(r'[&<>"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
-_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_CAREFUL = re.compile(r'[&<>"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _PADS = ["\n" + "  " * depth for depth in range(200)]
 
 
@@ -374,21 +380,24 @@ def element_to_resource(element: etree._Element) -> dict[str, Any]:
     return out
 
 
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
 def _convert(raw: str, python: type, element: etree._Element) -> Any:
-    try:
-        if python is bool:
-            if raw not in ("true", "false"):
-                raise ValueError
+    """A primitive's value by the R4 lexical rules (no '+5', '007', 'NaN' or 33-bit integers)."""
+    if python is bool:
+        if raw in ("true", "false"):
             return raw == "true"
-        if python is int:
+    elif python is int:
+        if _INTEGER.fullmatch(raw) and -(2**31) <= int(raw) < 2**31:
             return int(raw)
-        if python is Decimal:
-            return Decimal(raw)
-    except (ValueError, ArithmeticError):
-        raise _error(
-            _where(element), f"<{_local(element)} value={raw!r}> is not a valid {python.__name__}"
-        ) from None
-    return raw
+    elif python is Decimal:
+        if _DECIMAL.fullmatch(raw) and len(raw) <= 64:
+            return ExactDecimal(raw)
+    else:
+        return raw
+    raise _error(_where(element), f"<{_local(element)} value={raw!r}> is not a valid {python.__name__}")
 
 
 def _read(element: etree._Element, out: dict[str, Any], klass: Any, *, resource: bool) -> None:
@@ -410,6 +419,8 @@ def _read(element: etree._Element, out: dict[str, Any], klass: Any, *, resource:
         value: Any = None
         extra: Any = None
         if spec.kind == _XHTML:
+            if tag != "{" + XHTML_NS + "}div":
+                raise _error(_where(child), "the narrative is a <div> in the XHTML namespace")
             value = etree.tostring(child, encoding="unicode", with_tail=False)
         elif spec.kind == _PRIMITIVE:
             raw = child.get("value")

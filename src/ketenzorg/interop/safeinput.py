@@ -17,6 +17,7 @@ from typing import Any, Final
 from lxml import etree
 
 from ketenzorg.errors import MalformedInputError, Problem
+from ketenzorg.interop.decimals import ExactDecimal
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "UnsafeInputError", "parse_xml", "read_json"]
 
@@ -48,6 +49,10 @@ def _decode(data: bytes, source: str) -> str:
         raise _refuse(source, "line 1, column 1", "UTF-16 is not accepted: FHIR content is UTF-8")
     if data.startswith(b"\xef\xbb\xbf"):
         raise _refuse(source, "line 1, column 1", "a byte order mark is not accepted")
+    nul = data.find(b"\x00")
+    if nul >= 0:  # never in UTF-8 text; the mark of UTF-16 or UTF-32 without a byte order mark
+        text = data[:nul].decode("utf-8", errors="replace")
+        raise _refuse(source, _line_col(text, len(text)), "a NUL byte: not UTF-8 text")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -81,7 +86,7 @@ def _constant(name: str) -> Any:
 
 def _float(raw: str) -> Decimal:
     try:
-        value = Decimal(raw)
+        value = ExactDecimal(raw)
     except InvalidOperation:
         raise _Refusal(raw, f"{raw[:40]} is not a number") from None
     digits = len(value.as_tuple().digits)
@@ -91,9 +96,11 @@ def _float(raw: str) -> Decimal:
     return value
 
 
-def _int(raw: str) -> int:
+def _int(raw: str) -> int | Decimal:
     if len(raw) > 20 or abs(int(raw)) > MAX_INTEGER:
         raise _Refusal(raw, f"{raw[:40]} is too large an integer to be kept exactly")
+    if raw == "-0":
+        return ExactDecimal(raw)  # only a decimal can be minus zero; keep it as written
     return int(raw)
 
 
@@ -129,19 +136,56 @@ def read_json(data: bytes, *, source: str = "") -> Any:
             source, f"line {error.lineno}, column {error.colno}", f"not valid JSON: {error.msg}"
         ) from None
     except _Refusal as refusal:
-        match = re.search(re.escape(refusal.token), text)
-        where = _line_col(text, match.start()) if match else ""
-        if refusal.token.startswith('"') and match:
-            # A duplicate key: point at its second occurrence.
-            second = re.compile(re.escape(refusal.token) + r"\s*:")
-            hits = [m.start() for m in second.finditer(text)]
-            where = _line_col(text, hits[1] if len(hits) > 1 else hits[0]) if hits else where
-        raise _refuse(source, where, refusal.message) from None
+        raise _refuse(source, _locate(text, refusal.token), refusal.message) from None
     except RecursionError:
-        raise _refuse(source, "", f"nested deeper than {MAX_DEPTH} levels") from None
+        raise _refuse(source, _locate(text, None), f"nested deeper than {MAX_DEPTH} levels") from None
     if not _depth_ok(value):
-        raise _refuse(source, "", f"nested deeper than {MAX_DEPTH} levels")
+        raise _refuse(source, _locate(text, None), f"nested deeper than {MAX_DEPTH} levels")
     return value
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+
+
+def _locate(text: str, token: str | None) -> str:
+    """Where the refused token stands (or, for ``None``, where nesting first goes too deep).
+
+    Only on the error path: a small tokenizer that knows strings from keys from bare values, so a
+    duplicate key is found in its own object and ``NaN`` is never found inside a string.
+    """
+    keys: list[set[str]] = []
+    expect_key = False
+    for match in _TOKEN.finditer(text):
+        item = match.group()
+        if item in "{[":
+            keys.append(_ObjectKeys() if item == "{" else set())
+            expect_key = item == "{"
+            if token is None and len(keys) > MAX_DEPTH:
+                return _line_col(text, match.start())
+        elif item in "}]":
+            if keys:
+                keys.pop()
+            expect_key = False
+        elif item == ",":
+            expect_key = bool(keys) and _in_object(keys)
+        elif item == ":":
+            expect_key = False
+        elif item.startswith('"'):
+            if expect_key:
+                if token is not None and item == token and item in keys[-1]:
+                    return _line_col(text, match.start())
+                keys[-1].add(item)
+        elif token is not None and item == token:
+            return _line_col(text, match.start())
+    return ""
+
+
+def _in_object(keys: list[set[str]]) -> bool:
+    return isinstance(keys[-1], _ObjectKeys)
+
+
+class _ObjectKeys(set[str]):
+    """The keys seen so far in one JSON object (arrays get a plain set)."""
 
 
 # --- XML -----------------------------------------------------------------------------------------
@@ -150,8 +194,15 @@ _FORBIDDEN = re.compile(rb"<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
 _DECLARATION = re.compile(rb"^<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
 
+class _NoResolver(etree.Resolver):  # type: ignore[misc]
+    """Never fetch anything: not a file, not a URL (defence in depth behind the DOCTYPE check)."""
+
+    def resolve(self, url: str, pubid: str, context: Any) -> Any:
+        raise UnsafeInputError([Problem("", "external resources are not read")])
+
+
 def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
+    parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -160,7 +211,10 @@ def _parser() -> etree.XMLParser:
         remove_pis=True,
         huge_tree=False,
         collect_ids=False,
+        attribute_defaults=False,
     )
+    parser.resolvers.add(_NoResolver())
+    return parser
 
 
 def parse_xml(data: bytes, *, source: str = "") -> etree._Element:
@@ -182,15 +236,12 @@ def parse_xml(data: bytes, *, source: str = "") -> etree._Element:
     except etree.XMLSyntaxError as error:
         line, column = error.position if error.position else (error.lineno, 0)
         raise _refuse(source, f"line {line}, column {column}", f"not well-formed XML: {error.msg}") from None
-    depth = _xml_depth(root)
-    if depth > MAX_DEPTH:
-        raise _refuse(source, "", f"nested deeper than {MAX_DEPTH} levels")
+    if _TOO_DEEP(root):
+        first = _FIRST_TOO_DEEP(root)[0]
+        raise _refuse(source, f"line {first.sourceline}", f"nested deeper than {MAX_DEPTH} levels")
     return root
 
 
 _TOO_DEEP = etree.XPath("boolean(" + "/*" * (MAX_DEPTH + 1) + ")")
 """True when some element is nested deeper than the limit (evaluated inside lxml)."""
-
-
-def _xml_depth(root: etree._Element) -> int:
-    return MAX_DEPTH + 1 if _TOO_DEEP(root) else 0
+_FIRST_TOO_DEEP = etree.XPath("(" + "/*" * (MAX_DEPTH + 1) + ")[1]")
