@@ -117,10 +117,10 @@ def _load_json(path: str) -> Any:
     return read_json(_read(path), source=path)
 
 
-def _load_document(path: str) -> Any:
-    """A JSON document, or FHIR XML converted to its JSON form, chosen by content."""
+def _load_document(path: str, fmt: str | None = None) -> Any:
+    """A JSON document, or FHIR XML converted to its JSON form: by ``fmt`` or else by content."""
     raw = _read(path)
-    if raw.lstrip()[:1] == b"<":
+    if fmt == "xml" or (fmt is None and raw.lstrip()[:1] == b"<"):
         from ketenzorg.interop.fhirxml import from_xml
 
         try:
@@ -132,11 +132,11 @@ def _load_document(path: str) -> Any:
     return read_json(raw, source=path)
 
 
-def _load_case(path: str) -> Case:
-    """A case from the engine's case JSON or from a FHIR bundle, chosen by content."""
+def _load_case(path: str, fmt: str | None = None) -> Case:
+    """A case from the engine's case JSON or from a FHIR bundle (JSON or XML)."""
     from ketenzorg import caseformat
 
-    data = _load_document(path)
+    data = _load_document(path, fmt)
     try:
         if isinstance(data, dict) and data.get("resourceType") is not None:
             return _case_from_bundle(data, path)
@@ -162,7 +162,7 @@ def _case_from_bundle(data: dict[str, Any], path: str) -> Case:
     raise FhirMappingError(problems)
 
 
-def _load_replayed(engine: Engine, path: str) -> Case:
+def _load_replayed(engine: Engine, path: str, fmt: str | None = None) -> Case:
     """Load a case and re-decide every recorded transition under the engine's policy.
 
     A file whose phase changes the rules would have blocked (edited by hand, or from another
@@ -170,7 +170,7 @@ def _load_replayed(engine: Engine, path: str) -> Case:
     """
     from ketenzorg.errors import TransitionBlockedError
 
-    case = _load_case(path)
+    case = _load_case(path, fmt)
     try:
         return engine.replay(case.case_id, case.events)
     except TransitionBlockedError as error:
@@ -240,7 +240,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     engine = _engine(args)
     at = _parse_at(args.at)
-    case = _load_replayed(engine, args.case)
+    case = _load_replayed(engine, args.case, args.format)
     try:
         decision = engine.evaluate(case, at=at)
     except ValidationError as error:
@@ -292,7 +292,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     from ketenzorg.instruments import ResponseError
 
     engine = _engine(args)
-    case = _load_replayed(engine, args.case)
+    case = _load_replayed(engine, args.case, args.format)
     answers = _load_json(args.answers)
     at = _parse_at(args.at) or max(datetime.now(UTC), case.state.latest_at)
     try:
@@ -362,7 +362,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_convert(args: argparse.Namespace) -> int:
     from ketenzorg.interop.fhirxml import to_xml
 
-    data = _load_document(args.file)
+    data = _load_document(args.file, args.format)
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise MalformedInputError.at(args.file, "not a FHIR resource")
     if args.to == "xml":
@@ -378,7 +378,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 def _cmd_import(args: argparse.Namespace) -> int:
     from ketenzorg import caseformat
 
-    case = _load_case(args.bundle)
+    case = _load_case(args.bundle, args.format)
     sys.stdout.write(caseformat.dumps(case).decode())
     return EXIT_OK
 
@@ -388,8 +388,8 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     from ketenzorg.interop.merge import MergeRefusedError, merge_bundle
 
     engine = _engine(args)
-    case = _load_replayed(engine, args.case)
-    bundle = _load_document(args.bundle)
+    case = _load_replayed(engine, args.case, args.format)
+    bundle = _load_document(args.bundle, args.format)
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise MalformedInputError.at(args.bundle, "not a FHIR Bundle")
     try:
@@ -419,7 +419,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from ketenzorg import caseformat
     from ketenzorg.interop.validate import is_valid, issue, operation_outcome, validate_bundle
 
-    data = _load_document(args.file)
+    data = _load_document(args.file, args.format)
     if isinstance(data, dict) and data.get("resourceType") is not None:
         outcome = validate_bundle(data, strict=args.strict)
     elif isinstance(data, dict) and data.get("format") == caseformat.FORMAT_NAME:
@@ -458,6 +458,9 @@ def _parser() -> _Parser:
     evaluate = sub.add_parser("evaluate", help="print the decision on a case")
     evaluate.add_argument("case", metavar="CASE.json")
     _common(evaluate)
+    evaluate.add_argument(
+        "--format", choices=("json", "xml"), default=None, help="input format (default: by content)"
+    )
     evaluate.add_argument("--at", metavar="DATETIME", help="moment of judgement (default: now)")
     evaluate.set_defaults(func=_cmd_evaluate)
 
@@ -473,6 +476,9 @@ def _parser() -> _Parser:
     assess.add_argument("--at", metavar="DATETIME", help="moment of the assessment (default: now)")
     assess.add_argument("--by", metavar="PARTY_ID", help="the party that applied it")
     _common(assess)
+    assess.add_argument(
+        "--format", choices=("json", "xml"), default=None, help="input format (default: by content)"
+    )
     assess.set_defaults(func=_cmd_assess)
 
     export = sub.add_parser("export", help="write the case as a FHIR R4 Bundle to stdout")
@@ -484,10 +490,16 @@ def _parser() -> _Parser:
     convert = sub.add_parser("convert", help="convert a FHIR resource between JSON and XML (stdout)")
     convert.add_argument("file", metavar="FILE")
     convert.add_argument("--to", choices=("xml", "json"), required=True)
+    convert.add_argument(
+        "--format", choices=("json", "xml"), default=None, help="input format (default: by content)"
+    )
     convert.set_defaults(func=_cmd_convert)
 
     imp = sub.add_parser("import", help="read a FHIR R4 Bundle and write the engine's case JSON")
     imp.add_argument("bundle", metavar="BUNDLE.json")
+    imp.add_argument(
+        "--format", choices=("json", "xml"), default=None, help="input format (default: by content)"
+    )
     imp.set_defaults(func=_cmd_import)
 
     merge = sub.add_parser("merge", help="merge a partner's bundle (scores, incidents) into a case")
@@ -495,12 +507,18 @@ def _parser() -> _Parser:
     merge.add_argument("bundle", metavar="BUNDLE.json")
     merge.add_argument("--out", metavar="NEWCASE.json", help="write the merged case here (else stdout)")
     _common(merge, policy=False)
+    merge.add_argument(
+        "--format", choices=("json", "xml"), default=None, help="input format (default: by content)"
+    )
     merge.set_defaults(func=_cmd_merge)
 
     validate = sub.add_parser("validate", help="validate a FHIR bundle or a case; print the OperationOutcome")
     validate.add_argument("file", metavar="FILE")
     validate.add_argument("--json", action="store_true", help="print the OperationOutcome resource")
     validate.add_argument("--strict", action="store_true", help="also validate every resource in full")
+    validate.add_argument(
+        "--format", choices=("json", "xml"), default=None, help="input format (default: by content)"
+    )
     validate.set_defaults(func=_cmd_validate)
     return parser
 

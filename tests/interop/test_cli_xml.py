@@ -329,3 +329,15 @@ def test_hostile_json_exits_2_with_line_and_column(tmp_path: Path) -> None:
     result = run("convert", str(path), "--to", "xml")
     assert result.returncode == 2
     assert f"{path}: line 2, column 2: duplicate key 'resourceType'" in result.stderr.decode()
+
+
+def test_format_option_forces_the_input_format(demo_dir: Path) -> None:
+    xml = demo_dir / "bundle.xml"
+    forced = run("validate", str(xml), "--format", "xml")
+    assert forced.returncode == 0
+    # Told it is JSON, the XML file is refused as JSON, with the place of the problem.
+    wrong = run("validate", str(xml), "--format", "json")
+    assert wrong.returncode == 2
+    assert "line 1, column 1: not valid JSON" in wrong.stderr
+    evaluated = run("evaluate", str(xml), "--format", "xml", "--json")
+    assert json.loads(evaluated.stdout)["phase"] == 3
