@@ -338,6 +338,6 @@ def test_format_option_forces_the_input_format(demo_dir: Path) -> None:
     # Told it is JSON, the XML file is refused as JSON, with the place of the problem.
     wrong = run("validate", str(xml), "--format", "json")
     assert wrong.returncode == 2
-    assert "line 1, column 1: not valid JSON" in wrong.stderr
+    assert "line 1, column 1: not valid JSON" in wrong.stderr.decode("utf-8")
     evaluated = run("evaluate", str(xml), "--format", "xml", "--json")
     assert json.loads(evaluated.stdout)["phase"] == 3
