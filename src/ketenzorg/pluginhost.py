@@ -308,12 +308,6 @@ class PluginHost:
             out.append(PluginInfo(name, dist, version, name in self._builtin, hooks))
         return tuple(out)
 
-    def plugin_of_rule(self, rule_id: str) -> str | None:
-        for rule in self.rules:
-            if rule.id == rule_id:
-                return rule.plugin
-        return None
-
 
 def _plugin_name(plugin: object) -> str:
     name = getattr(plugin, "ketenzorg_plugin_name", None) or getattr(plugin, "__name__", None)
