@@ -21,19 +21,14 @@ machine-readable output). See ``benchmarks/README.md``.
 
 from __future__ import annotations
 
-import argparse
-import gc
-import json
-import os
-import platform
 import random
-import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import _bench
 
 try:
     import ketenzorg
@@ -486,27 +481,6 @@ def check_agreement(engine: Engine, case: Case) -> dict[str, Any]:
 # --- timing ----------------------------------------------------------------------------------------
 
 
-def measure(fn: Callable[[], object], reps: int, budget_s: float, min_reps: int = 5) -> dict[str, Any]:
-    """Time ``fn`` per call with perf_counter_ns: up to ``reps`` calls, stopping early (after at
-    least ``min_reps``) when ``budget_s`` is spent. One untimed warm-up call first."""
-    fn()
-    gc.collect()
-    samples: list[int] = []
-    deadline = time.perf_counter_ns() + int(budget_s * 1e9)
-    clock = time.perf_counter_ns
-    for _ in range(reps):
-        t0 = clock()
-        fn()
-        samples.append(clock() - t0)
-        if len(samples) >= min_reps and clock() > deadline:
-            break
-    return {
-        "median_us": statistics.median(samples) / 1000,
-        "min_us": min(samples) / 1000,
-        "reps": len(samples),
-    }
-
-
 def run_size(engine: Engine, cycles: int, quick: bool) -> dict[str, Any]:
     t_build = time.perf_counter()
     case = build_case(engine, cycles)
@@ -525,9 +499,11 @@ def run_size(engine: Engine, cycles: int, quick: bool) -> dict[str, Any]:
     fast_reps = max(5, (300 if quick else 3000) // cycles)
     budget = 0.4 if quick else 2.5
     results = {
-        "engine_full": measure(lambda: engine.evaluate(Case(case_id, events), at=at), reps, budget, reps),
-        "engine_evaluate": measure(lambda: engine.evaluate(case, at=at), fast_reps, budget),
-        "baseline": measure(lambda: baseline_decide(plain, at), fast_reps, budget),
+        "engine_full": _bench.measure(
+            lambda: engine.evaluate(Case(case_id, events), at=at), reps, budget, reps
+        ),
+        "engine_evaluate": _bench.measure(lambda: engine.evaluate(case, at=at), fast_reps, budget),
+        "baseline": _bench.measure(lambda: baseline_decide(plain, at), fast_reps, budget),
     }
     n = len(events)
     for r in results.values():
@@ -572,29 +548,10 @@ def growth(runs: list[dict[str, Any]]) -> dict[str, Any]:
 TARGET = 5.0
 
 
-def _us(value: float) -> str:
-    return f"{value:,.1f}" if value < 10_000 else f"{value:,.0f}"
-
-
-def _table(headers: list[str], rows: Iterable[list[str]]) -> str:
-    rows = [headers, *rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(headers))]
-    lines = []
-    for n, r in enumerate(rows):
-        cells = [r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True))]
-        lines.append("  ".join(cells))
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def print_report(report: dict[str, Any]) -> None:
     meta = report["meta"]
     print(f"ketenzorg {meta['ketenzorg']} - Engine.evaluate benchmark")
-    print(
-        f"Python {meta['python']} on {meta['platform']}, {meta['cpus']} CPU(s); "
-        f"mode: {'quick' if meta['quick'] else 'full'}; seed {meta['seed']}"
-    )
+    print(_bench.machine_line(meta, f"seed {meta['seed']}"))
     print()
     one = report["sizes"][0]
     print(
@@ -629,14 +586,16 @@ def print_report(report: dict[str, Any]) -> None:
                 [
                     f"{run['size']:>4}  {label}",
                     f"{run['events']:,}",
-                    _us(r["median_us"]),
-                    _us(r["min_us"]),
+                    _bench.us(r["median_us"]),
+                    _bench.us(r["min_us"]),
                     str(r["reps"]),
                     f"{r['per_event_us']:.3f}",
                     f"{r['median_us'] / run['baseline']['median_us']:.1f}x",
                 ]
             )
-    print(_table(["size  measure", "events", "median us", "min us", "reps", "us/event", "vs base"], rows))
+    print(
+        _bench.table(["size  measure", "events", "median us", "min us", "reps", "us/event", "vs base"], rows)
+    )
     print()
     print("Growth of the median time per call (linear would follow the events column):")
     rows = []
@@ -654,7 +613,7 @@ def print_report(report: dict[str, Any]) -> None:
             ]
         )
     print(
-        _table(
+        _bench.table(
             ["growth", "events", "full", "evaluate", "baseline", "full/ev", "eval/ev", "base/ev"],
             rows,
         )
@@ -672,10 +631,9 @@ def print_report(report: dict[str, Any]) -> None:
     )
     evaluate_ok = report["ratio_evaluate_vs_baseline"] <= TARGET
     print(
-        f"Target: Engine.evaluate(case) within {TARGET:.0f}x of the baseline -> "
-        f"{'MET' if evaluate_ok else 'NOT MET'}"
+        f"Target: Engine.evaluate(case) within {TARGET:.0f}x of the baseline -> {_bench.verdict(evaluate_ok)}"
     )
-    status = "MET" if report["target_met"] else "NOT MET"
+    status = _bench.verdict(report["target_met"])
     print(
         f"  and with the whole history folded from scratch in every call (Case(...) + evaluate), "
         f"within {TARGET:.0f}x -> {status}"
@@ -684,10 +642,7 @@ def print_report(report: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
-    args = parser.parse_args(argv)
+    args = _bench.parser(__doc__).parse_args(argv)
     started = time.perf_counter()
 
     engine = Engine(Policy())
@@ -702,15 +657,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     ratio = runs[0]["ratio_full_vs_baseline"]
     report = {
-        "meta": {
-            "ketenzorg": ketenzorg.__version__,
-            "python": platform.python_version(),
-            "platform": platform.platform(terse=True),
-            "cpus": os.cpu_count(),
-            "quick": args.quick,
-            "seed": SEED,
-            "clock": "time.perf_counter_ns, per call; median and min",
-        },
+        "meta": _bench.meta(ketenzorg.__version__, args.quick, {"seed": SEED}, _bench.CLOCK),
         "agreement": agreement,
         "sizes": runs,
         "growth": grown,
@@ -721,10 +668,7 @@ def main(argv: list[str] | None = None) -> int:
         "target_met": ratio <= TARGET,
     }
     report["meta"]["total_s"] = time.perf_counter() - started
-    if args.json:
-        print(json.dumps(report, indent=2, sort_keys=False))
-    else:
-        print_report(report)
+    _bench.emit(report, args.json, print_report)
     return 0
 
 

@@ -33,20 +33,14 @@ machine-readable output). Needs ``fhir.resources`` (the ``test`` extra). See ``b
 
 from __future__ import annotations
 
-import argparse
-import gc
-import json
-import os
-import platform
-import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from importlib.metadata import version
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import _bench
 import attrs
 import orjson
 
@@ -169,38 +163,6 @@ def check(case: Case, bundle: dict[str, Any], raw: bytes, model: Any, dumped: st
 # --- timing ----------------------------------------------------------------------------------------
 
 
-def measure_all(
-    fns: dict[str, Callable[[], object]], rounds: int, budget_s: float, max_reps: int, min_reps: int = 5
-) -> dict[str, dict[str, Any]]:
-    """Time every function per call with perf_counter_ns, interleaved over ``rounds`` rounds (so
-    that a slow spell of the machine does not fall on one measure only). In each round a function
-    runs up to ``max_reps`` calls, stopping early (after at least ``min_reps``) when ``budget_s``
-    is spent. One untimed warm-up call per function first. The GC stays enabled."""
-    samples: dict[str, list[int]] = {name: [] for name in fns}
-    for fn in fns.values():
-        fn()
-    clock = time.perf_counter_ns
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            gc.collect()
-            taken = samples[name]
-            deadline = clock() + int(budget_s * 1e9)
-            for n in range(max_reps):
-                t0 = clock()
-                fn()
-                taken.append(clock() - t0)
-                if n + 1 >= min_reps and clock() > deadline:
-                    break
-    return {
-        name: {
-            "median_us": statistics.median(taken) / 1000,
-            "min_us": min(taken) / 1000,
-            "reps": len(taken),
-        }
-        for name, taken in samples.items()
-    }
-
-
 EXPORT = {
     "ours": "ours: orjson.dumps(case_to_bundle(case))",
     "case_to_bundle": "  of which case_to_bundle(case)",
@@ -245,23 +207,10 @@ def run(quick: bool) -> dict[str, Any]:
         "floor": lambda: orjson.loads(raw),
     }
     rounds, budget, max_reps = (1, 0.25, 400) if quick else (3, 0.7, 2000)
-    timed = measure_all(
-        {f"export.{k}": f for k, f in export_fns.items()} | {f"import.{k}": f for k, f in import_fns.items()},
-        rounds,
-        budget,
-        max_reps,
-    )
-    export = {k: timed[f"export.{k}"] for k in export_fns}
-    imp = {k: timed[f"import.{k}"] for k in import_fns}
-
-    def ratios(results: dict[str, dict[str, Any]]) -> None:
-        ours, floor = results["ours"], results["floor"]
-        for r in results.values():
-            r["vs_ours"] = r["median_us"] / ours["median_us"]
-            r["vs_floor"] = r["median_us"] / floor["median_us"]
-
-    ratios(export)
-    ratios(imp)
+    timed = _bench.measure_groups({"export": export_fns, "import": import_fns}, rounds, budget, max_reps)
+    export, imp = timed["export"], timed["import"]
+    _bench.add_ratios(export)
+    _bench.add_ratios(imp)
     export_speedup = export["baseline"]["median_us"] / export["ours"]["median_us"]
     import_speedup = imp["baseline"]["median_us"] / imp["ours"]["median_us"]
     return {
@@ -306,50 +255,17 @@ def run(quick: bool) -> dict[str, Any]:
 # --- output ----------------------------------------------------------------------------------------
 
 
-def _us(value: float) -> str:
-    return f"{value:,.1f}" if value < 10_000 else f"{value:,.0f}"
-
-
-def _x(value: float) -> str:
-    return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
-
-
-def _table(headers: list[str], rows: Iterable[list[str]]) -> str:
-    rows = [headers, *rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(headers))]
-    lines = []
-    for n, r in enumerate(rows):
-        cells = [r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True))]
-        lines.append("  ".join(cells))
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _results(results: dict[str, dict[str, Any]], labels: dict[str, str]) -> str:
-    rows = [
-        [
-            labels[key],
-            _us(r["median_us"]),
-            _us(r["min_us"]),
-            str(r["reps"]),
-            _x(r["vs_ours"]),
-            _x(r["vs_floor"]),
-        ]
-        for key, r in results.items()
-    ]
-    return _table(["measure", "median us", "min us", "reps", "/ ours", "/ floor"], rows)
-
-
 def print_report(report: dict[str, Any]) -> None:
     meta = report["meta"]
     b = report["bundle"]
     c = report["checks"]
     print(f"ketenzorg {meta['ketenzorg']} - FHIR export/import benchmark against fhir.resources R4B")
     print(
-        f"Python {meta['python']} on {meta['platform']}, {meta['cpus']} CPU(s); "
-        f"mode: {'quick' if meta['quick'] else 'full'}; fhir.resources {meta['fhir.resources']}, "
-        f"pydantic {meta['pydantic']}, pydantic-core {meta['pydantic-core']}, orjson {meta['orjson']}"
+        _bench.machine_line(
+            meta,
+            f"fhir.resources {meta['fhir.resources']}, pydantic {meta['pydantic']}, "
+            f"pydantic-core {meta['pydantic-core']}, orjson {meta['orjson']}",
+        )
     )
     print()
     print(
@@ -375,64 +291,50 @@ def print_report(report: dict[str, Any]) -> None:
     print("Time per call in microseconds: median, min, repetitions; '/ ours' and '/ floor' divide medians")
     print()
     print("Export (case -> JSON bytes)")
-    print(_results(report["export"], EXPORT))
+    print(_bench.results_table(report["export"], EXPORT))
     print()
     print("Import (JSON bytes -> validated case)")
-    print(_results(report["import"], IMPORT))
+    print(_bench.results_table(report["import"], IMPORT))
     print()
     te, ti = report["targets"]["export"], report["targets"]["import"]
     print(
-        f"Export: ours is {_x(te['speedup'])} faster than building R4B models + model_dump_json "
-        f"(by min: {_x(te['speedup_min'])}); {_x(te['speedup_excluding_construction'])} faster than "
-        f"model_dump_json alone on prebuilt models; {_x(te['ours_vs_floor'])} the time of the "
+        f"Export: ours is {_bench.x(te['speedup'])} faster than building R4B models + model_dump_json "
+        f"(by min: {_bench.x(te['speedup_min'])}); "
+        f"{_bench.x(te['speedup_excluding_construction'])} faster than "
+        f"model_dump_json alone on prebuilt models; {_bench.x(te['ours_vs_floor'])} the time of the "
         "orjson.dumps floor"
     )
     print(
         f"  Target: at least {EXPORT_TARGET:.0f}x faster than building the models + model_dump_json "
-        f"(construction included, as the target means) -> {'MET' if te['met'] else 'NOT MET'}"
+        f"(construction included, as the target means) -> {_bench.verdict(te['met'])}"
     )
     print(
-        f"Import: ours is {_x(ti['speedup'])} faster than Bundle.model_validate_json "
-        f"(by min: {_x(ti['speedup_min'])}); {_x(ti['ours_vs_floor'])} the time of the orjson.loads floor"
+        f"Import: ours is {_bench.x(ti['speedup'])} faster than Bundle.model_validate_json "
+        f"(by min: {_bench.x(ti['speedup_min'])}); "
+        f"{_bench.x(ti['ours_vs_floor'])} the time of the orjson.loads floor"
     )
     print(
         f"  Target: at least {IMPORT_TARGET:.0f}x faster than Bundle.model_validate_json "
-        f"(loads + read_bundle: validate, not strict, and convert) -> {'MET' if ti['met'] else 'NOT MET'}"
+        f"(loads + read_bundle: validate, not strict, and convert) -> {_bench.verdict(ti['met'])}"
     )
     print(
-        f"Strict import (opt-in, for reference): {_x(ti['strict_vs_baseline'])} the time of "
+        f"Strict import (opt-in, for reference): {_bench.x(ti['strict_vs_baseline'])} the time of "
         "Bundle.model_validate_json (it runs the R4B models on every resource and then our layers)"
     )
     print(f"Total wall time {meta['total_s']:.1f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
-    args = parser.parse_args(argv)
+    args = _bench.parser(__doc__).parse_args(argv)
     started = time.perf_counter()
     result = run(args.quick)
+    packages = _bench.versions("fhir.resources", "pydantic", "pydantic-core", "orjson")
     report = {
-        "meta": {
-            "ketenzorg": ketenzorg.__version__,
-            "python": platform.python_version(),
-            "platform": platform.platform(terse=True),
-            "cpus": os.cpu_count(),
-            "quick": args.quick,
-            "fhir.resources": version("fhir.resources"),
-            "pydantic": version("pydantic"),
-            "pydantic-core": version("pydantic-core"),
-            "orjson": version("orjson"),
-            "clock": "time.perf_counter_ns, per call; median and min; rounds interleaved",
-        },
+        "meta": _bench.meta(ketenzorg.__version__, args.quick, packages, _bench.CLOCK_INTERLEAVED),
         **result,
     }
     report["meta"]["total_s"] = time.perf_counter() - started
-    if args.json:
-        print(json.dumps(report, indent=2, sort_keys=False))
-    else:
-        print_report(report)
+    _bench.emit(report, args.json, print_report)
     return 0
 
 

@@ -33,24 +33,19 @@ machine-readable output, ``--profile`` for the hotspots of our two paths). Needs
 
 from __future__ import annotations
 
-import argparse
 import cProfile
-import gc
 import io
-import json
 import os
-import platform
 import pstats
-import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from decimal import Decimal
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import _bench
 import orjson
 from lxml import etree
 
@@ -158,38 +153,6 @@ def check(bundle: dict[str, Any], xml: bytes, dumped: bytes) -> dict[str, Any]:
 # --- timing ----------------------------------------------------------------------------------------
 
 
-def measure_all(
-    fns: dict[str, Callable[[], object]], rounds: int, budget_s: float, max_reps: int, min_reps: int = 5
-) -> dict[str, dict[str, Any]]:
-    """Time every function per call with perf_counter_ns, interleaved over ``rounds`` rounds (so
-    that a slow spell of the machine does not fall on one measure only). In each round a function
-    runs up to ``max_reps`` calls, stopping early (after at least ``min_reps``) when ``budget_s``
-    is spent. One untimed warm-up call per function first. The GC stays enabled."""
-    samples: dict[str, list[int]] = {name: [] for name in fns}
-    for fn in fns.values():
-        fn()
-    clock = time.perf_counter_ns
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            gc.collect()
-            taken = samples[name]
-            deadline = clock() + int(budget_s * 1e9)
-            for n in range(max_reps):
-                t0 = clock()
-                fn()
-                taken.append(clock() - t0)
-                if n + 1 >= min_reps and clock() > deadline:
-                    break
-    return {
-        name: {
-            "median_us": statistics.median(taken) / 1000,
-            "min_us": min(taken) / 1000,
-            "reps": len(taken),
-        }
-        for name, taken in samples.items()
-    }
-
-
 WRITE = {
     "ours": "ours: to_xml(bundle_dict)",
     "ours_compact": "ours: to_xml(bundle_dict, pretty=False)",
@@ -241,24 +204,10 @@ def run(quick: bool) -> dict[str, Any]:
         "floor": lambda: etree.fromstring(xml),
     }
     rounds, budget, max_reps, min_reps = (1, 0.25, 400, 3) if quick else (3, 0.7, 2000, 5)
-    timed = measure_all(
-        {f"write.{k}": f for k, f in write_fns.items()} | {f"read.{k}": f for k, f in read_fns.items()},
-        rounds,
-        budget,
-        max_reps,
-        min_reps,
-    )
-    write = {k: timed[f"write.{k}"] for k in write_fns}
-    read = {k: timed[f"read.{k}"] for k in read_fns}
-
-    def ratios(results: dict[str, dict[str, Any]]) -> None:
-        ours, floor = results["ours"], results["floor"]
-        for r in results.values():
-            r["vs_ours"] = r["median_us"] / ours["median_us"]
-            r["vs_floor"] = r["median_us"] / floor["median_us"]
-
-    ratios(write)
-    ratios(read)
+    timed = _bench.measure_groups({"write": write_fns, "read": read_fns}, rounds, budget, max_reps, min_reps)
+    write, read = timed["write"], timed["read"]
+    _bench.add_ratios(write)
+    _bench.add_ratios(read)
 
     def faster(results: dict[str, dict[str, Any]], key: str, refers_to: str, target: float) -> dict[str, Any]:
         speedup = results[key]["median_us"] / results["ours"]["median_us"]
@@ -350,45 +299,6 @@ def profile(reps: int = 30, top: int = 12) -> str:
 # --- output ----------------------------------------------------------------------------------------
 
 
-def _us(value: float) -> str:
-    return f"{value:,.1f}" if value < 10_000 else f"{value:,.0f}"
-
-
-def _x(value: float) -> str:
-    return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
-
-
-def _table(headers: list[str], rows: Iterable[list[str]]) -> str:
-    rows = [headers, *rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(headers))]
-    lines = []
-    for n, r in enumerate(rows):
-        cells = [r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True))]
-        lines.append("  ".join(cells))
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _results(results: dict[str, dict[str, Any]], labels: dict[str, str]) -> str:
-    rows = [
-        [
-            labels[key],
-            _us(r["median_us"]),
-            _us(r["min_us"]),
-            str(r["reps"]),
-            _x(r["vs_ours"]),
-            _x(r["vs_floor"]),
-        ]
-        for key, r in results.items()
-    ]
-    return _table(["measure", "median us", "min us", "reps", "/ ours", "/ floor"], rows)
-
-
-def _verdict(met: bool) -> str:
-    return "MET" if met else "NOT MET"
-
-
 def print_report(report: dict[str, Any]) -> None:
     meta = report["meta"]
     b = report["bundle"]
@@ -398,9 +308,11 @@ def print_report(report: dict[str, Any]) -> None:
         f"ketenzorg {meta['ketenzorg']} - FHIR XML write/read benchmark against fhir.resources R4B and lxml"
     )
     print(
-        f"Python {meta['python']} on {meta['platform']}, {meta['cpus']} CPU(s); "
-        f"mode: {'quick' if meta['quick'] else 'full'}; fhir.resources {meta['fhir.resources']}, "
-        f"pydantic {meta['pydantic']}, pydantic-core {meta['pydantic-core']}, lxml {meta['lxml']}"
+        _bench.machine_line(
+            meta,
+            f"fhir.resources {meta['fhir.resources']}, pydantic {meta['pydantic']}, "
+            f"pydantic-core {meta['pydantic-core']}, lxml {meta['lxml']}",
+        )
     )
     print()
     print(
@@ -443,10 +355,10 @@ def print_report(report: dict[str, Any]) -> None:
     print("Time per call in microseconds: median, min, repetitions; '/ ours' and '/ floor' divide medians")
     print()
     print("Write (JSON form -> XML bytes)")
-    print(_results(report["write"], WRITE))
+    print(_bench.results_table(report["write"], WRITE))
     print()
     print("Read (XML bytes -> JSON form)")
-    print(_results(report["read"], READ))
+    print(_bench.results_table(report["read"], READ))
     print()
     t = report["targets"]
     wb, wf = t["write_vs_fhir_resources"], t["write_vs_lxml_tostring"]
@@ -455,65 +367,51 @@ def print_report(report: dict[str, Any]) -> None:
     rows = [
         [
             "write: at least 10x faster than R4B build + model_dump_xml",
-            f"{_x(wb['speedup'])} faster ({_x(wb['speedup_min'])})",
-            _verdict(wb["met"]),
+            f"{_bench.x(wb['speedup'])} faster ({_bench.x(wb['speedup_min'])})",
+            _bench.verdict(wb["met"]),
         ],
         [
             "write: within 10x of lxml etree.tostring",
-            f"{_x(wf['ours_vs_floor'])} the floor ({_x(wf['ours_vs_floor_min'])})",
-            _verdict(wf["met"]),
+            f"{_bench.x(wf['ours_vs_floor'])} the floor ({_bench.x(wf['ours_vs_floor_min'])})",
+            _bench.verdict(wf["met"]),
         ],
         [
             "read: at least 5x faster than R4B Bundle.model_validate_xml",
-            f"{_x(rb['speedup'])} faster ({_x(rb['speedup_min'])})",
-            _verdict(rb["met"]),
+            f"{_bench.x(rb['speedup'])} faster ({_bench.x(rb['speedup_min'])})",
+            _bench.verdict(rb["met"]),
         ],
         [
             "read: within 10x of lxml etree.fromstring",
-            f"{_x(rf['ours_vs_floor'])} the floor ({_x(rf['ours_vs_floor_min'])})",
-            _verdict(rf["met"]),
+            f"{_bench.x(rf['ours_vs_floor'])} the floor ({_bench.x(rf['ours_vs_floor_min'])})",
+            _bench.verdict(rf["met"]),
         ],
     ]
-    print(_table(["target", "measured", "verdict"], rows))
+    print(_bench.table(["target", "measured", "verdict"], rows))
     print(
-        f"  write without model construction: ours is {_x(wb['speedup_excluding_construction'])} faster than "
+        "  write without model construction: ours is "
+        f"{_bench.x(wb['speedup_excluding_construction'])} faster than "
         "model_dump_xml on prebuilt models"
     )
     print(f"Total wall time {meta['total_s']:.1f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    parser = _bench.parser(__doc__)
     parser.add_argument("--profile", action="store_true", help="also print cProfile hotspots of our paths")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     result = run(args.quick)
+    packages = _bench.versions("fhir.resources", "pydantic", "pydantic-core", "lxml")
     report = {
-        "meta": {
-            "ketenzorg": ketenzorg.__version__,
-            "python": platform.python_version(),
-            "platform": platform.platform(terse=True),
-            "cpus": os.cpu_count(),
-            "quick": args.quick,
-            "fhir.resources": version("fhir.resources"),
-            "pydantic": version("pydantic"),
-            "pydantic-core": version("pydantic-core"),
-            "lxml": version("lxml"),
-            "clock": "time.perf_counter_ns, per call; median and min; rounds interleaved",
-        },
+        "meta": _bench.meta(ketenzorg.__version__, args.quick, packages, _bench.CLOCK_INTERLEAVED),
         **result,
     }
     report["meta"]["total_s"] = time.perf_counter() - started
-    if args.json:
-        if args.profile:
-            report["profile"] = profile()
-        print(json.dumps(report, indent=2, sort_keys=False))
-    else:
-        print_report(report)
-        if args.profile:
-            print(profile())
+    if args.json and args.profile:
+        report["profile"] = profile()
+    _bench.emit(report, args.json, print_report)
+    if args.profile and not args.json:
+        print(profile())
     return 0
 
 
