@@ -269,22 +269,31 @@ class _Writer:
             self.resource(value, path, depth + 1)
             out.append(f"{self.pad(depth)}</{name}>")
         else:
-            parent, _, _ = path.rpartition(".")
-            self.complex(name, value, spec.klass, parent, depth)
+            self.complex(name, value, spec.klass, path, depth, where=path)
 
     def complex(
-        self, name: str, value: Any, klass: Any, path: str, depth: int, index: int | None = None
+        self,
+        name: str,
+        value: Any,
+        klass: Any,
+        path: str,
+        depth: int,
+        index: int | None = None,
+        *,
+        where: str | None = None,
     ) -> None:
-        """A complex element under ``path`` (its parent's location), the ``index``-th if repeated."""
+        """A complex element under ``path`` (its parent's location), the ``index``-th if repeated;
+        ``where`` is its own location when the caller already has it."""
+        where = where or _join(path, name, index)
         if type(value) is not dict and not isinstance(value, Mapping):
-            raise _error(_join(path, name, index), f"expected an object, got {type(value).__name__}")
+            raise _error(where, f"expected an object, got {type(value).__name__}")
         pad = self.pad(depth)
         if "id" in value or "url" in value:
-            head = self.start(name, value, _join(path, name, index), depth, _layout(klass).is_extension)
+            head = self.start(name, value, where, depth, _layout(klass).is_extension)
         else:
             head = pad + "<" + name
         self.out.append(head + ">")
-        self.body(value, klass, _join(path, name, index), depth + 1, resource=False)
+        self.body(value, klass, where, depth + 1, resource=False)
         self.out.append(pad + "</" + name + ">")
 
 
