@@ -177,3 +177,14 @@ def test_events_must_start_with_case_opened(demo_dict: dict[str, Any]) -> None:
     data["events"] = data["events"][1:]
     with pytest.raises(CaseFormatError, match=r"events\[0\]\.type: a case starts with case_opened"):
         caseformat.case_from_dict(data)
+
+
+def test_a_duplicate_key_is_refused_not_silently_dropped(demo_dict: dict[str, Any]) -> None:
+    text = json.dumps(demo_dict)
+    # The same score event with a second, different "score": a duplicate must never pass.
+    forged = text.replace('"score": 5,', '"score": 5, "score": 9,', 1)
+    assert forged != text
+    with pytest.raises(MalformedInputError, match="duplicate key 'score'"):
+        caseformat.loads(forged.encode())
+    with pytest.raises(MalformedInputError, match="NaN is not a JSON number"):
+        caseformat.loads(text.replace('"score": 5,', '"score": NaN,', 1).encode())

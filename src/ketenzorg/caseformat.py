@@ -13,6 +13,7 @@ generated from the same classes (:mod:`ketenzorg.caseschema`).
 from __future__ import annotations
 
 import enum
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -318,12 +319,42 @@ def dumps(case: Case) -> bytes:
     return orjson.dumps(case_to_dict(case), option=orjson.OPT_INDENT_2) + b"\n"
 
 
+class _Duplicate(Exception):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        keys = [k for k, _ in pairs]
+        raise _Duplicate(next(k for k in keys if keys.count(k) > 1))
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def loads(data: bytes | str) -> Case:
-    """Read a case from JSON; raises :class:`CaseFormatError` for bad JSON or a bad case."""
+    """Read a case from JSON; raises :class:`CaseFormatError` for bad JSON or a bad case.
+
+    Strict JSON: a key given twice in one object, or NaN/Infinity, is refused (a silently dropped
+    duplicate could hide a changed score).
+    """
     if len(data) > MAX_DOCUMENT_BYTES:
         raise MalformedInputError([Problem("", f"document is larger than {MAX_DOCUMENT_BYTES} bytes")])
     try:
-        parsed = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedInputError([Problem("", f"not valid JSON: {exc}")]) from None
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        parsed = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        raise MalformedInputError([Problem("", f"not valid UTF-8 (byte {exc.start})")]) from None
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise MalformedInputError([Problem(where, f"not valid JSON: {exc.msg}")]) from None
+    except _Duplicate as exc:
+        raise MalformedInputError([Problem("", f"duplicate key {exc.args[0]!r} in one object")]) from None
+    except ValueError as exc:
+        raise MalformedInputError([Problem("", str(exc))]) from None
+    except RecursionError:
+        raise MalformedInputError([Problem("", "nested too deeply")]) from None
     return case_from_dict(parsed)
