@@ -348,8 +348,10 @@ def _print_result(result: InstrumentResult, lang: Language) -> None:
 def _cmd_export(args: argparse.Namespace) -> int:
     from ketenzorg.interop.fhir import case_to_bundle
 
-    case = _load_case(args.case)
-    bundle = case_to_bundle(case, type=args.type)
+    # What goes to a partner is re-decided first: a forged phase change is never sent on.
+    engine = _engine(args)
+    case = _load_replayed(engine, args.case)
+    bundle = case_to_bundle(case, type=args.type, instruments=engine.instruments)
     if args.format == "xml":
         from ketenzorg.interop.fhirxml import to_xml
 
@@ -485,6 +487,11 @@ def _parser() -> _Parser:
     export.add_argument("case", metavar="CASE.json")
     export.add_argument("--format", choices=("json", "xml"), default="json")
     export.add_argument("--type", choices=("collection", "transaction"), default="collection")
+    export.add_argument("--lang", choices=LANGUAGES, default="en")
+    export.add_argument(
+        "--block", metavar="PLUGIN", action="append", help="do not load this plugin (repeatable)"
+    )
+    export.add_argument("--policy", metavar="POLICY.json", help="the organisation's policy")
     export.set_defaults(func=_cmd_export)
 
     convert = sub.add_parser("convert", help="convert a FHIR resource between JSON and XML (stdout)")

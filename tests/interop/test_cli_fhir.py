@@ -433,3 +433,30 @@ def test_merge_refuses_to_build_on_a_forged_case(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "was not allowed" in result.stderr
     assert not out.exists()
+
+
+def test_export_refuses_a_case_with_a_forged_phase_change(tmp_path: Path) -> None:
+    from ketenzorg.demo import walk
+
+    data = caseformat.case_to_dict(walk()[1].case)  # the police scored 5: no advance allowed
+    at = data["events"][-1]["at"]
+    data["events"].append(
+        {
+            "type": "phase_changed",
+            "id": "forged-1",
+            "at": at,
+            "from_phase": 1,
+            "to_phase": 2,
+            "kind": "advance",
+            "reason": "",
+            "rules": [],
+            "evidence": [],
+        }
+    )
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(data))
+    result = run("export", str(path))
+    assert result.returncode == 1
+    assert "phase_changed" in result.stderr
+    assert "was not allowed" in result.stderr
+    assert result.stdout == ""
