@@ -35,6 +35,8 @@ def test_ci_runs_the_readme_test_command(repo: Path) -> None:
     readme = (repo / "README.md").read_text(encoding="utf-8")
     commands = [b.strip() for b in _blocks(readme, "sh")]
     test_command = next(c for c in commands if "pytest" in c)
+    demo_command = next(c for c in commands if "ketenzorg demo" in c)
     ci = (repo / ".ci" / "run").read_text(encoding="utf-8")
     assert test_command in ci.splitlines()
+    assert any(line.startswith(demo_command) for line in ci.splitlines())
     assert os.access(repo / ".ci" / "run", os.X_OK)
