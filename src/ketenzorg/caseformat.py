@@ -218,7 +218,6 @@ def converter() -> cattrs.Converter:
 
 def _problems(exc: BaseException, path: str) -> list[Problem]:
     """Flatten cattrs' exception groups into problems with JSON paths."""
-    notes = getattr(exc, "__notes__", [])
     if isinstance(exc, ClassValidationError):
         out: list[Problem] = []
         with_notes, without_notes = exc.group_exceptions()
@@ -257,7 +256,6 @@ def _problems(exc: BaseException, path: str) -> list[Problem]:
                 Problem(path, "required field missing")
             ]
         return [Problem(path, message)]
-    del notes
     return [Problem(path, f"{type(exc).__name__}: {exc}")]
 
 

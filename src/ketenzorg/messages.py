@@ -390,12 +390,3 @@ def render(message: Message, lang: Language = "en") -> str:
         return str(message.params[lang])
     template = _CATALOG[message.key][lang]
     return template.format(**{k: _format_value(v, lang) for k, v in message.params.items()})
-
-
-def catalog_keys() -> frozenset[str]:
-    """All message keys (for tests that check every key exists in every language)."""
-    return frozenset(_CATALOG)
-
-
-def has_key(key: str) -> bool:
-    return key in _CATALOG

@@ -16,7 +16,7 @@ import functools
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import quote
 
 from ketenzorg.case import Case
@@ -74,6 +74,9 @@ from ketenzorg.interop.terminology import (
     naming_system,
     safety_band,
 )
+
+if TYPE_CHECKING:
+    from ketenzorg.engine import Engine
 
 __all__ = [
     "SECRET_LOCATION_NAME",
@@ -770,7 +773,7 @@ class _Exporter:
 def _item_types(instruments: Mapping[str, Any] | None) -> dict[tuple[str, str], str]:
     """(instrument id, item id) -> answer type, from the given or the shipped instruments."""
     if instruments is None:
-        instruments = _shipped_instruments()
+        instruments = default_engine().instruments
     return {
         (instrument_id, item.id): item.answer_type.value
         for instrument_id, registered in instruments.items()
@@ -779,10 +782,12 @@ def _item_types(instruments: Mapping[str, Any] | None) -> dict[tuple[str, str], 
 
 
 @functools.cache
-def _shipped_instruments() -> Mapping[str, Any]:
+def default_engine() -> Engine:
+    """An engine with only the shipped plugins, built once: for the interop layer's own needs
+    (which answers are codes; the case-level checks of validation)."""
     from ketenzorg.engine import Engine
 
-    return Engine().instruments
+    return Engine()
 
 
 def case_to_bundle(
@@ -976,9 +981,8 @@ class _Importer:
             index = int(head[len("events[") : -1]) if head.startswith("events[") else None
             where = None
             if index is not None and index < len(events):
-                where = entry_of_event(
-                    {"entry": [{"resource": r} for _, r in sorted(self.entries)]}, events[index].id
-                )
+                found = _carrier(self.entries, events[index].id)
+                where = self.where(found) if found is not None else None
             if where is None:
                 out.append(Problem("Bundle", str(problem)))
             else:
@@ -1331,18 +1335,26 @@ def _describe(error: BaseException) -> str:
     return f"cannot be read ({type(error).__name__}: {error})"
 
 
-def entry_of_event(bundle: Mapping[str, Any], event_id: str) -> str | None:
-    """The location (``Bundle.entry[i].resource``) of the resource that carries an event."""
-    for index, entry in enumerate(bundle.get("entry", [])):
-        resource = entry.get("resource") if isinstance(entry, Mapping) else None
-        if not isinstance(resource, Mapping):
-            continue
+def _carrier(entries: Iterable[tuple[int, Mapping[str, Any]]], event_id: str) -> int | None:
+    """The entry index of the resource that carries an event (by identifier or event extension)."""
+    for index, resource in entries:
         if _Importer.ident(resource, EVENT_ID) == event_id:
-            return f"Bundle.entry[{index}].resource"
+            return index
         for ext in resource.get("extension", ()):
             if isinstance(ext, Mapping) and _Importer.sub(ext, "id") == event_id:
-                return f"Bundle.entry[{index}].resource"
+                return index
     return None
+
+
+def entry_of_event(bundle: Mapping[str, Any], event_id: str) -> str | None:
+    """The location (``Bundle.entry[i].resource``) of the resource that carries an event."""
+    entries = [
+        (i, e["resource"])
+        for i, e in enumerate(bundle.get("entry", []))
+        if isinstance(e, Mapping) and isinstance(e.get("resource"), Mapping)
+    ]
+    found = _carrier(entries, event_id)
+    return f"Bundle.entry[{found}].resource" if found is not None else None
 
 
 def bundle_to_case(bundle: Mapping[str, Any]) -> Case:

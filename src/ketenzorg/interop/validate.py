@@ -13,7 +13,6 @@ Three layers, each issue located by a FHIRPath-style expression (``Bundle.entry[
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -23,7 +22,6 @@ from ketenzorg.interop.terminology import CODE_SYSTEMS, code_system
 
 if TYPE_CHECKING:
     from ketenzorg.case import Case
-    from ketenzorg.engine import Engine
 
 __all__ = [
     "R4_RESOURCE_TYPES",
@@ -331,16 +329,9 @@ def _carries_a_case(bundle: Mapping[str, Any]) -> bool:
     return False
 
 
-@functools.cache
-def _default_engine() -> Engine:
-    from ketenzorg.engine import Engine
-
-    return Engine()
-
-
 def _case(bundle: Mapping[str, Any], issues: list[dict[str, Any]]) -> Case | None:
     from ketenzorg.decision import RuleStatus
-    from ketenzorg.interop.fhir import bundle_to_case, entry_of_event
+    from ketenzorg.interop.fhir import bundle_to_case, default_engine, entry_of_event
 
     try:
         case = bundle_to_case(bundle)
@@ -349,7 +340,7 @@ def _case(bundle: Mapping[str, Any], issues: list[dict[str, Any]]) -> Case | Non
         return None
     state = case.state
     if state.plan is not None:
-        decision = _default_engine().evaluate(case, at=state.latest_at)
+        decision = default_engine().evaluate(case, at=state.latest_at)
         top3 = decision.result("plan.top-3")
         if top3.status is RuleStatus.FAILED:
             where = entry_of_event(bundle, state.plan.id)
