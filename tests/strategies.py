@@ -62,6 +62,8 @@ T = TypeVar("T")
 Draw = Callable[[st.SearchStrategy[T]], T]
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+"""The clock of the generated engines: generated histories run years ahead of the real date."""
 
 CLIENT_ID = "client"
 PRACTITIONER_ID = "practitioner"
@@ -547,7 +549,7 @@ def histories(
         chosen = policy
     else:
         chosen = draw(policy)
-    engine = Engine(chosen)
+    engine = Engine(chosen, clock=lambda: FAR_FUTURE)
     driver = _Driver(draw, engine, draw(opened_cases()))
     for _ in range(draw(st.integers(min_actions, max_actions))):
         if driver.case.state.is_closed:

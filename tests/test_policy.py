@@ -204,6 +204,7 @@ def test_to_mapping_is_plain_data() -> None:
         "max_active_goals": 3,
         "plan_requires_client_present": True,
         "advance_requires_agreements": True,
+        "max_clock_skew_minutes": 5,
     }
     assert orjson.loads(orjson.dumps(data)) == data
 

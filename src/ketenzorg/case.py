@@ -454,11 +454,25 @@ class Case:
 
     def append(self, event: Event) -> Case:
         """Return a new case with ``event`` appended (checked and folded incrementally)."""
-        new_state = apply(self._state, event)
+        return self._with((*self.events, event), apply(self._state, event))
+
+    def extend(self, events: Iterable[Event], *, first_index: int = 0) -> Case:
+        """Return a new case with ``events`` appended, all or nothing, in one linear fold.
+
+        Errors name each event by its place, counted from ``first_index`` (``events[i].at``).
+        """
+        batch = tuple(events)
+        if not batch:
+            return self
+        folder = _Fold(self._state)
+        folder.apply_all(batch, first_index=first_index)
+        return self._with(self.events + batch, folder.freeze())
+
+    def _with(self, events: tuple[Event, ...], state: CaseState) -> Case:
         new = object.__new__(Case)
         object.__setattr__(new, "case_id", self.case_id)
-        object.__setattr__(new, "events", (*self.events, event))
-        object.__setattr__(new, "_state", new_state)
+        object.__setattr__(new, "events", events)
+        object.__setattr__(new, "_state", state)
         return new
 
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -244,6 +244,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         decision = engine.evaluate(case, at=at)
     except ValidationError as error:
+        if at is None:  # the case itself cannot be judged now (an event dated in the future)
+            raise error.with_source(args.case) from None
         raise _UsageError(f"--at: {error.problems[0].message}") from None
     _print_decision(decision, args)
     return EXIT_OK
@@ -294,7 +296,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     engine = _engine(args)
     case = _load_replayed(engine, args.case, args.format)
     answers = _load_json(args.answers)
-    at = _parse_at(args.at) or max(datetime.now(UTC), case.state.latest_at)
+    at = _parse_at(args.at) or max(engine.clock(), case.state.latest_at)
     try:
         new = engine.assess(case, args.instrument, answers, at=at, applied_by=args.by)
         decision = engine.evaluate(new, at=at)

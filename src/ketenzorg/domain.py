@@ -101,12 +101,26 @@ def optional_integer_in(low: int, high: int) -> Callable[[object, attrs.Attribut
     return check
 
 
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2199
+"""Every moment the engine records or judges lies in these years: an absurd date (9999) is refused
+where it enters, so no date arithmetic (a window after an incident, a score's age) can overflow."""
+
+
+def in_years(value: datetime) -> bool:
+    """Whether ``value`` lies within :data:`EARLIEST_YEAR`..:data:`LATEST_YEAR`."""
+    return EARLIEST_YEAR <= value.year <= LATEST_YEAR
+
+
 def aware_datetime(_: object, attribute: attrs.Attribute[Any], value: datetime) -> None:
-    """Require a timezone-aware :class:`datetime` (a case crosses organisations and clocks)."""
+    """Require a timezone-aware :class:`datetime` (a case crosses organisations and clocks)
+    within the years the engine accepts."""
     if not isinstance(value, datetime):
         raise _fail(attribute, f"expected a date-time, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise _fail(attribute, "date-time has no timezone offset")
+    if not in_years(value):
+        raise _fail(attribute, f"the year is outside {EARLIEST_YEAR}..{LATEST_YEAR}")
 
 
 def is_enum(kind: type[enum.Enum]) -> Callable[[object, attrs.Attribute[Any], Any], None]:

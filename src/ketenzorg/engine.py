@@ -8,17 +8,18 @@ new :class:`~ketenzorg.case.Case`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
 
 from ketenzorg.case import Case
 from ketenzorg.decision import Alert, Decision, RuleResult, RuleStatus, Transition
-from ketenzorg.domain import Phase, new_id
+from ketenzorg.domain import EARLIEST_YEAR, LATEST_YEAR, Phase, in_years, new_id
 from ketenzorg.errors import InvalidEventError, Problem, TransitionBlockedError, ValidationError
 from ketenzorg.events import (
     CaseClosed,
+    ConferenceHeld,
     Event,
     InstrumentApplied,
     PhaseChanged,
@@ -53,14 +54,29 @@ def _names(value: Iterable[str]) -> frozenset[str]:
     return frozenset(value)
 
 
-def _moment(at: datetime | None, latest: datetime) -> datetime:
-    """The moment of judgement: now by default; never before the latest event of the case."""
+def _moment(at: datetime | None, latest: datetime, now: datetime, skew: timedelta) -> datetime:
+    """The moment of judgement: now by default; never before the latest event of the case.
+
+    By default the case is judged now, or at its latest event when that is a little ahead of this
+    clock (within the policy's clock skew). A case with an event dated beyond that is not judged
+    "at" that future moment: that is how one wrongly dated score would freeze a case.
+    """
     if at is None:
-        return max(_now(), latest)
+        if latest > now + skew:
+            raise ValidationError(
+                [
+                    Problem(
+                        "at",
+                        "the case holds an event dated later than now; give the moment of judgement "
+                        "explicitly, or correct the clock that recorded it",
+                    )
+                ]
+            )
+        return max(now, latest)
     if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
         raise ValidationError([Problem("at", "expected a date-time with a timezone offset")])
-    if not 1900 <= at.year <= 9000:
-        raise ValidationError([Problem("at", f"year {at.year} is out of range")])
+    if not in_years(at):
+        raise ValidationError([Problem("at", f"the year is outside {EARLIEST_YEAR}..{LATEST_YEAR}")])
     if at < latest:
         raise ValidationError(
             [
@@ -92,6 +108,9 @@ class Engine:
     """Language of the messages in errors raised by this engine."""
     on_listener_error: Callable[[PluginError], None] | None = attrs.field(default=None, eq=False)
     """Called with a :class:`PluginError` when a listener hook fails (default: log it)."""
+    clock: Callable[[], datetime] = attrs.field(default=_now, eq=False)
+    """The engine's clock (timezone-aware): an event dated later than it, plus the policy's
+    ``max_clock_skew``, is refused; by default decisions are made at its moment."""
     _host: PluginHost = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -128,7 +147,7 @@ class Engine:
         if not isinstance(case, Case):
             raise TypeError(f"expected a Case, got {type(case).__name__}")
         state = case.state
-        at = _moment(at, state.latest_at)
+        at = _moment(at, state.latest_at, self.clock(), self.policy.max_clock_skew)
         ctx = RuleContext(state=state, policy=self.policy, at=at)
         results: list[RuleResult] = []
         alerts: list[Alert] = []
@@ -194,10 +213,16 @@ class Engine:
         Phase changes and closing go through :meth:`advance`, :meth:`relapse` and :meth:`close`.
         Raises :class:`InvalidEventError` and leaves ``case`` unchanged when the event does not fit.
         """
-        self._check_recordable(case, event)
+        self._check_recordable(event, case.state.conferences, self._latest_allowed())
         return self._append(case, event)
 
-    def _check_recordable(self, case: Case, event: Event) -> None:
+    def _latest_allowed(self) -> datetime:
+        """The latest moment an event may be dated: the engine's clock plus the allowed skew."""
+        return self.clock() + self.policy.max_clock_skew
+
+    def _check_recordable(
+        self, event: Event, conferences: Mapping[str, ConferenceHeld], latest_allowed: datetime
+    ) -> None:
         """The engine's own checks before an event is appended (the fold checks the rest)."""
         if not isinstance(event, Event):
             raise InvalidEventError([Problem("type", f"not an event: {type(event).__name__}")])
@@ -205,8 +230,9 @@ class Engine:
             raise InvalidEventError(
                 [Problem("type", f"{event.type} is recorded by advance, relapse or close")]
             )
+        _check_not_future(event, latest_allowed)
         if isinstance(event, PlanRevised) and self.policy.plan_requires_client_present:
-            conference = case.state.conferences.get(event.conference_id)
+            conference = conferences.get(event.conference_id)
             if conference is not None and not conference.client_present:
                 raise InvalidEventError(
                     [
@@ -291,24 +317,32 @@ class Engine:
         return self.record(case, event)
 
     def record_all(self, case: Case, events: Iterable[Event]) -> Case:
-        """Record several events; all or nothing. Listeners hear them once all are recorded."""
-        new = case
-        recorded: list[Event] = []
-        for index, event in enumerate(events):
+        """Record several events; all or nothing, in one linear fold. Listeners hear them once
+        all are recorded."""
+        batch = tuple(events)
+        latest_allowed = self._latest_allowed()
+        conferences: Mapping[str, ConferenceHeld] = case.state.conferences
+        owned: dict[str, ConferenceHeld] | None = None  # conferences of the batch, on first need
+        for index, event in enumerate(batch):
             try:
-                self._check_recordable(new, event)
-                new = new.append(event)
+                self._check_recordable(event, conferences, latest_allowed)
             except InvalidEventError as error:
                 raise InvalidEventError(
                     [Problem(f"events[{index}].{p.path}", p.message) for p in error.problems]
                 ) from None
-            recorded.append(event)
-        for event in recorded:
+            if isinstance(event, ConferenceHeld):
+                if owned is None:
+                    conferences = owned = dict(conferences)
+                owned[event.id] = event
+        new = case.extend(batch)
+        for event in batch:
             self._host.notify("ketenzorg_event_recorded", case=new, event=event)
         return new
 
     def _append(self, case: Case, event: Event, decision: Decision | None = None) -> Case:
         """Append, then tell the listeners; a failing listener never loses the event."""
+        if decision is not None:  # a transition: recorded at its moment, which must have come
+            _check_not_future(event, self._latest_allowed())
         new = case.append(event)
         self._host.notify("ketenzorg_event_recorded", case=new, event=event)
         if isinstance(event, PhaseChanged) and decision is not None:
@@ -407,37 +441,34 @@ class Engine:
         a transition the rules would have blocked raises :class:`TransitionBlockedError`.
         Listeners are not called: replaying records nothing new.
         """
-        iterator = iter(events)
-        try:
-            first = next(iterator)
-        except StopIteration:
-            raise InvalidEventError([Problem("events", "no events")]) from None
-        case = Case(case_id, (first,))
-        for index, event in enumerate(iterator, start=1):
-            if isinstance(event, PhaseChanged | CaseClosed):
-                decision = self.evaluate(case, at=event.at)
-                allowed = (
-                    decision.may_close
-                    if isinstance(event, CaseClosed)
-                    else _transition_allowed(decision, event)
+        history = tuple(events)
+        if not history:
+            raise InvalidEventError([Problem("events", "no events")])
+        case = Case(case_id, history[:1])
+        start = 1
+        # Fold the recorded facts between transitions in one go; stop to re-decide each transition.
+        for index in range(1, len(history)):
+            event = history[index]
+            if not isinstance(event, PhaseChanged | CaseClosed):
+                continue
+            case = case.extend(history[start:index], first_index=start)
+            decision = self.evaluate(case, at=event.at)
+            allowed = (
+                decision.may_close if isinstance(event, CaseClosed) else _transition_allowed(decision, event)
+            )
+            if not allowed:
+                reasons = "; ".join(
+                    f"{r.rule_id}: " + ", ".join(render(m, self.lang) for m in r.missing or (r.message,))
+                    for r in decision.blocking
                 )
-                if not allowed:
-                    reasons = "; ".join(
-                        f"{r.rule_id}: " + ", ".join(render(m, self.lang) for m in r.missing or (r.message,))
-                        for r in decision.blocking
-                    )
-                    raise TransitionBlockedError(
-                        f"events[{index}]: {event.type} at {event.at.isoformat()} was not allowed"
-                        + (f" ({reasons})" if reasons else ""),
-                        decision,
-                    )
-            try:
-                case = case.append(event)
-            except InvalidEventError as error:
-                raise InvalidEventError(
-                    [Problem(f"events[{index}].{p.path}", p.message) for p in error.problems]
-                ) from None
-        return case
+                raise TransitionBlockedError(
+                    f"events[{index}]: {event.type} at {event.at.isoformat()} was not allowed"
+                    + (f" ({reasons})" if reasons else ""),
+                    decision,
+                )
+            case = case.extend((event,), first_index=index)
+            start = index + 1
+        return case.extend(history[start:], first_index=start)
 
 
 def _check_texts(rule: Rule, finding: Finding) -> None:
@@ -453,6 +484,19 @@ def _check_texts(rule: Rule, finding: Finding) -> None:
                 raise PluginError(
                     rule.plugin, f"rule {rule.id!r}", f"a text cannot be shown in {lang!r} ({error!r})"
                 ) from error
+
+
+def _check_not_future(event: Event, latest_allowed: datetime) -> None:
+    if event.at > latest_allowed:
+        raise InvalidEventError(
+            [
+                Problem(
+                    "at",
+                    "is later than now (beyond the allowed clock skew): an event is recorded once it "
+                    "has happened",
+                )
+            ]
+        )
 
 
 def _transition_allowed(decision: Decision, event: PhaseChanged) -> bool:

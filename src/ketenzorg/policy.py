@@ -47,6 +47,10 @@ class Policy:
     """A plan revision is made in a conference with the client present [method]."""
     advance_requires_agreements: bool = True
     """Phase 1 -> 2 needs a plan with at least one safety agreement [design]."""
+    max_clock_skew: timedelta = timedelta(minutes=5)
+    """How far after the engine's clock an event may be dated: clocks of organisations differ a
+    little, but an event is recorded when it has happened, so a score dated next year is refused
+    (it would freeze the case) [design]."""
 
     @property
     def relapse_below(self) -> int:
@@ -120,6 +124,11 @@ class Policy:
             problems.append(Problem("max_active_goals", "expected an integer"))
         elif not 1 <= self.max_active_goals <= 3:
             problems.append(Problem("max_active_goals", f"{self.max_active_goals} is not in 1..3 (Top 3)"))
+        skew = getattr(self, "max_clock_skew")  # noqa: B009 (a wrong type is possible at run time)
+        if not isinstance(skew, timedelta):
+            problems.append(Problem("max_clock_skew", f"expected a duration, got {type(skew).__name__}"))
+        elif not timedelta(0) <= skew <= timedelta(days=1):
+            problems.append(Problem("max_clock_skew", "must be between 0 and 1440 minutes"))
         for name in ("plan_requires_client_present", "advance_requires_agreements"):
             if not isinstance(getattr(self, name), bool):
                 problems.append(Problem(name, "expected true or false"))
@@ -145,13 +154,20 @@ class Policy:
                     problems.append(Problem(key, f"{value} is not in 1..3650 days"))
                 else:
                     changes[key[: -len("_days")]] = timedelta(days=value)
+            elif key == "max_clock_skew_minutes":
+                if isinstance(value, bool) or not isinstance(value, int):
+                    problems.append(Problem(key, "expected a whole number of minutes"))
+                elif not 0 <= value <= 1440:
+                    problems.append(Problem(key, "is not in 0..1440 minutes"))
+                else:
+                    changes["max_clock_skew"] = timedelta(minutes=value)
             elif key == "required_roles":
                 try:
                     changes[key] = frozenset(PartyRole(v) for v in value)
                 except (TypeError, ValueError):
                     allowed = ", ".join(r.value for r in PartyRole)
                     problems.append(Problem(key, f"expected a list of roles from: {allowed}"))
-            elif key in fields and key not in _DAYS_FIELDS:
+            elif key in fields and key not in _DAYS_FIELDS and key != "max_clock_skew":
                 changes[key] = value
             else:
                 problems.append(Problem(key, "unknown policy setting"))
@@ -164,7 +180,9 @@ class Policy:
         out: dict[str, Any] = {}
         for field in attrs.fields(type(self)):
             value = getattr(self, field.name)
-            if isinstance(value, timedelta):
+            if field.name == "max_clock_skew":
+                out["max_clock_skew_minutes"] = int(value.total_seconds() // 60)
+            elif isinstance(value, timedelta):
                 out[f"{field.name}_days"] = value.days
             elif isinstance(value, frozenset):
                 out[field.name] = sorted(r.value for r in value)
