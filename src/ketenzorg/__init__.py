@@ -43,6 +43,7 @@ from ketenzorg.domain import (
 from ketenzorg.engine import Engine
 from ketenzorg.errors import (
     CaseFormatError,
+    FileWriteError,
     InvalidEventError,
     KetenzorgError,
     MalformedInputError,
@@ -87,6 +88,7 @@ __all__ = [
     "Engine",
     "Event",
     "Evidence",
+    "FileWriteError",
     "GoalStatus",
     "IncidentReported",
     "IncidentSeverity",

@@ -7,6 +7,7 @@ or usage; 3 an internal error (a bug: reported without a traceback or any case d
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import orjson
 
 from ketenzorg._version import __version__
-from ketenzorg.errors import KetenzorgError, MalformedInputError, Problem, ValidationError
+from ketenzorg.errors import FileWriteError, KetenzorgError, MalformedInputError, Problem, ValidationError
 from ketenzorg.events import InstrumentApplied
 from ketenzorg.instruments import InstrumentResult
 from ketenzorg.messages import LANGUAGES, Language, Message, render
@@ -174,7 +175,7 @@ def _load_replayed(engine: Engine, path: str, fmt: str | None = None) -> Case:
     try:
         return engine.replay(case.case_id, case.events)
     except TransitionBlockedError as error:
-        raise TransitionBlockedError(f"{path}: {error}", error.decision) from None
+        raise TransitionBlockedError(f"{path}: {error}", error.decision, event_id=error.event_id) from None
 
 
 def _decimal(value: Any) -> Any:
@@ -189,11 +190,11 @@ def _dumps_json(data: Any) -> str:
     return orjson.dumps(data, option=orjson.OPT_INDENT_2, default=_decimal).decode() + "\n"
 
 
-def _write(path: str, data: bytes) -> None:
-    try:
-        Path(path).write_bytes(data)
-    except OSError as exc:
-        raise MalformedInputError.at(path, f"cannot write ({exc.strerror})") from None
+def _write(path: str, data: bytes, *, force: bool) -> None:
+    """Write a result file atomically; an existing file only with ``--force``, never via a link."""
+    from ketenzorg.files import write_atomically
+
+    write_atomically(path, data, overwrite=force)
 
 
 def _print_decision(decision: Decision, args: argparse.Namespace) -> None:
@@ -225,14 +226,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         _out(step.decision.explain(lang))
     if args.out:
         out = Path(args.out)
+        bundle = case_to_bundle(steps[-1].case)
+        files = {
+            "case.json": caseformat.dumps(steps[-1].case),
+            "bundle.json": orjson.dumps(bundle, option=orjson.OPT_INDENT_2),
+            "bundle.xml": to_xml(bundle),
+        }
+        if not args.force:  # refuse before writing any, so nothing is half replaced
+            for name in files:
+                if os.path.lexists(out / name):
+                    raise FileWriteError(str(out / name), "exists; it is replaced only when asked (--force)")
         try:
             out.mkdir(parents=True, exist_ok=True)
-            (out / "case.json").write_bytes(caseformat.dumps(steps[-1].case))
-            bundle = case_to_bundle(steps[-1].case)
-            (out / "bundle.json").write_bytes(orjson.dumps(bundle, option=orjson.OPT_INDENT_2))
-            (out / "bundle.xml").write_bytes(to_xml(bundle))
         except OSError as exc:
-            raise MalformedInputError.at(str(out), f"cannot write ({exc.strerror})") from None
+            raise FileWriteError(str(out), f"cannot be created ({exc.strerror})") from None
+        for name, data in files.items():
+            _write(str(out / name), data, force=args.force)
         _out(f"\nwrote {out / 'case.json'}, {out / 'bundle.json'} and {out / 'bundle.xml'} (FHIR R4)")
     return EXIT_OK
 
@@ -311,7 +320,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     applied = new.events[-1]
     assert isinstance(applied, InstrumentApplied)
     if args.out:  # write first: a failed write must not look like a success
-        _write(args.out, caseformat.dumps(new))
+        _write(args.out, caseformat.dumps(new), force=args.force)
     if args.json:
         result = caseformat.converter().unstructure(applied.result)
         sys.stdout.write(_dumps_json({"result": result, "decision": decision.to_dict(args.lang)}))
@@ -382,7 +391,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 def _cmd_import(args: argparse.Namespace) -> int:
     from ketenzorg import caseformat
 
-    case = _load_case(args.bundle, args.format)
+    # A bundle's phase changes are re-decided before it becomes a case: a forged one is refused.
+    case = _load_replayed(_engine(args), args.bundle, args.format)
     sys.stdout.write(caseformat.dumps(case).decode())
     return EXIT_OK
 
@@ -404,7 +414,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     added = len(new.events) - len(case.events)
     _print_outcome(outcome, args.bundle, sys.stderr, quiet_ok=True)
     if args.out:
-        _write(args.out, caseformat.dumps(new))
+        _write(args.out, caseformat.dumps(new), force=args.force)
         _out(f"merged {added} event(s) from {args.bundle}; wrote {args.out}")
     else:
         sys.stdout.write(caseformat.dumps(new).decode())
@@ -421,19 +431,26 @@ def _print_outcome(outcome: dict[str, Any], source: str, stream: Any, *, quiet_o
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from ketenzorg import caseformat
-    from ketenzorg.interop.validate import is_valid, issue, operation_outcome, validate_bundle
+    from ketenzorg.interop.fhir import entry_of_event
+    from ketenzorg.interop.validate import is_valid, issue, operation_outcome, read_bundle
 
     data = _load_document(args.file, args.format)
     if isinstance(data, dict) and data.get("resourceType") is not None:
-        outcome = validate_bundle(data, strict=args.strict)
+        outcome, case = read_bundle(data, strict=args.strict)
+        if case is not None:
+            outcome = operation_outcome(
+                _replay_issues(_engine(args), case, lambda event_id: entry_of_event(data, event_id))
+            )
     elif isinstance(data, dict) and data.get("format") == caseformat.FORMAT_NAME:
         try:
-            caseformat.case_from_dict(data)
-            outcome = operation_outcome([])
+            case = caseformat.case_from_dict(data)
         except ValidationError as error:
             outcome = operation_outcome(
                 [issue("error", "invalid", p.message, p.path or None) for p in error.problems]
             )
+        else:
+            index = {event.id: f"events[{i}]" for i, event in enumerate(case.events)}
+            outcome = operation_outcome(_replay_issues(_engine(args), case, index.get))
     else:
         raise MalformedInputError.at(args.file, "neither a FHIR resource nor a ketenzorg case document")
     if any(i["severity"] == "fatal" for i in outcome["issue"]):
@@ -446,6 +463,19 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if is_valid(outcome) else EXIT_NEGATIVE
 
 
+def _replay_issues(engine: Engine, case: Case, locate: Callable[[str], str | None]) -> list[dict[str, Any]]:
+    """Re-decide every recorded transition: a forged phase change is an error at its resource."""
+    from ketenzorg.errors import TransitionBlockedError
+    from ketenzorg.interop.validate import issue
+
+    try:
+        engine.replay(case.case_id, case.events)
+    except TransitionBlockedError as error:
+        where = locate(error.event_id) if error.event_id is not None else None
+        return [issue("error", "business-rule", str(error), where)]
+    return []
+
+
 def _parser() -> _Parser:
     parser = _Parser(
         prog="ketenzorg",
@@ -455,7 +485,8 @@ def _parser() -> _Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="walk a synthetic case through the whole method")
-    demo.add_argument("--out", metavar="DIR", help="write DIR/case.json")
+    demo.add_argument("--out", metavar="DIR", help="write DIR/case.json, DIR/bundle.json, DIR/bundle.xml")
+    _force(demo)
     demo.add_argument("--lang", choices=LANGUAGES, default="en")
     demo.set_defaults(func=_cmd_demo)
 
@@ -477,6 +508,7 @@ def _parser() -> _Parser:
     assess.add_argument("instrument", metavar="INSTRUMENT")
     assess.add_argument("answers", metavar="ANSWERS.json")
     assess.add_argument("--out", metavar="NEWCASE.json", help="write the case with the assessment")
+    _force(assess)
     assess.add_argument("--at", metavar="DATETIME", help="moment of the assessment (default: now)")
     assess.add_argument("--by", metavar="PARTY_ID", help="the party that applied it")
     _common(assess)
@@ -489,11 +521,7 @@ def _parser() -> _Parser:
     export.add_argument("case", metavar="CASE.json")
     export.add_argument("--format", choices=("json", "xml"), default="json")
     export.add_argument("--type", choices=("collection", "transaction"), default="collection")
-    export.add_argument("--lang", choices=LANGUAGES, default="en")
-    export.add_argument(
-        "--block", metavar="PLUGIN", action="append", help="do not load this plugin (repeatable)"
-    )
-    export.add_argument("--policy", metavar="POLICY.json", help="the organisation's policy")
+    _engine_options(export)
     export.set_defaults(func=_cmd_export)
 
     convert = sub.add_parser("convert", help="convert a FHIR resource between JSON and XML (stdout)")
@@ -509,12 +537,14 @@ def _parser() -> _Parser:
     imp.add_argument(
         "--format", choices=("json", "xml"), default=None, help="input format (default: by content)"
     )
+    _engine_options(imp)
     imp.set_defaults(func=_cmd_import)
 
     merge = sub.add_parser("merge", help="merge a partner's bundle (scores, incidents) into a case")
     merge.add_argument("case", metavar="CASE.json")
     merge.add_argument("bundle", metavar="BUNDLE.json")
     merge.add_argument("--out", metavar="NEWCASE.json", help="write the merged case here (else stdout)")
+    _force(merge)
     _common(merge, policy=False)
     merge.add_argument(
         "--format", choices=("json", "xml"), default=None, help="input format (default: by content)"
@@ -525,6 +555,7 @@ def _parser() -> _Parser:
     validate.add_argument("file", metavar="FILE")
     validate.add_argument("--json", action="store_true", help="print the OperationOutcome resource")
     validate.add_argument("--strict", action="store_true", help="also validate every resource in full")
+    _engine_options(validate)
     validate.add_argument(
         "--format", choices=("json", "xml"), default=None, help="input format (default: by content)"
     )
@@ -532,8 +563,19 @@ def _parser() -> _Parser:
     return parser
 
 
+def _force(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--force", action="store_true", help="replace an existing output file (written atomically)"
+    )
+
+
 def _common(command: argparse.ArgumentParser, *, policy: bool = True) -> None:
     command.add_argument("--json", action="store_true", help="machine-readable output")
+    _engine_options(command, policy=policy)
+
+
+def _engine_options(command: argparse.ArgumentParser, *, policy: bool = True) -> None:
+    """The options that build the engine: language, blocked plugins and the policy."""
     command.add_argument("--lang", choices=LANGUAGES, default="en")
     command.add_argument(
         "--block", metavar="PLUGIN", action="append", help="do not load this plugin (repeatable)"
@@ -574,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as exc:
         _err(str(exc))
         return EXIT_UNUSABLE
-    except MalformedInputError as exc:
+    except (MalformedInputError, FileWriteError) as exc:
         _err(str(exc))
         return EXIT_UNUSABLE
     except PluginError as exc:

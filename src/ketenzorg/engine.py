@@ -465,6 +465,7 @@ class Engine:
                     f"events[{index}]: {event.type} at {event.at.isoformat()} was not allowed"
                     + (f" ({reasons})" if reasons else ""),
                     decision,
+                    event_id=event.id,
                 )
             case = case.extend((event,), first_index=index)
             start = index + 1

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CaseFormatError",
+    "FileWriteError",
     "InvalidEventError",
     "KetenzorgError",
     "MalformedInputError",
@@ -82,9 +83,25 @@ class MalformedInputError(ValidationError):
         return cls([Problem(path, message)], source=source)
 
 
-class TransitionBlockedError(KetenzorgError):
-    """A phase transition the decision does not allow; ``decision`` says why."""
+class FileWriteError(KetenzorgError, OSError):
+    """A file that was not written (it exists, is a link, or the disk refused); nothing changed."""
 
-    def __init__(self, message: str, decision: Decision) -> None:
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class TransitionBlockedError(KetenzorgError):
+    """A phase transition the decision does not allow; ``decision`` says why.
+
+    When a recorded transition is refused on replay, ``event_id`` names it.
+    """
+
+    def __init__(self, message: str, decision: Decision, *, event_id: str | None = None) -> None:
         self.decision = decision
+        self.event_id = event_id
         super().__init__(message)

@@ -460,3 +460,39 @@ def test_export_refuses_a_case_with_a_forged_phase_change(tmp_path: Path) -> Non
     assert "phase_changed" in result.stderr
     assert "was not allowed" in result.stderr
     assert result.stdout == ""
+
+
+def test_validate_and_import_refuse_a_forged_phase_change_in_a_bundle(tmp_path: Path) -> None:
+    forged = caseformat.loads(_forged(tmp_path).read_bytes())
+    path = write_json(tmp_path / "forged-bundle.json", case_to_bundle(forged))
+    result = run("validate", str(path), "--json")
+    assert result.returncode == 1
+    outcome = json.loads(result.stdout)
+    errors = [i for i in outcome["issue"] if i["severity"] == "error"]
+    assert len(errors) == 1
+    assert errors[0]["code"] == "business-rule"
+    assert "was not allowed" in errors[0]["diagnostics"]
+    # Located at the Observation that carries the forged phase change.
+    where = errors[0]["expression"][0]
+    index = int(re.fullmatch(r"Bundle\.entry\[(\d+)\]\.resource", where).group(1))  # type: ignore[union-attr]
+    carrier = json.loads(path.read_text())["entry"][index]["resource"]
+    assert carrier["resourceType"] == "Observation"
+    imported = run("import", str(path))
+    assert imported.returncode == 1
+    assert imported.stdout == ""
+    assert "was not allowed" in imported.stderr
+
+
+def test_validate_refuses_a_forged_phase_change_in_a_case_file(tmp_path: Path) -> None:
+    path = _forged(tmp_path)
+    index = len(walk()[1].case.events)
+    result = run("validate", str(path), "--json")
+    assert result.returncode == 1
+    errors = [i for i in json.loads(result.stdout)["issue"] if i["severity"] == "error"]
+    assert [e["expression"] for e in errors] == [[f"events[{index}]"]]
+
+
+def test_validate_and_import_accept_the_lawful_demo(demo_dir: Path) -> None:
+    assert run("validate", str(demo_dir / "bundle.json")).returncode == 0
+    assert run("validate", str(demo_dir / "case.json")).returncode == 0
+    assert run("import", str(demo_dir / "bundle.xml")).returncode == 0
