@@ -161,7 +161,7 @@ def test_score_by_an_unknown_party_is_refused_with_its_path() -> None:
     events = [opened(), conf(), score("client", 6, 7), score("ghost", 6, 7, role=PartyRole.CHAIN_PARTNER)]
     error = fold_error(events)
     assert paths(error) == ["events[3].party_id"]
-    assert "events[3].party_id: party 'ghost' is not in the care team" in str(error)
+    assert "events[3].party_id: this party is not in the care team" in str(error)
 
 
 def test_score_by_a_party_that_left_is_refused() -> None:
@@ -354,7 +354,8 @@ def test_handover_is_checked() -> None:
     unknown = CaseClosed(at=day(20), handover_to=("police", "ghost"))
     error = fold_error([*base, unknown])
     assert paths(error) == ["events[3].handover_to[1]"]
-    assert "unknown party 'ghost'" in str(error)
+    assert "handover_to[1]: not a party of this case" in str(error)
+    assert "ghost" not in str(error)
     to_client = CaseClosed(at=day(20), handover_to=("client",))
     assert paths(fold_error([*base, to_client])) == ["events[3].handover_to[0]"]
 

@@ -76,13 +76,13 @@ def test_every_event_type_appears_in_the_demo(demo_dict: dict[str, Any]) -> None
         ("score_given", "score", "7", "score: expected an integer, got text"),
         ("score_given", "score", True, "score: expected an integer, got a boolean"),
         ("score_given", "score", 6.5, "score: expected an integer, got a number"),
-        ("score_given", "role", "boss", "role: 'boss' is not one of"),
+        ("score_given", "role", "boss", "role: is not one of"),
         ("score_given", "party_id", 3, "party_id: expected text, got an integer"),
-        ("score_given", "at", "2026-01-19T10:00:00", "at: '2026-01-19T10:00:00' is not an ISO 8601"),
-        ("score_given", "at", "yesterday", "at: 'yesterday' is not an ISO 8601"),
+        ("score_given", "at", "2026-01-19T10:00:00", "at: is not an ISO 8601"),
+        ("score_given", "at", "yesterday", "at: is not an ISO 8601"),
         ("conference_held", "client_present", "yes", "client_present: expected true or false"),
-        ("incident_reported", "severity", "huge", "severity: 'huge' is not one of"),
-        ("phase_changed", "to_phase", 4, "to_phase: 4 is not one of 1, 2, 3"),
+        ("incident_reported", "severity", "huge", "severity: is not one of"),
+        ("phase_changed", "to_phase", 4, "to_phase: is not one of 1, 2, 3"),
     ],
 )
 def test_bad_field_is_reported_with_its_path(
@@ -116,7 +116,7 @@ def test_all_problems_are_reported_at_once(demo_dict: dict[str, Any]) -> None:
         caseformat.case_from_dict(data)
     paths = sorted(p.path for p in info.value.problems)
     assert f"events[{first}].score" in paths
-    assert f"events[{second}].party" in paths
+    assert f"events[{second}]" in paths  # an unknown field, named by where it stands
     assert f"events[{renamed}]" in paths
     assert str(info.value).startswith(f"{len(paths)} problems")
 
@@ -133,7 +133,9 @@ def test_unknown_reference_is_reported_with_its_path(demo_dict: dict[str, Any]) 
     data = copy.deepcopy(demo_dict)
     index = _index_of(data, "score_given", 2)
     data["events"][index]["party_id"] = "nobody"
-    with pytest.raises(CaseFormatError, match=rf"events\[{index}\]\.party_id: party 'nobody'"):
+    with pytest.raises(
+        CaseFormatError, match=rf"events\[{index}\]\.party_id: this party is not in the care team"
+    ):
         caseformat.case_from_dict(data)
 
 
@@ -169,7 +171,8 @@ def test_version_and_top_level_fields(demo_dict: dict[str, Any]) -> None:
     data["case_id"] = " "
     with pytest.raises(CaseFormatError) as info:
         caseformat.case_from_dict(data)
-    assert {p.path for p in info.value.problems} == {"version", "extra", "case_id"}
+    assert {p.path for p in info.value.problems} == {"version", "", "case_id"}
+    assert "extra" not in str(info.value)
 
 
 def test_events_must_start_with_case_opened(demo_dict: dict[str, Any]) -> None:

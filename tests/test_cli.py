@@ -303,7 +303,10 @@ def test_assess_unknown_instrument_and_bad_files(tmp_path: Path, case_in_progres
     answers.write_text(json.dumps(ANSWERS_ORANGE))
     unknown = run("assess", str(case_in_progress), "rihg-xyz", str(answers))
     assert unknown.returncode == 1
-    assert "unknown instrument 'rihg-xyz'; known: geweldsanalyse, gezinsprofielen" in unknown.stderr
+    assert (
+        "INSTRUMENT: not an instrument of this engine; known: geweldsanalyse, gezinsprofielen"
+        in unknown.stderr
+    )
     broken = tmp_path / "broken.json"
     broken.write_text("{")
     assert run("assess", str(case_in_progress), "geweldsanalyse", str(broken)).returncode == 2
@@ -311,4 +314,4 @@ def test_assess_unknown_instrument_and_bad_files(tmp_path: Path, case_in_progres
         "assess", str(case_in_progress), "geweldsanalyse", str(answers), "--block", "ketenzorg.geweldsanalyse"
     )
     assert blocked.returncode == 1
-    assert "unknown instrument 'geweldsanalyse'" in blocked.stderr
+    assert "INSTRUMENT: not an instrument of this engine; known: gezinsprofielen" in blocked.stderr

@@ -156,7 +156,7 @@ def test_not_loaded_without_entry_points(installed: Path) -> None:
     assert PLUGIN not in {p.name for p in engine.plugin_info()}
     assert PLUGIN not in engine.instruments
     assert RULE not in {r.id for r in engine.rules}
-    with pytest.raises(InvalidEventError, match="unknown instrument 'rihg'"):
+    with pytest.raises(InvalidEventError, match="not an instrument of this engine; known: geweldsanalyse"):
         engine.assess(new_case(), PLUGIN, red("a3_weapon"), at=day(1))
 
 

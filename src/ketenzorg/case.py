@@ -203,7 +203,7 @@ class _Fold:
             raise _problem("at", "is before the case was opened")
         if isinstance(event, CaseOpened):
             raise _problem("type", "the case is already open")
-        raise _problem("id", f"duplicate event id {event.id!r}")
+        raise _problem("id", "an event with this id was already recorded")
 
     # One method per event type; each checks first, then changes the working state.
 
@@ -213,17 +213,17 @@ class _Fold:
     def _party_joined(self, event: PartyJoined) -> None:
         party = event.party
         if party.id in self.care_team:
-            raise _problem("party.id", f"party {party.id!r} is already in the care team")
+            raise _problem("party.id", "this party is already in the care team")
         known = self.known_parties.get(party.id)
         if known is not None and known != party:
-            raise _problem("party.id", f"id {party.id!r} belongs to another party")
+            raise _problem("party.id", "this id belongs to another party")
         _check_persons_refs([party], self.state.persons, "party")
         self._own("care_team")[party.id] = party
         self._own("known_parties")[party.id] = party
 
     def _party_left(self, event: PartyLeft) -> None:
         if event.party_id not in self.care_team:
-            raise _problem("party_id", f"party {event.party_id!r} is not in the care team")
+            raise _problem("party_id", "this party is not in the care team")
         del self._own("care_team")[event.party_id]
 
     def _care_setting_changed(self, event: CareSettingChanged) -> None:
@@ -240,10 +240,10 @@ class _Fold:
 
     def _conference_held(self, event: ConferenceHeld) -> None:
         if event.id in self.conferences:
-            raise _problem("id", f"conference {event.id!r} was already recorded")
+            raise _problem("id", "a conference with this id was already recorded")
         for index, pid in enumerate(event.participants):
             if pid not in self.care_team:
-                raise _problem(f"participants[{index}]", f"unknown party {pid!r}")
+                raise _problem(f"participants[{index}]", "not a party in the care team")
         self._own("conferences")[event.id] = event
         if self.last_conference is None or event.at >= self.last_conference.at:
             self.last_conference = event
@@ -256,7 +256,7 @@ class _Fold:
             self._refuse_score(event, scorer)
         conference_id = event.conference_id
         if conference_id is not None and conference_id not in self.conferences:
-            raise _problem("conference_id", f"unknown conference {conference_id!r}")
+            raise _problem("conference_id", "no conference with this id was recorded")
         scores = self.latest_scores
         previous = scores.get(party_id)
         if previous is None or previous.at <= event.at:  # an older score arriving late is kept only
@@ -267,12 +267,12 @@ class _Fold:
     @staticmethod
     def _refuse_score(event: ScoreGiven, scorer: Party | None) -> None:
         if scorer is None:
-            raise _problem("party_id", f"party {event.party_id!r} is not in the care team")
-        raise _problem("role", f"party {event.party_id!r} is {scorer.role.value}, not {event.role.value}")
+            raise _problem("party_id", "this party is not in the care team")
+        raise _problem("role", f"this party is {scorer.role.value}, not {event.role.value}")
 
     def _incident_reported(self, event: IncidentReported) -> None:
         if event.reported_by is not None and event.reported_by not in self.known_parties:
-            raise _problem("reported_by", f"unknown party {event.reported_by!r}")
+            raise _problem("reported_by", "not a party of this case")
         self._own_list("incidents").append(event)
 
     def _plan_revised(self, event: PlanRevised) -> None:
@@ -282,7 +282,7 @@ class _Fold:
 
     def _instrument_applied(self, event: InstrumentApplied) -> None:
         if event.applied_by is not None and event.applied_by not in self.known_parties:
-            raise _problem("applied_by", f"unknown party {event.applied_by!r}")
+            raise _problem("applied_by", "not a party of this case")
         self._own_list("assessments").append(event)
 
     def _not_backdated(self, event: Event) -> None:
@@ -305,20 +305,20 @@ class _Fold:
 
     def _check_plan(self, event: PlanRevised) -> None:
         if event.conference_id not in self.conferences:
-            raise _problem("conference_id", f"unknown conference {event.conference_id!r}")
+            raise _problem("conference_id", "no conference with this id was recorded")
         persons = self.state.persons
         for index, agreement in enumerate(event.agreements):
             if agreement.responsible not in self.known_parties and agreement.responsible not in persons:
                 raise _problem(
                     f"agreements[{index}].responsible",
-                    f"unknown party or person {agreement.responsible!r}",
+                    "not a party or person of this case",
                 )
         risk_ids = {r.id for r in event.risk_factors}
         for index, goal in enumerate(event.work_goals):
             if goal.risk_factor_id is not None and goal.risk_factor_id not in risk_ids:
                 raise _problem(
                     f"work_goals[{index}].risk_factor_id",
-                    f"unknown risk factor {goal.risk_factor_id!r}",
+                    "not a risk factor of this plan",
                 )
 
     def _check_phase_change(self, event: PhaseChanged) -> None:
@@ -343,9 +343,12 @@ class _Fold:
         for index, pid in enumerate(event.handover_to):
             receiver = self.known_parties.get(pid)
             if receiver is None:
-                raise _problem(f"handover_to[{index}]", f"unknown party {pid!r}")
+                raise _problem(f"handover_to[{index}]", "not a party of this case")
             if receiver.role is not PartyRole.CHAIN_PARTNER:
-                raise _problem(f"handover_to[{index}]", f"handover goes to a chain partner, not {pid!r}")
+                raise _problem(
+                    f"handover_to[{index}]",
+                    f"handover goes to a chain partner, not to a {receiver.role.value}",
+                )
 
 
 _HANDLERS: dict[type[Event], Callable[[_Fold, Any], None]] = {
@@ -395,7 +398,7 @@ def _start(case_id: str, event: Event) -> CaseState:
 def _check_persons_refs(parties: Iterable[Party], persons: Mapping[str, Person], path: str) -> None:
     for index, party in enumerate(parties):
         if party.person_id is not None and party.person_id not in persons:
-            raise _problem(f"{path}[{index}].person_id", f"unknown person {party.person_id!r}")
+            raise _problem(f"{path}[{index}].person_id", "not a person of the client system")
 
 
 def _check_location(setting: CareSetting) -> None:

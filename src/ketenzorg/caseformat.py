@@ -56,11 +56,15 @@ ISO_DATETIME_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})
 _ISO_DATETIME = re.compile(ISO_DATETIME_PATTERN)
 
 
+class _FormatProblem(ValueError):
+    """A problem this module words itself: it never quotes the value."""
+
+
 def _structure_datetime(value: Any, _: type) -> datetime:
     if not isinstance(value, str):
-        raise ValueError(f"expected a date-time string, got {type(value).__name__}")
+        raise _FormatProblem(f"expected a date-time string, got {type(value).__name__}")
     if not _ISO_DATETIME.match(value):
-        raise ValueError(f"{value!r} is not an ISO 8601 date-time with a timezone offset")
+        raise _FormatProblem("is not an ISO 8601 date-time with a timezone offset")
     return datetime.fromisoformat(value)
 
 
@@ -70,19 +74,19 @@ def _unstructure_datetime(value: datetime) -> str:
 
 def _structure_str(value: Any, _: type) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"expected text, got {_json_kind(value)}")
+        raise _FormatProblem(f"expected text, got {_json_kind(value)}")
     return value
 
 
 def _structure_int(value: Any, _: type) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"expected an integer, got {_json_kind(value)}")
+        raise _FormatProblem(f"expected an integer, got {_json_kind(value)}")
     return value
 
 
 def _structure_float(value: Any, _: type) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValueError(f"expected a number, got {_json_kind(value)}")
+        raise _FormatProblem(f"expected a number, got {_json_kind(value)}")
     return float(value)
 
 
@@ -91,18 +95,20 @@ def _structure_answer(value: Any, _: Any) -> Answer:
         return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise ValueError(f"expected true/false, a whole number, text or a list of codes, got {_json_kind(value)}")
+    raise _FormatProblem(
+        f"expected true/false, a whole number, text or a list of codes, got {_json_kind(value)}"
+    )
 
 
 def _structure_answers(value: Any, _: Any) -> Mapping[str, Answer]:
     if not isinstance(value, Mapping):
-        raise ValueError(f"expected an object of answers, got {_json_kind(value)}")
+        raise _FormatProblem(f"expected an object of answers, got {_json_kind(value)}")
     return {str(k): _structure_answer(v, None) for k, v in value.items()}
 
 
 def _structure_bool(value: Any, _: type) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"expected true or false, got {_json_kind(value)}")
+        raise _FormatProblem(f"expected true or false, got {_json_kind(value)}")
     return value
 
 
@@ -115,12 +121,12 @@ def _json_kind(value: Any) -> str:
 
 def _structure_enum(value: Any, kind: type[enum.Enum]) -> enum.Enum:
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f"expected a code, got {_json_kind(value)}")
+        raise _FormatProblem(f"expected a code, got {_json_kind(value)}")
     try:
         return kind(value)
     except ValueError:
         allowed = ", ".join(repr(m.value) for m in kind)
-        raise ValueError(f"{value!r} is not one of {allowed}") from None
+        raise _FormatProblem(f"is not one of {allowed}") from None
 
 
 def _tuple_hook(conv: cattrs.Converter) -> Any:
@@ -130,7 +136,7 @@ def _tuple_hook(conv: cattrs.Converter) -> Any:
 
         def structure(value: Any, _: type) -> tuple[Any, ...]:
             if not isinstance(value, list):
-                raise ValueError(f"expected a list, got {_json_kind(value)}")
+                raise _FormatProblem(f"expected a list, got {_json_kind(value)}")
             items, errors = [], []
             for index, item in enumerate(value):
                 try:
@@ -152,11 +158,11 @@ def _structure_event(conv: cattrs.Converter) -> Any:
 
     def structure(value: Any, _: type) -> Event:
         if not isinstance(value, Mapping):
-            raise ValueError(f"expected an event object, got {_json_kind(value)}")
+            raise _FormatProblem(f"expected an event object, got {_json_kind(value)}")
         tag = value.get("type")
         cls = EVENT_TYPES.get(tag) if isinstance(tag, str) else None
         if cls is None:
-            raise ValueError(f"unknown event type {tag!r}; expected one of {allowed}")
+            raise _FormatProblem(f"its type is not an event type; expected one of {allowed}")
         body = {k: v for k, v in value.items() if k != "type"}
         result: Event = conv.structure(body, cls)
         return result
@@ -243,7 +249,7 @@ def _problems(exc: BaseException, path: str) -> list[Problem]:
             out += _problems(inner, f"{path}[{index}]")
         return out
     if isinstance(exc, ForbiddenExtraKeysError):
-        return [Problem(_join(path, k), "unknown field") for k in sorted(exc.extra_fields)]
+        return [_unknown_fields(path, len(exc.extra_fields))]
     if isinstance(exc, ValidationError):
         return [Problem(_join(path, p.path), p.message) for p in exc.problems]
     if isinstance(exc, KeyError):
@@ -255,8 +261,28 @@ def _problems(exc: BaseException, path: str) -> list[Problem]:
             return [Problem(_join(path, n), "required field missing") for n in names] or [
                 Problem(path, "required field missing")
             ]
-        return [Problem(path, message)]
-    return [Problem(path, f"{type(exc).__name__}: {exc}")]
+        if isinstance(exc, _FormatProblem):
+            return [Problem(path, message)]
+        # Another library's message may quote the value: describe it instead.
+        return [Problem(path, _describe(exc))]
+    return [Problem(path, f"cannot be read ({type(exc).__name__})")]
+
+
+def _describe(exc: BaseException) -> str:
+    """What kind of value was wrong, from an attrs validator's exception, without the value."""
+    args = exc.args
+    if isinstance(exc, TypeError) and len(args) == 4 and isinstance(args[2], type | tuple):
+        kinds = args[2] if isinstance(args[2], tuple) else (args[2],)
+        return "expected " + " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
+    return "is not a valid value here"
+
+
+_KIND_NAMES: dict[type, str] = {str: "text", bool: "true or false", int: "an integer", float: "a number"}
+
+
+def _unknown_fields(path: str, count: int) -> Problem:
+    what = "a field" if count == 1 else f"{count} fields"
+    return Problem(path, f"has {what} that the case format does not have (names not repeated)")
 
 
 def _join(path: str, name: str) -> str:
@@ -294,7 +320,8 @@ def case_from_dict(data: Any) -> Case:
     if not isinstance(case_id, str) or not case_id.strip():
         problems.append(Problem("case_id", "expected a non-empty text"))
     extra = set(data) - {"format", "version", "case_id", "events"}
-    problems += [Problem(k, "unknown field") for k in sorted(extra)]
+    if extra:
+        problems.append(_unknown_fields("", len(extra)))
     raw_events = data.get("events")
     events: tuple[Event, ...] = ()
     if not isinstance(raw_events, list):

@@ -89,7 +89,7 @@ def _parse_at(value: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise _UsageError(f"--at: {value!r} is not an ISO 8601 date-time") from None
+        raise _UsageError("--at: not an ISO 8601 date-time") from None
     if moment.tzinfo is None:
         raise _UsageError("--at: give a timezone offset, e.g. 2026-05-01T12:00:00+02:00")
     return moment

@@ -128,7 +128,7 @@ def is_enum(kind: type[enum.Enum]) -> Callable[[object, attrs.Attribute[Any], An
 
     def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, kind):
-            raise _fail(attribute, f"expected a {kind.__name__}, got {value!r}")
+            raise _fail(attribute, f"expected a {kind.__name__}")
 
     return check
 
@@ -151,7 +151,7 @@ def unique_ids(_: object, attribute: attrs.Attribute[Any], value: tuple[Any, ...
     seen: set[str] = set()
     for index, item in enumerate(value):
         if item.id in seen:
-            raise ValidationError([Problem(f"{attribute.name}[{index}].id", f"duplicate id {item.id!r}")])
+            raise ValidationError([Problem(f"{attribute.name}[{index}].id", "this id is used twice")])
         seen.add(item.id)
 
 

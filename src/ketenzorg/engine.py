@@ -257,7 +257,7 @@ class Engine:
         """Record a party's safety score; its role is taken from the care team."""
         party = case.state.care_team.get(party_id)
         if party is None:
-            raise InvalidEventError([Problem("party_id", f"party {party_id!r} is not in the care team")])
+            raise InvalidEventError([Problem("party_id", "this party is not in the care team")])
         event = ScoreGiven(
             id=event_id or new_id(),
             at=at,
@@ -289,7 +289,7 @@ class Engine:
         if registered is None:
             known = ", ".join(sorted(self.instruments)) or "none"
             raise InvalidEventError(
-                [Problem("instrument_id", f"unknown instrument {instrument_id!r}; known: {known}")]
+                [Problem("instrument_id", f"not an instrument of this engine; known: {known}")]
             )
         valid = validate_answers(registered.spec, answers)
         try:
