@@ -466,6 +466,25 @@ def test_outside_the_main_thread_there_is_no_budget() -> None:
     assert isinstance(outcome[0], Decision)
 
 
+def test_an_application_timer_is_left_alone() -> None:
+    """While the application runs its own real-time timer, hook calls run under it, not ours."""
+    alarms: list[int] = []
+
+    def own(signum: int, frame: object) -> None:
+        alarms.append(signum)
+
+    previous = signal.signal(signal.SIGALRM, own)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, LONG)
+        Engine(hook_timeout=BUDGET).evaluate(new_case(), at=day(1))
+        assert signal.getsignal(signal.SIGALRM) is own
+        assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= LONG
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert alarms == []
+
+
 @pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), True, "10"])
 def test_a_time_budget_is_a_positive_number_of_seconds(bad: Any) -> None:
     with pytest.raises(ValueError, match="positive number of seconds"):

@@ -135,7 +135,8 @@ class HookBudget:
             return
         self._armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self._previous)
+        # None: the previous handler was not set from Python; the default is the closest to it.
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if self._previous is None else self._previous)
         if self._expired:
             # The budget is spent: whatever the call did with the interruption, it failed.
             assert self.seconds is not None
