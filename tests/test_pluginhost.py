@@ -281,6 +281,7 @@ def test_entry_point_plugin_that_fails_to_import_is_named(site: Path) -> None:
     assert caught.value.plugin == "org-fake-broken"
     assert "org_fake_broken" in caught.value.hook
     assert isinstance(caught.value.__cause__, ModuleNotFoundError)
+    assert str(caught.value).endswith("ModuleNotFoundError (module 'does_not_exist_xyz')")
     # Blocking it lets the engine start.
     assert Engine(entry_points=True, block={"org-fake-broken"}).rules
 

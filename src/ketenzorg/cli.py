@@ -7,6 +7,7 @@ or usage; 3 an internal error (a bug: reported without a traceback or any case d
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -95,6 +96,33 @@ def _parse_at(value: str | None) -> datetime | None:
     return moment
 
 
+DEFAULT_PLUGIN_TIMEOUT = 10.0
+"""Seconds one hook call of a plugin may take in the command line (a rule, an instrument, ...)."""
+PLUGIN_TIMEOUT_ENV = "KETENZORG_PLUGIN_TIMEOUT"
+
+
+def _plugin_timeout(args: argparse.Namespace) -> float | None:
+    """The hook time budget: ``--plugin-timeout``, else the environment, else the default; 0 is none."""
+    given: str | None = getattr(args, "plugin_timeout", None)
+    source = "--plugin-timeout"
+    if given is None:
+        given, source = os.environ.get(PLUGIN_TIMEOUT_ENV), PLUGIN_TIMEOUT_ENV
+    if given is None or not given.strip():
+        return DEFAULT_PLUGIN_TIMEOUT
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise _UsageError(f"{source}: expected a number of seconds (0: no limit)")
+    return seconds or None
+
+
+def _listener_failed(failure: PluginError) -> None:
+    # str(PluginError) names plugin, hook and exception type only, never case data.
+    sys.stderr.write(f"ketenzorg: warning: {failure} (the event is recorded)\n")
+
+
 def _engine(args: argparse.Namespace) -> Engine:
     """The engine for a command: the policy file, installed plugins minus the blocked ones."""
     from ketenzorg.engine import Engine
@@ -108,7 +136,14 @@ def _engine(args: argparse.Namespace) -> Engine:
             policy = Policy.from_mapping(data)
         except ValidationError as error:
             raise error.with_source(policy_path) from None
-    return Engine(policy, entry_points=True, block=frozenset(args.block or ()), lang=args.lang)
+    return Engine(
+        policy,
+        entry_points=True,
+        block=frozenset(args.block or ()),
+        lang=args.lang,
+        on_listener_error=_listener_failed,
+        hook_timeout=_plugin_timeout(args),
+    )
 
 
 def _load_json(path: str) -> Any:
@@ -265,6 +300,7 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     infos = engine.plugin_info()
     instruments = engine.instruments
     rules = engine.rules
+    overrides = [r for r in rules if r.overrides is not None]
     if args.json:
         data = [
             {
@@ -279,6 +315,10 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
                     if i.plugin == info.name
                 ],
                 "rules": [r.id for r in rules if r.plugin == info.name],
+                "overrides": [
+                    {"rule": r.id, "replaces": r.overrides} for r in overrides if r.plugin == info.name
+                ],
+                "overridden": [{"rule": r.id, "by": r.plugin} for r in overrides if r.overrides == info.name],
             }
             for info in infos
         ]
@@ -291,9 +331,16 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         _out(f"  hooks: {', '.join(info.hooks) or '-'}")
         for inst in (i for i in instruments.values() if i.plugin == info.name):
             _out(f"  instrument {inst.spec.id} {inst.spec.version}: {inst.spec.name[args.lang]}")
-        own = [r.id for r in rules if r.plugin == info.name]
+        own = [
+            f"{r.id} (overrides plugin {r.overrides!r})" if r.overrides else r.id
+            for r in rules
+            if r.plugin == info.name
+        ]
         if own:
             _out(f"  rules: {', '.join(own)}")
+        replaced = [f"{r.id} (by plugin {r.plugin!r})" for r in overrides if r.overrides == info.name]
+        if replaced:
+            _out(f"  overridden: {', '.join(replaced)}")
     return EXIT_OK
 
 
@@ -575,13 +622,23 @@ def _common(command: argparse.ArgumentParser, *, policy: bool = True) -> None:
 
 
 def _engine_options(command: argparse.ArgumentParser, *, policy: bool = True) -> None:
-    """The options that build the engine: language, blocked plugins and the policy."""
+    """The options that build the engine: language, blocked plugins, the policy, the hook budget."""
     command.add_argument("--lang", choices=LANGUAGES, default="en")
     command.add_argument(
         "--block", metavar="PLUGIN", action="append", help="do not load this plugin (repeatable)"
     )
     if policy:
         command.add_argument("--policy", metavar="POLICY.json", help="the organisation's policy")
+    _plugin_timeout_option(command)
+
+
+def _plugin_timeout_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--plugin-timeout",
+        metavar="SECONDS",
+        help=f"stop a plugin's hook call that takes longer (default {DEFAULT_PLUGIN_TIMEOUT:g}, "
+        f"or ${PLUGIN_TIMEOUT_ENV}; 0: no limit)",
+    )
 
 
 def _run(argv: Sequence[str] | None) -> int:

@@ -78,6 +78,8 @@ class RuleResult:
 
     plugin: str = "ketenzorg.method"
     """The plugin whose rule this is."""
+    overrides: str | None = None
+    """The plugin whose rule of the same id was replaced by :attr:`plugin`'s (an override), if any."""
 
     @property
     def blocks_advance(self) -> bool:

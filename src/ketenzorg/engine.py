@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -28,13 +29,14 @@ from ketenzorg.events import (
     TransitionKind,
 )
 from ketenzorg.instruments import InstrumentResult, validate_answers
-from ketenzorg.messages import LANGUAGES, Language, Message, render
+from ketenzorg.messages import LANGUAGES, LITERAL, Language, Message, is_known_key, render
 from ketenzorg.pluginhost import (
     CORE_RULES_PLUGIN,
     PluginError,
     PluginHost,
     PluginInfo,
     RegisteredInstrument,
+    check_budget,
 )
 from ketenzorg.policy import Policy
 from ketenzorg.rules import Finding, Rule, RuleContext
@@ -111,6 +113,10 @@ class Engine:
     clock: Callable[[], datetime] = attrs.field(default=_now, eq=False)
     """The engine's clock (timezone-aware): an event dated later than it, plus the policy's
     ``max_clock_skew``, is refused; by default decisions are made at its moment."""
+    hook_timeout: float | None = attrs.field(default=None, converter=check_budget)
+    """Seconds one hook call (a rule, an instrument's ``assess``, a listener, a registration) may
+    take before it is stopped with a :class:`~ketenzorg.pluginhost.PluginTimeoutError`; ``None``
+    (the default) for no budget. Enforced with ``SIGALRM``: on POSIX, in the main thread only."""
     _host: PluginHost = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -119,6 +125,7 @@ class Engine:
             entry_points=self.entry_points,
             block=self.block,
             on_listener_error=self.on_listener_error,
+            hook_timeout=self.hook_timeout,
         )
         object.__setattr__(self, "_host", host)
 
@@ -152,18 +159,21 @@ class Engine:
         results: list[RuleResult] = []
         alerts: list[Alert] = []
         relapse_rules: list[RuleResult] = []
+        budget = self._host.budget
         for r in self.rules:
-            try:
-                finding = r(ctx)
-            except Exception as error:  # a rule of a plugin failed: name it, change nothing
-                raise PluginError(r.plugin, f"rule {r.id!r}", error) from error
+            with budget(r.plugin, f"rule {r.id!r}"):
+                try:
+                    finding = r(ctx)
+                except Exception as error:  # a rule of a plugin failed: name it, change nothing
+                    raise PluginError(r.plugin, f"rule {r.id!r}", error) from error
             if not isinstance(finding, Finding) or finding.result.rule_id != r.id:
                 raise PluginError(r.plugin, f"rule {r.id!r}", "did not return a Finding for its own id")
             if r.plugin != CORE_RULES_PLUGIN:
                 _check_texts(r, finding)
             result = finding.result
-            if result.gate is not r.gate or result.plugin != r.plugin:
-                result = attrs.evolve(result, gate=r.gate, plugin=r.plugin)
+            # The engine, not the rule, says whose rule ran, what it replaced and whether it is a gate.
+            if result.gate is not r.gate or result.plugin != r.plugin or result.overrides != r.overrides:
+                result = attrs.evolve(result, gate=r.gate, plugin=r.plugin, overrides=r.overrides)
             results.append(result)
             alerts.extend(finding.alerts)
             if finding.proposes_relapse:
@@ -292,15 +302,18 @@ class Engine:
                 [Problem("instrument_id", f"not an instrument of this engine; known: {known}")]
             )
         valid = validate_answers(registered.spec, answers)
-        try:
-            result = registered.instrument.assess(valid)
-        except Exception as error:  # the plugin's fault: name it, record nothing
-            raise PluginError(registered.plugin, f"assess of instrument {instrument_id!r}", error) from error
+        # The instrument reads a read-only view of its own copy: what it does with it cannot change
+        # the answers that are recorded (the values themselves are immutable: bool, int, str, tuple).
+        given = MappingProxyType(dict(valid))
+        hook = f"assess of instrument {instrument_id!r}"
+        with self._host.budget(registered.plugin, hook):
+            try:
+                result = registered.instrument.assess(given)
+            except Exception as error:  # the plugin's fault: name it, record nothing
+                raise PluginError(registered.plugin, hook, error) from error
         if not isinstance(result, InstrumentResult):
             raise PluginError(
-                registered.plugin,
-                f"assess of instrument {instrument_id!r}",
-                f"returned {type(result).__name__}, not an InstrumentResult",
+                registered.plugin, hook, f"returned {type(result).__name__}, not an InstrumentResult"
             )
         event = InstrumentApplied(
             id=event_id or new_id(),
@@ -473,17 +486,25 @@ class Engine:
 
 
 def _check_texts(rule: Rule, finding: Finding) -> None:
-    """A plugin's rule may only use texts that can be shown (catalog keys or literal texts)."""
-    messages = [finding.result.message, *finding.result.missing]
-    messages += [a.message for a in finding.alerts]
-    messages += [e.message for e in finding.result.evidence]
-    for message in messages:
+    """A plugin's rule may only use texts that can be shown (catalog keys or literal texts).
+
+    The error says which text and why in general terms, never the text, its key or the failing
+    parameter: a plugin may have built them from case data.
+    """
+    result = finding.result
+    messages = [("message", result.message)]
+    messages += [(f"missing[{i}]", m) for i, m in enumerate(result.missing)]
+    messages += [(f"alerts[{i}].message", a.message) for i, a in enumerate(finding.alerts)]
+    messages += [(f"evidence[{i}].message", e.message) for i, e in enumerate(result.evidence)]
+    for where, message in messages:
         for lang in LANGUAGES:
             try:
                 render(message, lang)
-            except (KeyError, IndexError, ValueError) as error:
+            except Exception as error:
                 raise PluginError(
-                    rule.plugin, f"rule {rule.id!r}", f"a text cannot be shown in {lang!r} ({error!r})"
+                    rule.plugin,
+                    f"rule {rule.id!r}",
+                    f"a text cannot be shown in {lang!r}: {where} ({_why_not_shown(message, error)})",
                 ) from error
 
 
@@ -498,6 +519,16 @@ def _check_not_future(event: Event, latest_allowed: datetime) -> None:
                 )
             ]
         )
+
+
+def _why_not_shown(message: object, error: Exception) -> str:
+    if not isinstance(message, Message):
+        return "not a Message"
+    if message.key == LITERAL:
+        return "a literal text needs a text in 'nl' and in 'en'"
+    if not is_known_key(message.key):
+        return "unknown message key"
+    return f"a parameter is missing or cannot be shown: {type(error).__name__}"
 
 
 def _transition_allowed(decision: Decision, event: PhaseChanged) -> bool:

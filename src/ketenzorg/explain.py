@@ -45,7 +45,9 @@ def explain(decision: Decision, lang: Language = "en", *, verbose: bool = False)
         if result.status is RuleStatus.NOT_APPLICABLE and not verbose:
             continue
         mark = _MARK[result.status] if result.gate or result.status is not RuleStatus.FAILED else "[! ]"
-        lines.append(f"    {mark} {result.rule_id}: {render(result.message, lang)}")
+        # A replaced rule is never shown as the method's own: the reader sees whose rule ran.
+        by = f" ({t('decision.overridden_by', plugin=result.plugin)})" if result.overrides else ""
+        lines.append(f"    {mark} {result.rule_id}{by}: {render(result.message, lang)}")
         for item in result.missing:
             lines.append(f"         - {t('decision.missing')}: {render(item, lang)}")
         if verbose or result.status is RuleStatus.FAILED:
@@ -71,6 +73,7 @@ def _result(result: RuleResult, lang: Language) -> dict[str, Any]:
         "status": result.status.value,
         "gate": result.gate,
         "plugin": result.plugin,
+        "overrides": result.overrides,
         "text": render(result.message, lang),
         "evidence": [_evidence(e, lang) for e in result.evidence],
         "missing": [render(m, lang) for m in result.missing],

@@ -204,8 +204,9 @@ class InstrumentResult:
 class Instrument(Protocol):
     """What a plugin provides: the declaration and the scoring.
 
-    ``assess`` receives answers already validated against ``spec`` and must be a pure function of
-    them (no I/O): the same answers always give the same result.
+    ``assess`` receives answers already validated against ``spec``, as a read-only mapping (a copy:
+    the answers recorded are never the ones the instrument could reach), and must be a pure
+    function of them (no I/O): the same answers always give the same result.
     """
 
     @property

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import Enum
+from types import MappingProxyType
 from typing import Any, Literal
 
 import attrs
 
-__all__ = ["LANGUAGES", "LITERAL", "Language", "Message", "render"]
+__all__ = ["LANGUAGES", "LITERAL", "Language", "Message", "is_known_key", "render"]
 
 Language = Literal["nl", "en"]
 LANGUAGES: tuple[Language, ...] = ("nl", "en")
@@ -60,6 +61,10 @@ _CATALOG: dict[str, dict[Language, str]] = {
     "decision.rules": {"nl": "Regels", "en": "Rules"},
     "decision.missing": {"nl": "ontbreekt", "en": "missing"},
     "decision.evidence": {"nl": "bewijs", "en": "evidence"},
+    "decision.overridden_by": {
+        "nl": "vervangen door plugin '{plugin}'",
+        "en": "overridden by plugin '{plugin}'",
+    },
     # evidence
     "evidence.score": {
         "nl": "{party}: score {score} op {date}",
@@ -353,12 +358,29 @@ _CATALOG: dict[str, dict[Language, str]] = {
 }
 
 
+_NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
+
+
+def _frozen_params(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only copy: a message is a value that plugins and listeners see but cannot edit."""
+    if value is _NO_PARAMS:
+        return value
+    params = dict(value)
+    for key, item in params.items():
+        if type(item) is list:
+            params[key] = tuple(item)
+    return MappingProxyType(params)
+
+
 @attrs.frozen
 class Message:
-    """A text to show: a catalog key and its parameters (dates, names, numbers)."""
+    """A text to show: a catalog key and its parameters (dates, names, numbers).
+
+    The parameters are kept as a read-only copy (lists become tuples).
+    """
 
     key: str
-    params: Mapping[str, Any] = attrs.field(factory=dict)
+    params: Mapping[str, Any] = attrs.field(default=_NO_PARAMS, converter=_frozen_params)
 
     def render(self, lang: Language = "en") -> str:
         return render(self, lang)
@@ -380,6 +402,11 @@ def _format_value(value: Any, lang: Language) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_format_value(v, lang) for v in value)
     return str(value)
+
+
+def is_known_key(key: object) -> bool:
+    """Whether ``key`` is a key of the catalog (or the key of a literal text)."""
+    return key == LITERAL or (isinstance(key, str) and key in _CATALOG)
 
 
 def render(message: Message, lang: Language = "en") -> str:

@@ -8,12 +8,18 @@ a plugin.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.metadata
 import inspect
 import logging
+import math
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from types import FrameType, TracebackType
 from typing import Any
 
 import attrs
@@ -28,10 +34,12 @@ __all__ = [
     "BUILTIN_PLUGINS",
     "CORE_RULES_PLUGIN",
     "ENTRY_POINT_GROUP",
+    "HookBudget",
     "InstrumentRegistry",
     "PluginError",
     "PluginHost",
     "PluginInfo",
+    "PluginTimeoutError",
     "RegisteredInstrument",
     "RuleRegistry",
 ]
@@ -52,15 +60,104 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
 class PluginError(KetenzorgError):
     """A plugin failed: to load, to register, or in a hook. Names the plugin and the hook.
 
-    The original exception is ``__cause__`` (and :attr:`cause`), with its traceback.
+    ``str()`` names the plugin, the hook and the type of the exception, never the exception's
+    message: a plugin's message may repeat what it was given (a rationale, a name), and an
+    application may log this error. The original exception is ``__cause__`` (and :attr:`cause`),
+    with its message and traceback, for a caller that decides to look at it. A text ``cause`` is a
+    description ketenzorg wrote itself and holds no case data; ``detail`` is such a description
+    added to an exception's type.
     """
 
-    def __init__(self, plugin: str, hook: str, cause: BaseException | str) -> None:
+    def __init__(
+        self, plugin: str, hook: str, cause: BaseException | str, *, detail: str | None = None
+    ) -> None:
         self.plugin = plugin
         self.hook = hook
         self.cause = cause
-        detail = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}"
-        super().__init__(f"plugin {plugin!r} failed in {hook}: {detail}")
+        text = cause if isinstance(cause, str) else type(cause).__name__
+        if detail and not isinstance(cause, str):
+            text += f" ({detail})"
+        super().__init__(f"plugin {plugin!r} failed in {hook}: {text}")
+
+
+class PluginTimeoutError(PluginError):
+    """A hook call ran longer than the engine's time budget (``hook_timeout``) and was stopped."""
+
+    def __init__(self, plugin: str, hook: str, budget: float) -> None:
+        self.budget = budget
+        super().__init__(plugin, hook, f"took longer than its time budget of {budget:g} s and was stopped")
+
+
+class _OutOfTime(BaseException):
+    """Raised into a hook call whose time is up.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``), so that a plugin's ``except Exception``
+    does not swallow it.
+    """
+
+
+class HookBudget:
+    """Stops the hook call it wraps after ``seconds`` with a :class:`PluginTimeoutError`.
+
+    Uses ``SIGALRM`` (``signal.setitimer``): only on POSIX, only in the main thread and only when
+    no other real-time timer runs (an outer budget, or the application's own alarm, then governs);
+    elsewhere the call runs without a budget. A call that catches the interruption and returns
+    anyway is still reported as timed out, and its result is not used. Code that never returns to
+    the interpreter (a blocking C call) is stopped only when it does.
+    """
+
+    def __init__(self, plugin: str, hook: str, seconds: float | None) -> None:
+        self.plugin = plugin
+        self.hook = hook
+        self.seconds = seconds
+        self._armed = False
+        self._expired = False
+        self._previous: Any = None
+
+    def __enter__(self) -> HookBudget:
+        if self.seconds is None or not _can_alarm() or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+            return self
+        self._previous = signal.signal(signal.SIGALRM, self._alarm)
+        self._armed = True
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def _alarm(self, signum: int, frame: FrameType | None) -> None:
+        if not self._armed or (frame is not None and frame.f_code is _EXIT_CODE):
+            return
+        self._expired = True
+        raise _OutOfTime
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if not self._armed:
+            return
+        self._armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        # None: the previous handler was not set from Python; the default is the closest to it.
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if self._previous is None else self._previous)
+        if self._expired:
+            # The budget is spent: whatever the call did with the interruption, it failed.
+            assert self.seconds is not None
+            raise PluginTimeoutError(self.plugin, self.hook, self.seconds) from None
+
+
+_EXIT_CODE = HookBudget.__exit__.__code__
+_NO_BUDGET: AbstractContextManager[object] = contextlib.nullcontext()
+
+
+def _can_alarm() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+def check_budget(seconds: float | None) -> float | None:
+    """A time budget in seconds: a positive, finite number, or ``None`` for no budget."""
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < math.inf:
+        raise ValueError("a hook time budget is a positive number of seconds, or None")
+    return float(seconds)
 
 
 @attrs.frozen
@@ -118,22 +215,40 @@ class RuleRegistry(_Registry):
         existing = self._rules.get(rule.id)
         if existing is not None:
             raise self._duplicate("ketenzorg_register_rules", f"rule id {rule.id!r}", existing.plugin)
-        self._rules[rule.id] = attrs.evolve(rule, plugin=self._plugin)
+        self._rules[rule.id] = attrs.evolve(rule, plugin=self._plugin, overrides=None)
 
     def override(self, rule: Rule) -> None:
-        """Replace the rule with the same id, whichever plugin registered it."""
+        """Replace the rule with the same id, whichever plugin registered it.
+
+        The replacement keeps the replaced rule's kind: a gate stays a gate and an advisory rule
+        stays advisory (an override that changes ``gate`` is refused). Every decision names the
+        plugin whose rule ran (``RuleResult.plugin``) and the one it replaced
+        (``RuleResult.overrides``).
+        """
+        if not isinstance(rule, Rule):
+            raise TypeError(f"expected a ketenzorg.rules.Rule, got {type(rule).__name__}")
         if rule.id in self._overrides:
             raise PluginError(
                 self._plugin,
                 "ketenzorg_register_rules",
                 f"rule id {rule.id!r} is already overridden by {self._overrides[rule.id].plugin!r}",
             )
-        self._overrides[rule.id] = attrs.evolve(rule, plugin=self._plugin)
+        self._overrides[rule.id] = attrs.evolve(rule, plugin=self._plugin, overrides=None)
 
     def rules(self) -> tuple[Rule, ...]:
         for rule_id, rule in self._overrides.items():
-            if rule_id not in self._rules:
+            replaced = self._rules.get(rule_id)
+            if replaced is None:
                 raise PluginError(rule.plugin, "ketenzorg_register_rules", f"no rule {rule_id!r} to override")
+            if rule.gate is not replaced.gate:
+                kinds = ("a gate", "an advisory rule") if replaced.gate else ("an advisory rule", "a gate")
+                raise PluginError(
+                    rule.plugin,
+                    "ketenzorg_register_rules",
+                    f"the override of rule {rule_id!r} would turn {kinds[0]} of plugin "
+                    f"{replaced.plugin!r} into {kinds[1]}; an override keeps the rule's gate",
+                )
+            self._overrides[rule_id] = attrs.evolve(rule, overrides=replaced.plugin)
         # The method's rules first, then the organisations', each in registration order; an
         # override takes the place of the rule it replaces.
         ordered = sorted(self._rules.items(), key=lambda item: item[1].plugin != CORE_RULES_PLUGIN)
@@ -181,7 +296,9 @@ class PluginHost:
         entry_points: bool = False,
         block: Iterable[str] = (),
         on_listener_error: Callable[[PluginError], None] | None = None,
+        hook_timeout: float | None = None,
     ) -> None:
+        self.hook_timeout = check_budget(hook_timeout)
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self._dist: dict[str, tuple[str | None, str | None]] = {}
@@ -214,7 +331,7 @@ class PluginHost:
             self.pm.check_pending()
         except pluggy.PluginValidationError as error:
             name = self.pm.get_name(error.plugin) or _plugin_name(error.plugin)
-            raise PluginError(name, "check_pending", error) from error
+            raise PluginError(name, "check_pending", error, detail=str(error)) from error
         self.rules = self._collect_rules()
         self.instruments = self._collect_instruments()
 
@@ -235,7 +352,7 @@ class PluginHost:
         try:
             self.pm.register(plugin, name=name)
         except pluggy.PluginValidationError as error:
-            raise PluginError(name, "register", error) from error
+            raise PluginError(name, "register", error, detail=str(error)) from error
         self._dist[name] = dist
 
     def _load_entry_points(self, blocked: set[str]) -> None:
@@ -249,10 +366,14 @@ class PluginHost:
                     f"an installed plugin and a plugin given to the engine are both named {ep.name!r}",
                 )
             dist = ep.dist
-            try:
-                plugin = ep.load()
-            except Exception as error:  # reported with the plugin's name and the original cause
-                raise PluginError(ep.name, f"import of {ep.value!r}", error) from error
+            hook = f"import of {ep.value!r}"
+            with self.budget(ep.name, hook):
+                try:
+                    plugin = ep.load()
+                except Exception as error:  # reported with the plugin's name and the original cause
+                    missing = error.name if isinstance(error, ImportError) else None
+                    detail = f"module {missing!r}" if missing else None
+                    raise PluginError(ep.name, hook, error, detail=detail) from error
             self._register(
                 plugin,
                 ep.name,
@@ -267,12 +388,13 @@ class PluginHost:
 
     def _call_each(self, hook_name: str, registry: _Registry, **kwargs: Any) -> None:
         for plugin, function in self._impls(hook_name):
-            try:
-                function(**_accepted(function, kwargs, registry._as(plugin)))
-            except PluginError:
-                raise
-            except Exception as error:
-                raise PluginError(plugin, hook_name, error) from error
+            with self.budget(plugin, hook_name):
+                try:
+                    function(**_accepted(function, kwargs, registry._as(plugin)))
+                except PluginError:
+                    raise
+                except Exception as error:
+                    raise PluginError(plugin, hook_name, error) from error
 
     def _collect_rules(self) -> tuple[Rule, ...]:
         registry = RuleRegistry()
@@ -286,15 +408,34 @@ class PluginHost:
 
     # --- notifications ---------------------------------------------------------------------------
 
+    def budget(self, plugin: str, hook: str) -> AbstractContextManager[object]:
+        """The time budget of one hook call (none when the engine has no ``hook_timeout``)."""
+        if self.hook_timeout is None:
+            return _NO_BUDGET
+        return HookBudget(plugin, hook, self.hook_timeout)
+
     def notify(self, hook_name: str, **kwargs: Any) -> None:
-        """Call every listener of ``hook_name``; a failing listener never stops the others."""
+        """Call every listener of ``hook_name``; a failing listener never stops the others.
+
+        A listener that fails or runs out of time is reported to ``on_listener_error``; the
+        event it was told about stays recorded.
+        """
         for plugin, function in self._impls(hook_name):
             try:
-                function(**{k: v for k, v in kwargs.items() if k in _argnames(function)})
+                with self.budget(plugin, hook_name):
+                    function(**{k: v for k, v in kwargs.items() if k in _argnames(function)})
+            except PluginTimeoutError as timeout:
+                if (timeout.plugin, timeout.hook) != (plugin, hook_name):  # from a call it made
+                    self._listener_failed(plugin, hook_name, timeout)
+                else:
+                    self._on_listener_error(timeout)
             except Exception as error:
-                failure = PluginError(plugin, hook_name, error)
-                failure.__cause__ = error
-                self._on_listener_error(failure)
+                self._listener_failed(plugin, hook_name, error)
+
+    def _listener_failed(self, plugin: str, hook_name: str, error: Exception) -> None:
+        failure = PluginError(plugin, hook_name, error)
+        failure.__cause__ = error
+        self._on_listener_error(failure)
 
     # --- introspection ---------------------------------------------------------------------------
 
@@ -329,10 +470,6 @@ def _accepted(function: Callable[..., Any], kwargs: dict[str, Any], registry: _R
 
 
 def _log_listener_error(failure: PluginError) -> None:
-    # Only the plugin, the hook and the exception type: the message may hold case data.
-    log.error(
-        "listener failed: plugin %r, hook %s, %s (the event is recorded)",
-        failure.plugin,
-        failure.hook,
-        type(failure.cause).__name__,
-    )
+    # str(PluginError) holds only the plugin, the hook and the exception type: the message may
+    # hold case data.
+    log.error("listener failed: %s (the event is recorded)", failure)

@@ -80,12 +80,18 @@ class RuleContext:
         return party.name
 
     @functools.cached_property
-    def required_parties(self) -> list[Party]:
-        """Members of the care team whose role must score, in a stable order."""
+    def required_parties(self) -> tuple[Party, ...]:
+        """Members of the care team whose role must score, in a stable order.
+
+        A tuple: every rule of an evaluation sees the same context, so nothing it can reach from
+        it may be changed by another rule.
+        """
         required = self.policy.required_roles
-        return sorted(
-            (p for p in self.state.care_team.values() if p.role in required),
-            key=lambda p: (_ROLE_ORDER[p.role], p.name, p.id),
+        return tuple(
+            sorted(
+                (p for p in self.state.care_team.values() if p.role in required),
+                key=lambda p: (_ROLE_ORDER[p.role], p.name, p.id),
+            )
         )
 
     def is_stale(self, score: ScoreGiven) -> bool:
@@ -235,6 +241,8 @@ class Rule:
     gate: bool = True
     plugin: str = "ketenzorg.method"
     """The plugin that registered the rule (set by the registry)."""
+    overrides: str | None = None
+    """The plugin whose rule of the same id this rule replaced (set by the registry), if any."""
 
     def __call__(self, ctx: RuleContext) -> Finding:
         return self.check(ctx)
