@@ -68,7 +68,7 @@ from ketenzorg.events import (
     TransitionKind,
 )
 from ketenzorg.hookspecs import hookimpl
-from ketenzorg.pluginhost import PluginError
+from ketenzorg.pluginhost import PluginError, PluginTimeoutError
 from ketenzorg.policy import Policy
 
 __all__ = [
@@ -109,6 +109,7 @@ __all__ = [
     "PhaseChanged",
     "PlanRevised",
     "PluginError",
+    "PluginTimeoutError",
     "Policy",
     "PolicyError",
     "Problem",
