@@ -143,11 +143,11 @@ def test_an_open_location_may_be_visited_again(engine: Engine) -> None:
     case = moved(engine, new_case(), 1, OPEN, "move-open")
     case = moved(engine, case, 2, None, "move-home")
     case = moved(engine, case, 3, OPEN, "move-back")
-    assert case.state.open_locations == {OPEN.id}
     bundle = exported(case)
-    assert [e["resource"]["resourceType"] for e in bundle["entry"]].count("Location") == 1
     assert is_valid(validate_bundle(bundle))  # one Location, not two under one fullUrl
+    assert [e["resource"]["resourceType"] for e in bundle["entry"]].count("Location") == 1
     assert bundle_to_case(bundle) == case
+    assert case.state.open_locations == {OPEN.id}
 
 
 def test_a_case_file_that_makes_an_open_location_secret_is_refused(open_then_secret: Case) -> None:
