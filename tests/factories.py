@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import attrs
+
 from ketenzorg import (
     CareSetting,
     CareSettingKind,
@@ -24,6 +26,8 @@ from ketenzorg import (
     SafetyAgreement,
     WorkGoal,
 )
+from ketenzorg.events import CareSettingChanged
+from ketenzorg.interop.fhir import SECRET_LOCATION_NAME, secret_location_pseudonyms
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -61,6 +65,27 @@ def opened(parties: tuple[Party, ...] = TEAM, *, at: datetime = T0) -> CaseOpene
         parties=parties,
         care_setting=CareSetting(kind=CareSettingKind.AMBULANT),
     )
+
+
+def as_exported(case: Case) -> Case:
+    """The case as it comes back from FHIR: a secret location keeps neither its name nor its id
+    (it is the placeholder name under the case's pseudonym); everything else comes back exactly."""
+    pseudonyms = secret_location_pseudonyms(case)
+
+    def hide(setting: CareSetting) -> CareSetting:
+        location = setting.location
+        if location is None or location.id not in pseudonyms:
+            return setting
+        hidden = attrs.evolve(location, id=pseudonyms[location.id], name=SECRET_LOCATION_NAME, secret=True)
+        return attrs.evolve(setting, location=hidden)
+
+    events = [
+        attrs.evolve(e, care_setting=hide(e.care_setting))
+        if isinstance(e, CaseOpened | CareSettingChanged)
+        else e
+        for e in case.events
+    ]
+    return Case(case.case_id, events)
 
 
 def new_case(parties: tuple[Party, ...] = TEAM) -> Case:

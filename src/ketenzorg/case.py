@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from ketenzorg.domain import CareSetting, Organisation, Party, PartyRole, Person, Phase, Region
+from ketenzorg.domain import CareSetting, Location, Organisation, Party, PartyRole, Person, Phase, Region
 from ketenzorg.errors import InvalidEventError, Problem
 from ketenzorg.events import (
     CareSettingChanged,
@@ -69,6 +69,9 @@ class CaseState:
     event_ids: frozenset[str] = frozenset()
     secret_locations: frozenset[str] = frozenset()
     """Ids of every location that was ever secret: such an id never becomes open."""
+    open_locations: frozenset[str] = frozenset()
+    """Ids of every location that was ever recorded as open: such an id never becomes secret (the
+    address and name it was recorded with would tie the secret stay to a known place)."""
 
     @property
     def is_closed(self) -> bool:
@@ -121,6 +124,7 @@ class _Fold:
         self.latest_at = state.latest_at
         self.event_ids: frozenset[str] | set[str] = state.event_ids
         self.secret_locations: frozenset[str] | set[str] = state.secret_locations
+        self.open_locations: frozenset[str] | set[str] = state.open_locations
         self._owned: set[str] = set()
 
     def _own(self, name: str) -> dict[str, Any]:
@@ -164,6 +168,7 @@ class _Fold:
             latest_at=self.latest_at,
             event_ids=frozenset(self.event_ids),
             secret_locations=frozenset(self.secret_locations),
+            open_locations=frozenset(self.open_locations),
         )
 
     def apply_all(self, events: Iterable[Event], first_index: int | None = None) -> None:
@@ -230,12 +235,12 @@ class _Fold:
         _check_location(event.care_setting)
         location = event.care_setting.location
         if location is not None:
-            if location.id in self.secret_locations and not location.secret:
-                raise _problem(
-                    "care_setting.location.secret", "a location that was secret stays secret (same id)"
-                )
+            _check_secrecy(location, self.secret_locations, self.open_locations)
             if location.secret:
-                self.secret_locations = set(self.secret_locations) | {location.id}
+                if location.id not in self.secret_locations:
+                    self.secret_locations = set(self.secret_locations) | {location.id}
+            elif location.id not in self.open_locations:
+                self.open_locations = set(self.open_locations) | {location.id}
         self.care_setting = event.care_setting
 
     def _conference_held(self, event: ConferenceHeld) -> None:
@@ -375,6 +380,7 @@ def _start(case_id: str, event: Event) -> CaseState:
     parties = {p.id: p for p in event.parties}
     _check_persons_refs(parties.values(), persons, "parties")
     _check_location(event.care_setting)
+    location = event.care_setting.location
     return CaseState(
         case_id=case_id,
         opened=event,
@@ -387,11 +393,8 @@ def _start(case_id: str, event: Event) -> CaseState:
         phase_since=event.at,
         latest_at=event.at,
         event_ids=frozenset({event.id}),
-        secret_locations=frozenset(
-            {event.care_setting.location.id}
-            if event.care_setting.location is not None and event.care_setting.location.secret
-            else ()
-        ),
+        secret_locations=frozenset({location.id} if location is not None and location.secret else ()),
+        open_locations=frozenset({location.id} if location is not None and not location.secret else ()),
     )
 
 
@@ -405,6 +408,19 @@ def _check_location(setting: CareSetting) -> None:
     # Defensive: Location refuses an address when secret; this guards objects built by evolve().
     if setting.location is not None and setting.location.secret and setting.location.address:
         raise _problem("care_setting.location.address", "a secret location's address is not kept")
+
+
+def _check_secrecy(location: Location, secret: Iterable[str], open_: Iterable[str]) -> None:
+    # A secret stay under the id of a location recorded as open would tie the secret stay to the
+    # open location's name and address in every export; refused both ways, naming no value.
+    if location.secret and location.id in open_:
+        raise _problem(
+            "care_setting.location.secret",
+            "a location recorded as open cannot become secret: record the move to a secret shelter "
+            "as a new location (a new id)",
+        )
+    if not location.secret and location.id in secret:
+        raise _problem("care_setting.location.secret", "a location that was secret stays secret (same id)")
 
 
 def apply(state: CaseState, event: Event) -> CaseState:

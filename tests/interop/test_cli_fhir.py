@@ -8,17 +8,27 @@ import json
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import attrs
 import pytest
 
-from ketenzorg import CareSetting, Case, ScoreGiven, caseformat
+from factories import as_exported
+from ketenzorg import (
+    CareSetting,
+    CareSettingChanged,
+    CareSettingKind,
+    Case,
+    Engine,
+    Location,
+    ScoreGiven,
+    caseformat,
+)
 from ketenzorg.demo import P_POLICE, SECRET_SHELTER
 from ketenzorg.demo import walk as _walk
-from ketenzorg.interop.fhir import CASE_ID, PARTY_ID, SECRET_LOCATION_NAME, case_to_bundle
+from ketenzorg.interop.fhir import CASE_ID, PARTY_ID, X_SECRET_LOCATION, case_to_bundle
 from ketenzorg.interop.terminology import code_system
 
 AT = "2026-10-06T12:00:00+00:00"
@@ -42,21 +52,6 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     assert "Traceback" not in result.stdout
     assert "internal error" not in result.stderr, result.stderr
     return result
-
-
-def without_secret_name(case: Case) -> Case:
-    """The case as it comes back from FHIR: a secret location's name never leaves the engine."""
-
-    def blank(setting: CareSetting) -> CareSetting:
-        if setting.location is not None and setting.location.secret:
-            return attrs.evolve(setting, location=attrs.evolve(setting.location, name=SECRET_LOCATION_NAME))
-        return setting
-
-    events = [
-        attrs.evolve(e, care_setting=blank(e.care_setting)) if hasattr(e, "care_setting") else e
-        for e in case.events
-    ]
-    return Case(case.case_id, events)
 
 
 def write_json(path: Path, data: Any) -> Path:
@@ -264,9 +259,10 @@ def test_import_gives_back_the_demo_case(demo_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     imported = caseformat.loads(result.stdout)
     original = caseformat.loads((demo_dir / "case.json").read_bytes())
-    assert imported == without_secret_name(original)
-    assert imported != original  # only because the secret location's name stayed home
+    assert imported == as_exported(original)
+    assert imported != original  # only because the secret location's name and id stayed home
     assert SECRET_SHELTER.name not in result.stdout
+    assert SECRET_SHELTER.id not in result.stdout
     assert json.loads(result.stdout)["format"] == caseformat.FORMAT_NAME
 
 
@@ -496,3 +492,84 @@ def test_validate_and_import_accept_the_lawful_demo(demo_dir: Path) -> None:
     assert run("validate", str(demo_dir / "bundle.json")).returncode == 0
     assert run("validate", str(demo_dir / "case.json")).returncode == 0
     assert run("import", str(demo_dir / "bundle.xml")).returncode == 0
+
+
+# --- a secret location stays secret --------------------------------------------------------------
+
+SHELTER_ADDRESS = "Schuilweg 7, 1234 AB Nergenshuizen (synthetisch)"
+OPEN_SHELTER = Location(id="shelter-open", name="Opvang Open (synthetisch)", address=SHELTER_ADDRESS)
+NEW_SECRET = Location(id="shelter-new-secret", name="Opvang Nieuw Geheim (synthetisch)", secret=True)
+NEVER_SHOWN = (SHELTER_ADDRESS, OPEN_SHELTER.name, NEW_SECRET.name, NEW_SECRET.id, SECRET_SHELTER.id)
+
+
+@functools.cache
+def open_then_secret() -> Case:
+    """The demo in phase 2 (at a secret shelter), then an open shelter with its address, then a
+    new secret shelter: a move to a secret shelter recorded the right way, as a new location."""
+    engine = Engine()
+    case = walk()[3].case
+    at = case.state.latest_at
+    for n, location in enumerate((OPEN_SHELTER, NEW_SECRET), start=1):
+        setting = CareSetting(kind=CareSettingKind.SHELTER, location=location)
+        case = engine.record(
+            case, CareSettingChanged(id=f"move-{n}", at=at + timedelta(days=n), care_setting=setting)
+        )
+    return case
+
+
+def test_a_case_file_that_makes_an_open_location_secret_is_refused(tmp_path: Path) -> None:
+    data = caseformat.case_to_dict(open_then_secret())
+    index = len(data["events"]) - 1
+    data["events"][index]["care_setting"]["location"]["id"] = OPEN_SHELTER.id  # the finding
+    path = write_json(tmp_path / "case.json", data)
+    for command in ("export", "evaluate"):
+        result = run(command, str(path))
+        assert result.returncode == 1, command
+        assert result.stdout == ""
+        assert f"events[{index}].care_setting.location.secret" in result.stderr
+        assert "new location" in result.stderr
+        for secret in NEVER_SHOWN:
+            assert secret not in result.stderr
+    result = run("validate", str(path))
+    assert result.returncode == 1
+    assert f"events[{index}].care_setting.location.secret" in result.stdout
+
+
+def test_validate_and_import_refuse_a_bundle_that_ties_a_secret_stay_to_an_address(tmp_path: Path) -> None:
+    bundle = json.loads(json.dumps(case_to_bundle(open_then_secret())))
+    entries = bundle["entry"]
+    place = next(i for i, e in enumerate(entries) if e["resource"]["resourceType"] == "Location")
+    stays = [x for e in entries for x in e["resource"].get("extension", ()) if x["url"] == X_SECRET_LOCATION]
+    assert len(stays) == 2
+    stays[-1]["extension"][0]["valueString"] = OPEN_SHELTER.id  # the finding, forged into a bundle
+    path = write_json(tmp_path / "tied.json", bundle)
+    for strict in ((), ("--strict",)):
+        result = run("validate", str(path), *strict)
+        assert result.returncode == 1
+        assert f"Bundle.entry[{place}].resource.address" in result.stdout
+        assert SHELTER_ADDRESS not in result.stdout + result.stderr
+    result = run("import", str(path))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert f"Bundle.entry[{place}].resource.address" in result.stderr
+    assert SHELTER_ADDRESS not in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_export_import_export_of_secret_locations_is_stable(tmp_path: Path, fmt: str) -> None:
+    case = write_json(tmp_path / "case.json", caseformat.case_to_dict(open_then_secret()))
+    first = run("export", str(case), "--format", fmt, "--type", "transaction")
+    assert first.returncode == 0, first.stderr
+    for secret in NEVER_SHOWN[2:]:
+        assert secret not in first.stdout
+    assert "secret-location-2" in first.stdout
+    bundle = tmp_path / f"bundle.{fmt}"
+    bundle.write_text(first.stdout, encoding="utf-8")
+    assert run("validate", str(bundle)).returncode == 0
+    imported = run("import", str(bundle))
+    assert imported.returncode == 0, imported.stderr
+    assert caseformat.loads(imported.stdout) == as_exported(open_then_secret())
+    again = tmp_path / "imported.json"
+    again.write_text(imported.stdout, encoding="utf-8")
+    second = run("export", str(again), "--format", fmt, "--type", "transaction")
+    assert second.stdout == first.stdout

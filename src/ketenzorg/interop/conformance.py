@@ -343,10 +343,14 @@ EXTENSIONS: Final[tuple[ExtensionDef, ...]] = (
     ExtensionDef(
         mapping.X_SECRET_LOCATION,
         "Geheime locatie",
-        "The stay is at a secret location: only an opaque id is exported, never the location itself.",
+        "The stay is at a secret location: only a pseudonym of it is exported, never the location itself.",
         ("Encounter",),
         parts=(
-            Part("id", "string", "Opaque id of the location"),
+            Part(
+                "id",
+                "string",
+                "Pseudonym of the location within this case (secret-location-<n>), never its id",
+            ),
             Part("secret", "boolean", "Always true"),
         ),
     ),

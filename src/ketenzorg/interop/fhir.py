@@ -6,8 +6,10 @@ id (identifier system ``NamingSystem/event-id``) and its place in the history (e
 ``docs/fhir-mapping.md`` for the mapping, resource by resource.
 
 A secret location is never exported: the stay's Encounter says only that the location is secret
-(extension ``secret-location``). Its name never leaves the engine, so a case with a secret
-location comes back with the placeholder name :data:`SECRET_LOCATION_NAME`.
+(extension ``secret-location``) and names it by a pseudonym of this case (``secret-location-1``,
+``secret-location-2``, ... in order of first appearance), never by its own id, which other cases at
+the same shelter share. Its name never leaves the engine, so a case with a secret location comes
+back with the placeholder name :data:`SECRET_LOCATION_NAME` and the pseudonym as its id.
 """
 
 from __future__ import annotations
@@ -80,14 +82,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SECRET_LOCATION_NAME",
+    "SECRET_LOCATION_PSEUDONYM",
     "BundleType",
     "FhirMappingError",
     "bundle_to_case",
     "case_to_bundle",
+    "secret_location_pseudonyms",
 ]
 
 BundleType = Literal["collection", "transaction"]
 SECRET_LOCATION_NAME: Final = "geheime locatie"
+SECRET_LOCATION_PSEUDONYM: Final = "secret-location-{}"
+"""The id a secret location has in an export: numbered per case, so it links no two cases."""
 _NAMESPACE = uuid.UUID("0b6f6d4e-5d7a-4f1e-9a53-7c0e2a6d1f42")
 
 EVENT_ID = naming_system("event-id")
@@ -206,6 +212,9 @@ class _Exporter:
         self.org = _rid(self.cid, "organisation", self.opened.organisation.id)
         self.careplan = _rid(self.cid, "careplan")
         self.careteam = _rid(self.cid, "careteam")
+        self.secret_ids = secret_location_pseudonyms(case)
+        self.location_rids: dict[Location, str] = {}
+        self.location_versions: dict[str, int] = {}
 
     # references --------------------------------------------------------------------------------
 
@@ -449,24 +458,35 @@ class _Exporter:
             resource["reasonCode"] = [{"text": event.reason}]
         location = setting.location
         if location is not None:
-            if location.secret:
-                # Never the location itself: only that it is secret, and an opaque id.
+            if location.secret or location.id in self.state.secret_locations:
+                # Never the location itself, its name or its own id: only that it is secret, and
+                # the pseudonym this case gives it (fails closed: no pseudonym, no export).
+                pseudonym = self.secret_ids[location.id]
                 resource["extension"].append(
-                    _x(X_SECRET_LOCATION, extension=[_xs("id", location.id), _x("secret", valueBoolean=True)])
+                    _x(X_SECRET_LOCATION, extension=[_xs("id", pseudonym), _x("secret", valueBoolean=True)])
                 )
             else:
-                lid = _rid(self.cid, "location", location.id)
-                loc: dict[str, Any] = {
-                    "resourceType": "Location",
-                    "id": lid,
-                    "identifier": [_ident(LOCATION_ID, location.id)],
-                    "name": location.name,
-                }
-                if location.address:
-                    loc["address"] = {"text": location.address}
-                self.add(loc)
-                resource["location"] = [{"location": _ref(lid, location.name)}]
+                resource["location"] = [{"location": _ref(self.location(location), location.name)}]
         self.add(resource)
+
+    def location(self, location: Location) -> str:
+        """The ``Location`` resource of an open location, added once per recorded version of it."""
+        found = self.location_rids.get(location)
+        if found is not None:
+            return found
+        version = self.location_versions[location.id] = self.location_versions.get(location.id, 0) + 1
+        lid = _rid(self.cid, "location", location.id, *([str(version)] if version > 1 else []))
+        loc: dict[str, Any] = {
+            "resourceType": "Location",
+            "id": lid,
+            "identifier": [_ident(LOCATION_ID, location.id)],
+            "name": location.name,
+        }
+        if location.address:
+            loc["address"] = {"text": location.address}
+        self.add(loc)
+        self.location_rids[location] = lid
+        return lid
 
     def conference(self, seq: int, event: ConferenceHeld) -> None:
         extensions = [
@@ -768,6 +788,34 @@ class _Exporter:
             answers = [{"valueCoding": {"code": code}} for code in value]
             return {"linkId": link, "extension": [_x(X_MULTIPLE, valueBoolean=True)], "answer": answers}
         return {"linkId": link, "answer": answers}
+
+
+def secret_location_pseudonyms(case: Case) -> dict[str, str]:
+    """Each secret location's id in this case -> the id an export gives it.
+
+    ``secret-location-1``, ``-2``, ... in order of first appearance in the history: the same
+    location has the same pseudonym in every resource and format, and two cases at one shelter
+    cannot be linked by it (nor can it be reversed by hashing guessed ids). A number is skipped
+    when an open location of the case has that very id. Any location that was ever secret counts,
+    whatever a stay says (the fold never lets an open location become secret, this does not rely
+    on it); importing an export and exporting again gives the same pseudonyms.
+    """
+    state = case.state
+    secret = state.secret_locations
+    taken = state.open_locations - secret
+    pseudonyms: dict[str, str] = {}
+    number = 0
+    for event in case.events:
+        if not isinstance(event, CaseOpened | CareSettingChanged):
+            continue
+        location = event.care_setting.location
+        if location is None or location.id in pseudonyms or not (location.secret or location.id in secret):
+            continue
+        number += 1
+        while SECRET_LOCATION_PSEUDONYM.format(number) in taken:
+            number += 1
+        pseudonyms[location.id] = SECRET_LOCATION_PSEUDONYM.format(number)
+    return pseudonyms
 
 
 def _item_types(instruments: Mapping[str, Any] | None) -> dict[tuple[str, str], str]:
@@ -1082,7 +1130,7 @@ class _Importer:
         ]
         settings = [(i, r) for i, r in self.of_type("Encounter") if self.ext(r, X_CARE_SETTING) is not None]
         initial = next(
-            (r for _, r in settings if self.sub(self.ext(r, X_CARE_SETTING) or {}, "id") == eid), None
+            ((i, r) for i, r in settings if self.sub(self.ext(r, X_CARE_SETTING) or {}, "id") == eid), None
         )
         if initial is None:
             raise FhirMappingError([Problem("Bundle.entry", "no Encounter for the initial care setting")])
@@ -1097,18 +1145,22 @@ class _Importer:
             ),
             persons=tuple(persons),
             parties=tuple(self.initial),
-            care_setting=self.care_setting(initial),
+            care_setting=self.care_setting(*initial),
             reason=resource.get("description", ""),
         )
 
-    def care_setting(self, encounter: Mapping[str, Any]) -> CareSetting:
+    def care_setting(self, index: int, encounter: Mapping[str, Any]) -> CareSetting:
         kind = CareSettingKind(self.code(encounter["type"][0], "encounter-type"))
         location: Location | None = None
         secret = self.ext(encounter, X_SECRET_LOCATION)
         if secret is not None:
+            if "location" in encounter:  # the location itself would undo the secret
+                raise FhirMappingError(
+                    [Problem(self.where(index, "location"), "a stay at a secret location names no location")]
+                )
             location = Location(id=self.sub(secret, "id"), name=SECRET_LOCATION_NAME, secret=True)
         elif encounter.get("location"):
-            _, loc = self.resolve(encounter["location"][0]["location"], 0, "location")
+            _, loc = self.resolve(encounter["location"][0]["location"], index, "location[0].location")
             address = loc.get("address", {}).get("text")
             location = Location(id=self.ident(loc, LOCATION_ID) or "", name=loc["name"], address=address)
         return CareSetting(kind=kind, location=location)
@@ -1133,7 +1185,7 @@ class _Importer:
                 return None  # the initial setting belongs to case_opened
             reason = (resource.get("reasonCode") or [{}])[0].get("text", "")
             return seq, CareSettingChanged(
-                id=eid, at=at, care_setting=self.care_setting(resource), reason=reason
+                id=eid, at=at, care_setting=self.care_setting(index, resource), reason=reason
             )
         conference_id = self.ident(resource, EVENT_ID)
         participants = tuple(

@@ -314,6 +314,93 @@ def _score_rules(resource: Mapping[str, Any], at: str) -> Iterator[dict[str, Any
         yield issue("error", "required", "a safety score needs its time", f"{at}.effectiveDateTime")
 
 
+def _secret_stays(bundle: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """A stay at a secret location points at no place anyone can find.
+
+    A ``Location`` a secret stay uses (its ``location``, or a Location whose identifier is the
+    stay's ``secret-location`` id) carries no address, telecom, position or narrative, and no name,
+    alias or description but the placeholder; no Location is used by a secret stay and an open stay
+    both. Issues name the element, never its value.
+    """
+    from ketenzorg.interop.fhir import SECRET_LOCATION_NAME, X_SECRET_LOCATION
+
+    def items(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else [value]
+
+    entries: list[tuple[int, Mapping[str, Any], Mapping[str, Any]]] = [
+        (index, entry, entry["resource"])
+        for index, entry in enumerate(items(bundle.get("entry")))
+        if isinstance(entry, Mapping) and isinstance(entry.get("resource"), Mapping)
+    ]
+    resources: dict[int, Mapping[str, Any]] = {}
+    by_url: dict[str, int] = {}
+    by_identifier: dict[str, list[int]] = {}
+    for index, entry, resource in entries:
+        if resource.get("resourceType") == "Location":
+            resources[index] = resource
+            if isinstance(entry.get("fullUrl"), str):
+                by_url[entry["fullUrl"]] = index
+            for ident in items(resource.get("identifier")):
+                if isinstance(ident, Mapping) and isinstance(ident.get("value"), str):
+                    by_identifier.setdefault(ident["value"], []).append(index)
+    secret_uses: set[int] = set()
+    open_uses: set[int] = set()
+    for index, _, resource in entries:
+        if resource.get("resourceType") != "Encounter":
+            continue
+        used = [
+            by_url[ref["reference"]]
+            for element in items(resource.get("location"))
+            if isinstance(element, Mapping)
+            for ref in [element.get("location")]
+            if isinstance(ref, Mapping)
+            and isinstance(ref.get("reference"), str)
+            and ref["reference"] in by_url
+        ]
+        secret = [
+            ext
+            for ext in items(resource.get("extension"))
+            if isinstance(ext, Mapping) and ext.get("url") == X_SECRET_LOCATION
+        ]
+        if not secret:
+            open_uses.update(used)
+            continue
+        if "location" in resource:
+            yield issue(
+                "error",
+                "business-rule",
+                "a stay at a secret location names no location (only that it is secret)",
+                f"Bundle.entry[{index}].resource.location",
+            )
+        secret_uses.update(used)
+        for part in (part for ext in secret for part in items(ext.get("extension"))):
+            if (
+                isinstance(part, Mapping)
+                and part.get("url") == "id"
+                and isinstance(part.get("valueString"), str)
+            ):
+                secret_uses.update(by_identifier.get(part["valueString"], ()))
+    for index in sorted(secret_uses):
+        resource, at = resources[index], f"Bundle.entry[{index}].resource"
+        for element in ("address", "telecom", "position", "text", "alias", "description", "name"):
+            if element in resource and not (element == "name" and resource["name"] == SECRET_LOCATION_NAME):
+                yield issue(
+                    "error",
+                    "business-rule",
+                    f"a location used by a stay at a secret location has no {element}"
+                    + (f" (only {SECRET_LOCATION_NAME!r})" if element == "name" else ""),
+                    f"{at}.{element}",
+                )
+        if index in open_uses:
+            yield issue(
+                "error",
+                "business-rule",
+                "a location used by a stay at a secret location is also used by an open stay: "
+                "a move to a secret shelter is a new location (a new id)",
+                at,
+            )
+
+
 # --- layer 3: the case ---------------------------------------------------------------------------
 
 
@@ -362,6 +449,7 @@ def read_bundle(bundle: Any, *, strict: bool = False) -> tuple[dict[str, Any], C
     if strict:
         issues += list(_strict(bundle))
     issues += list(_profile(bundle))
+    issues += list(_secret_stays(bundle))
     case: Case | None = None
     if not _carries_a_case(bundle):
         issues.append(
