@@ -104,11 +104,13 @@ def bundle(*resources: dict[str, Any], type: str = "collection") -> dict[str, An
     }
 
 
-def refused(engine: Engine, case: Case, partner: dict[str, Any]) -> list[dict[str, Any]]:
+def refused(
+    engine: Engine, case: Case, partner: dict[str, Any], *, sender: str | None = P_POLICE.id, **kwargs: Any
+) -> list[dict[str, Any]]:
     """Merge must refuse; return the errors of its OperationOutcome (and check the case is unchanged)."""
     before = case.events
     with pytest.raises(MergeRefusedError) as caught:
-        merge_bundle(engine, case, partner)
+        merge_bundle(engine, case, partner, sender=sender, **kwargs)
     assert case.events == before
     outcome = caught.value.outcome
     assert outcome["resourceType"] == "OperationOutcome"
@@ -120,8 +122,10 @@ def refused(engine: Engine, case: Case, partner: dict[str, Any]) -> list[dict[st
     return found
 
 
-def merged(engine: Engine, case: Case, partner: dict[str, Any]) -> tuple[Case, dict[str, Any]]:
-    new, outcome = merge_bundle(engine, case, partner)
+def merged(
+    engine: Engine, case: Case, partner: dict[str, Any], *, sender: str | None = P_POLICE.id, **kwargs: Any
+) -> tuple[Case, dict[str, Any]]:
+    new, outcome = merge_bundle(engine, case, partner, sender=sender, **kwargs)
     assert outcome["resourceType"] == "OperationOutcome"
     assert is_valid(outcome)
     assert new.events[: len(case.events)] == case.events
@@ -158,7 +162,7 @@ def test_a_partner_score_becomes_one_score_event(engine: Engine, case: Case) -> 
     ids=["client", "practitioner", "ggz-joined-later"],
 )
 def test_the_role_comes_from_the_care_team(engine: Engine, case: Case, party: Any, role: PartyRole) -> None:
-    new, _ = merged(engine, case, bundle(score(6, party=party.id)))
+    new, _ = merged(engine, case, bundle(score(6, party=party.id)), sender=party.id)
     event = new.events[-1]
     assert isinstance(event, ScoreGiven)
     assert (event.party_id, event.role, event.score) == (party.id, role, 6)
@@ -181,11 +185,12 @@ def test_the_event_id_is_stable_across_engines_and_runs(case: Case) -> None:
     assert other.events[-1].id != first.events[-1].id
 
 
-def test_the_partners_event_id_is_used_when_given(engine: Engine, case: Case) -> None:
+def test_our_own_event_id_identifier_for_a_new_event_is_refused(engine: Engine, case: Case) -> None:
+    """Finding 10: a partner may not pick the id of an event (ours or another partner's)."""
     resource = score(4)
     resource["identifier"] = [{"system": EVENT_ID, "value": "partner-event-1"}, *resource["identifier"]]
-    new, _ = merged(engine, case, bundle(resource))
-    assert new.events[-1].id == "partner-event-1"
+    found = refused(engine, case, bundle(resource))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.identifier"]
 
 
 def test_a_low_partner_score_in_phase_2_proposes_a_relapse(engine: Engine, case: Case) -> None:
@@ -242,11 +247,11 @@ def test_an_acute_incident_raises_the_alert_and_proposes_a_relapse(engine: Engin
     assert new.events[-1].id in decision.relapse.evidence
 
 
-def test_an_incident_without_a_reporter_is_merged(engine: Engine, case: Case) -> None:
-    new, _ = merged(engine, case, bundle(incident(party=None)))
+def test_an_incident_without_a_reporter_is_reported_by_the_sender(engine: Engine, case: Case) -> None:
+    new, _ = merged(engine, case, bundle(incident(party=None)), sender=P_GGZ.id)
     event = new.events[-1]
     assert isinstance(event, IncidentReported)
-    assert event.reported_by is None
+    assert event.reported_by == P_GGZ.id
 
 
 def test_an_incident_without_its_acute_component_is_refused(engine: Engine, case: Case) -> None:
@@ -287,7 +292,7 @@ def test_a_reference_to_a_careplan_of_another_case_is_refused(engine: Engine, ca
     resource["basedOn"] = [{"reference": url(1)}]
     found = refused(engine, case, bundle(resource, plan))
     assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.basedOn[0]"]
-    assert "een-andere-casus" in found[0]["diagnostics"]
+    assert "een-andere-casus" not in found[0]["diagnostics"]  # a value from the bundle is not echoed
 
 
 def test_a_transaction_from_a_partner_merges_too(engine: Engine, case: Case) -> None:
@@ -465,10 +470,20 @@ def test_our_own_export_merges_to_nothing(engine: Engine, case: Case) -> None:
     assert {i["severity"] for i in outcome["issue"]} <= {"warning", "information"}
 
 
-def test_a_later_export_brings_in_the_new_incident(engine: Engine, case: Case) -> None:
-    later = _steps()[4].case  # the acute incident of May
-    new, _ = merged(engine, case, case_to_bundle(later))
-    assert new.events == later.events
+def test_a_later_export_of_ours_cannot_add_events_under_our_ids(engine: Engine, case: Case) -> None:
+    """Our own event ids are ours: a bundle may repeat them for events we hold, never add one."""
+    later = _steps()[4].case  # the acute incident of May, reported by the police
+    incident_id = later.events[-1].id
+    assert isinstance(later.events[-1], IncidentReported)
+    exported = case_to_bundle(later)
+    found = refused(engine, case, exported)
+    where = next(
+        f"Bundle.entry[{i}].resource"
+        for i, e in enumerate(exported["entry"])
+        if e["resource"]["resourceType"] == "Observation"
+        and {"system": EVENT_ID, "value": incident_id} in e["resource"]["identifier"]
+    )
+    assert [i["expression"][0] for i in found] == [f"{where}.identifier"]
 
 
 # --- listeners -----------------------------------------------------------------------------------
