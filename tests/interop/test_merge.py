@@ -941,3 +941,17 @@ def test_cli_merge_with_a_policy_bounds_the_clock_skew(files: Any, tmp_path: Pat
     policy.write_text(json.dumps({"max_clock_skew_minutes": 60}), encoding="utf-8")
     accepted = run("merge", str(case_path), str(bundle_path), "--from", P_POLICE.id, "--policy", str(policy))
     assert accepted.returncode == 0, accepted.stderr
+
+
+def test_a_careplan_entry_that_also_names_another_case_is_refused(engine: Engine, case: Case) -> None:
+    plan = {
+        "resourceType": "CarePlan",
+        "identifier": [
+            {"system": PARTY_ID, "value": P_POLICE.id},
+            {"system": CASE_ID, "value": "een-andere-casus"},
+        ],
+    }
+    resource = score(4)
+    resource["basedOn"] = [_based_on(case.case_id), {"reference": url(1)}]
+    found = refused(engine, case, bundle(resource, plan))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.basedOn[1]"]

@@ -738,3 +738,28 @@ def test_cli_sign_with_a_public_key_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert str(key_file) in result.stderr
     assert result.stdout == ""
+
+
+def test_a_signature_by_a_party_without_keys_leaves_the_named_sender_to_decide(case: Case) -> None:
+    ggz = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:5e1f0000-0000-4000-8000-000000000001", "resource": score(party=P_GGZ.id)}
+        ],
+    }
+    bundle = sign_bundle(ggz, ec_key(seed=4), P_GGZ.id, SIGNED_AT)
+    new, outcome = merge_bundle(engine(), case, bundle, sender=P_GGZ.id, keys=keys(**POLICE_KEYS))
+    assert len(new.events) == len(case.events) + 1
+    assert [(i["severity"], i["expression"]) for i in outcome["issue"]] == [
+        ("warning", ["Bundle.signature.who"])
+    ]
+    # without a named sender, an unverifiable signature names nobody
+    with pytest.raises(MergeRefusedError) as caught:
+        merge_bundle(engine(), case, bundle, keys=keys(**POLICE_KEYS))
+    assert [p.path for p in caught.value.problems] == ["Bundle.signature.who"]
+    # and it never stands in for the signature a party with keys must give
+    as_police = sign_bundle(partner_bundle(), ec_key(seed=4), P_GGZ.id, SIGNED_AT)
+    with pytest.raises(MergeRefusedError) as caught:
+        merge_bundle(engine(), case, as_police, sender=P_POLICE.id, keys=keys(**POLICE_KEYS))
+    assert [p.path for p in caught.value.problems] == ["Bundle.signature"]

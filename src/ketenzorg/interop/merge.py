@@ -44,7 +44,13 @@ from ketenzorg.engine import Engine
 from ketenzorg.errors import InvalidEventError, KetenzorgError, Problem, ValidationError
 from ketenzorg.events import Event, IncidentReported, ScoreGiven
 from ketenzorg.interop.fhir import CASE_ID, EVENT_ID, PARTY_ID
-from ketenzorg.interop.signature import PartyKeys, SignatureError, parse_instant, verify_bundle
+from ketenzorg.interop.signature import (
+    PartyKeys,
+    SignatureError,
+    UnknownSignerError,
+    parse_instant,
+    verify_bundle,
+)
 from ketenzorg.interop.terminology import code_system
 from ketenzorg.interop.validate import issue, operation_outcome, validate_bundle
 
@@ -184,6 +190,13 @@ class _Merger:
                 signed = verify_bundle(
                     self.bundle, keys, not_before=self.state.opened.at, not_after=self.latest_allowed
                 )
+            except UnknownSignerError as error:
+                if named is None:  # the signature was to name the sender, and cannot
+                    for p in error.problems:
+                        self.refuse(p.path, p.message, "security")
+                    return None
+                for p in error.problems:  # the named sender decides; its own keys are checked below
+                    self.issues.append(issue("warning", "security", f"not verified: {p.message}", p.path))
             except SignatureError as error:
                 for p in error.problems:
                     self.refuse(p.path, p.message, "security")
@@ -213,29 +226,29 @@ class _Merger:
 
     # references ----------------------------------------------------------------------------------
 
-    def target(self, ref: Any) -> Mapping[str, Any] | None:
-        """The identifier a reference carries, directly or through the resource it points to."""
+    def identifiers(self, ref: Any) -> list[Mapping[str, Any]]:
+        """The identifiers a reference carries: its own, or those of the entry it points to."""
         if not isinstance(ref, Mapping):
-            return None
+            return []
         if isinstance(ref.get("identifier"), Mapping):
-            found: Mapping[str, Any] = ref["identifier"]
-            return found
+            return [ref["identifier"]]
         resource = self.by_url.get(ref.get("reference"))
-        if isinstance(resource, Mapping):
-            identifiers = resource.get("identifier")
-            if isinstance(identifiers, Mapping):
-                identifiers = [identifiers]
-            for item in identifiers if isinstance(identifiers, list) else ():
-                if isinstance(item, Mapping) and item.get("system") in (CASE_ID, PARTY_ID, EVENT_ID):
-                    return item
-        return None
+        found = resource.get("identifier") if isinstance(resource, Mapping) else None
+        if isinstance(found, Mapping):
+            found = [found]
+        return [i for i in found if isinstance(i, Mapping)] if isinstance(found, list) else []
+
+    def values(self, ref: Any, system: str) -> list[str]:
+        """Every value of ``system`` among the identifiers of a reference."""
+        return [
+            i["value"]
+            for i in self.identifiers(ref)
+            if i.get("system") == system and isinstance(i.get("value"), str)
+        ]
 
     def identifier_of(self, ref: Any, system: str) -> str | None:
-        found = self.target(ref)
-        if found is not None and found.get("system") == system and isinstance(found.get("value"), str):
-            value: str = found["value"]
-            return value
-        return None
+        found = self.values(ref, system)
+        return found[0] if found else None
 
     # one resource --------------------------------------------------------------------------------
 
@@ -248,13 +261,11 @@ class _Merger:
             return False
         ours = False
         for index, ref in enumerate(based_on):
-            case_id = self.identifier_of(ref, CASE_ID)
-            if case_id is None:
-                continue
-            if case_id != self.case.case_id:
+            case_ids = self.values(ref, CASE_ID)
+            if any(case_id != self.case.case_id for case_id in case_ids):
                 self.refuse(f"{at}.basedOn[{index}]", "refers to another case")
                 return False
-            ours = True
+            ours = ours or bool(case_ids)
         if not ours:
             self.refuse(f"{at}.basedOn", "must refer to the case's CarePlan by its case-id identifier")
         return ours
@@ -319,8 +330,8 @@ class _Merger:
         encounter = resource.get("encounter")
         if encounter is None:
             return True, None
-        found = self.target(encounter)
-        if found is None or found.get("system") != EVENT_ID:
+        found = self.values(encounter, EVENT_ID)
+        if not found:
             self.issues.append(
                 issue(
                     "warning",
@@ -331,8 +342,11 @@ class _Merger:
                 )
             )
             return True, None
-        conference_id = found.get("value")
-        if not isinstance(conference_id, str) or conference_id not in self.state.conferences:
+        if len(found) > 1:
+            self.refuse(f"{at}.encounter", "names more than one conference")
+            return False, None
+        conference_id = found[0]
+        if conference_id not in self.state.conferences:
             self.refuse(f"{at}.encounter", "names a conference this case does not hold")
             return False, None
         return True, conference_id

@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -45,6 +46,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 import attrs
+import orjson
 
 from ketenzorg.domain import EARLIEST_YEAR, LATEST_YEAR, in_years
 from ketenzorg.errors import MalformedInputError, Problem, ValidationError
@@ -57,6 +59,7 @@ __all__ = [
     "KeyFileError",
     "PartyKeys",
     "SignatureError",
+    "UnknownSignerError",
     "canonical_json",
     "parse_instant",
     "sign_bundle",
@@ -100,6 +103,10 @@ match. The year is checked against the engine's range separately."""
 
 class SignatureError(ValidationError):
     """A ``Bundle.signature`` that does not prove who sent the bundle; problems at ``Bundle.signature...``."""
+
+
+class UnknownSignerError(SignatureError):
+    """A signature by a party for which no key is configured: it can be neither trusted nor refuted."""
 
 
 class KeyFileError(MalformedInputError):
@@ -157,46 +164,38 @@ def _utf16(name: str) -> bytes:
     return name.encode("utf-16-be", "surrogatepass")
 
 
-def _write(value: Any, out: list[str]) -> None:
-    if isinstance(value, str):
-        out.append(json.dumps(value, ensure_ascii=False))
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif value is None:
-        out.append("null")
-    elif isinstance(value, int):
-        out.append(str(value))
-    elif isinstance(value, Decimal):
+def _ordered(value: Any) -> Any:
+    """``value`` with every object's members in canonical order, ready for orjson to write.
+
+    orjson writes strings exactly as RFC 8785 does (only ``"``, ``\\`` and control characters
+    escaped) and keeps an object's member order; a decimal is written as it was read. Exact types
+    are tried first: parsed JSON holds only dict, list, str, int, bool and Decimal.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict or isinstance(value, Mapping):
+        try:
+            names = sorted(value)
+            ascii_names = "".join(names).isascii()
+        except TypeError:
+            raise ValueError("an object with a name that is not a string") from None
+        if not ascii_names:  # code points and UTF-16 code units order differently above U+D7FF
+            names.sort(key=_utf16)
+        return {name: _ordered(value[name]) for name in names}
+    if kind is list or isinstance(value, list | tuple):
+        return [_ordered(item) for item in value]
+    if isinstance(value, str | int):  # subclasses (an enum's value, say)
+        return str(value) if isinstance(value, str) else int(value)
+    if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError("a number that is not finite")
-        out.append(str(value))
-    elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        return orjson.Fragment(str(value))
+    if isinstance(value, float):
+        if not math.isfinite(value):
             raise ValueError("a number that is not finite")
-        out.append(repr(value))
-    elif isinstance(value, Mapping):
-        names = sorted(value, key=lambda k: _utf16(k) if isinstance(k, str) else b"")
-        if not all(isinstance(k, str) for k in names):
-            raise ValueError("an object with a name that is not a string")
-        out.append("{")
-        for index, name in enumerate(names):
-            if index:
-                out.append(",")
-            out.append(json.dumps(name, ensure_ascii=False))
-            out.append(":")
-            _write(value[name], out)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
-            _write(item, out)
-        out.append("]")
-    else:
-        raise ValueError(f"a {type(value).__name__} is not a JSON value")
+        return value
+    raise ValueError(f"a {type(value).__name__} is not a JSON value")
 
 
 def canonical_json(resource: Mapping[str, Any]) -> bytes:
@@ -206,12 +205,10 @@ def canonical_json(resource: Mapping[str, Any]) -> bytes:
     """
     if resource.get("resourceType") == "Bundle":
         resource = {k: v for k, v in resource.items() if k != "signature"}
-    out: list[str] = []
-    _write(resource, out)
     try:
-        return "".join(out).encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("holds text that is not valid Unicode (a lone surrogate)") from None
+        return orjson.dumps(_ordered(resource))
+    except orjson.JSONEncodeError:  # a lone surrogate, or an integer beyond 64 bits
+        raise ValueError("holds text that is not valid Unicode or a number too large") from None
 
 
 # --- keys ----------------------------------------------------------------------------------------
@@ -581,8 +578,8 @@ def verify_bundle(
 
     ``when`` must lie within ``not_before``..``not_after`` (when given). Raises
     :class:`SignatureError` (located at ``Bundle.signature...``, never repeating a value) when
-    the bundle is unsigned, the signature is not of the accepted form, names a party without
-    configured keys, or does not verify with any of that party's keys.
+    the bundle is unsigned, the signature is not of the accepted form or does not verify with any
+    of the signing party's keys; :class:`UnknownSignerError` when no key is configured for it.
     """
     signature = bundle.get("signature")
     if signature is None:
@@ -611,7 +608,7 @@ def verify_bundle(
         raise _refuse("when", "is before the case was opened")
     configured = keys.of(party_id)
     if not configured:
-        raise _refuse("who", "no key is configured for the signing party")
+        raise UnknownSignerError([Problem(f"{_AT}.who", "no key is configured for the signing party")])
     header, protected, raw = _jws(signature.get("data"))
     alg = _check_header(header)
     try:
