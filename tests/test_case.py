@@ -181,6 +181,14 @@ def test_score_in_an_unknown_conference() -> None:
     assert paths(fold_error(events)) == ["events[2].conference_id"]
 
 
+def test_score_in_a_conference_its_party_did_not_attend() -> None:
+    events = [opened(), conf(), score("police", 6, 7, conference_id="mdo-1")]
+    error = fold_error(events)
+    assert paths(error) == ["events[2].conference_id"]
+    assert "took no part" in str(error)
+    fold("case-test", [opened(), conf(participants=("client", "police")), events[2]])
+
+
 def test_conference_with_an_unknown_participant() -> None:
     events = [opened(), conf(participants=("client", "ghost"))]
     error = fold_error(events)

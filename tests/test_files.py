@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ketenzorg import FileWriteError, caseformat
-from ketenzorg.demo import walk
+from ketenzorg.demo import P_POLICE, walk
 from ketenzorg.files import write_atomically
 
 
@@ -124,7 +124,7 @@ def test_merge_out_refuses_an_existing_file_and_a_link(tmp_path: Path) -> None:
     bundle.write_text(json.dumps({"resourceType": "Bundle", "type": "collection"}), encoding="utf-8")
     existing = tmp_path / "existing.json"
     existing.write_bytes(b"keep")
-    result = run("merge", str(case), str(bundle), "--out", str(existing))
+    result = run("merge", str(case), str(bundle), "--from", P_POLICE.id, "--out", str(existing))
     assert existing.read_bytes() == b"keep"
     assert result.returncode == 2
     assert "exists" in result.stderr
@@ -132,7 +132,7 @@ def test_merge_out_refuses_an_existing_file_and_a_link(tmp_path: Path) -> None:
     victim.write_bytes(b"precious")
     link = tmp_path / "link.json"
     link.symlink_to(victim)
-    result = run("merge", str(case), str(bundle), "--out", str(link), "--force")
+    result = run("merge", str(case), str(bundle), "--from", P_POLICE.id, "--out", str(link), "--force")
     assert victim.read_bytes() == b"precious"
     assert result.returncode == 2
     assert "symbolic link" in result.stderr

@@ -260,8 +260,12 @@ class _Fold:
         if scorer is None or scorer.role is not event.role:
             self._refuse_score(event, scorer)
         conference_id = event.conference_id
-        if conference_id is not None and conference_id not in self.conferences:
-            raise _problem("conference_id", "no conference with this id was recorded")
+        if conference_id is not None:
+            conference = self.conferences.get(conference_id)
+            if conference is None:
+                raise _problem("conference_id", "no conference with this id was recorded")
+            if party_id not in conference.participants:  # a score given "in" a meeting it missed
+                raise _problem("conference_id", "the party took no part in this conference")
         scores = self.latest_scores
         previous = scores.get(party_id)
         if previous is None or previous.at <= event.at:  # an older score arriving late is kept only

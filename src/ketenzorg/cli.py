@@ -446,15 +446,30 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _cmd_merge(args: argparse.Namespace) -> int:
     from ketenzorg import caseformat
-    from ketenzorg.interop.merge import MergeRefusedError, merge_bundle
+    from ketenzorg.interop.merge import MergeRefusedError, SenderUnknownError, merge_bundle
+    from ketenzorg.interop.signature import PartyKeys
 
+    if args.sender is None and args.keys is None:
+        raise _UsageError(
+            "merge: name the care-team member that sent the bundle (--from PARTY), "
+            "or give the partners' keys (--keys KEYS.json) for a signed bundle"
+        )
+    keys = None
+    if args.keys is not None:
+        try:
+            keys = PartyKeys.from_mapping(_load_json(args.keys))
+        except ValidationError as error:
+            raise error.with_source(args.keys) from None
     engine = _engine(args)
     case = _load_replayed(engine, args.case, args.format)
     bundle = _load_document(args.bundle, args.format)
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise MalformedInputError.at(args.bundle, "not a FHIR Bundle")
     try:
-        new, outcome = merge_bundle(engine, case, bundle)
+        new, outcome = merge_bundle(engine, case, bundle, sender=args.sender, keys=keys)
+    except SenderUnknownError as error:
+        _print_outcome(error.outcome, args.bundle, sys.stderr)
+        return EXIT_UNUSABLE
     except MergeRefusedError as error:
         _print_outcome(error.outcome, args.bundle, sys.stderr)
         return EXIT_NEGATIVE
@@ -465,6 +480,35 @@ def _cmd_merge(args: argparse.Namespace) -> int:
         _out(f"merged {added} event(s) from {args.bundle}; wrote {args.out}")
     else:
         sys.stdout.write(caseformat.dumps(new).decode())
+    return EXIT_OK
+
+
+def _cmd_sign(args: argparse.Namespace) -> int:
+    from datetime import UTC
+
+    from ketenzorg.interop.signature import canonical_json, sign_bundle
+
+    when = _parse_at(args.at) or datetime.now(UTC)
+    bundle = _load_document(args.bundle, args.format)
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise MalformedInputError.at(args.bundle, "not a FHIR Bundle")
+    try:
+        canonical_json(bundle)
+    except ValueError as error:
+        raise MalformedInputError.at(args.bundle, f"cannot be signed: {error}") from None
+    jwk = _load_json(args.key)
+    if not isinstance(jwk, dict):
+        raise MalformedInputError.at(args.key, "expected a private key as a JWK object")
+    try:
+        signed = sign_bundle(bundle, jwk, args.signer, when)
+    except ValueError as error:
+        raise MalformedInputError.at(args.key, f"cannot sign with it: {error}") from None
+    data = _dumps_json(signed).encode("utf-8")
+    if args.out:
+        _write(args.out, data, force=args.force)
+        _out(f"signed {args.bundle} as {args.signer}; wrote {args.out}")
+    else:
+        sys.stdout.write(data.decode("utf-8"))
     return EXIT_OK
 
 
@@ -587,16 +631,41 @@ def _parser() -> _Parser:
     _engine_options(imp)
     imp.set_defaults(func=_cmd_import)
 
-    merge = sub.add_parser("merge", help="merge a partner's bundle (scores, incidents) into a case")
+    merge = sub.add_parser(
+        "merge", help="merge a partner's bundle (its own scores, its incidents) into a case"
+    )
     merge.add_argument("case", metavar="CASE.json")
     merge.add_argument("bundle", metavar="BUNDLE.json")
+    merge.add_argument(
+        "--from",
+        dest="sender",
+        metavar="PARTY",
+        help="party id of the care-team member that sent the bundle (required unless it is signed)",
+    )
+    merge.add_argument(
+        "--keys",
+        metavar="KEYS.json",
+        help='partners\' public keys {"<party-id>": [JWK, ...]}: a signed bundle is verified with them',
+    )
     merge.add_argument("--out", metavar="NEWCASE.json", help="write the merged case here (else stdout)")
     _force(merge)
-    _common(merge, policy=False)
+    _common(merge)
     merge.add_argument(
         "--format", choices=("json", "xml"), default=None, help="input format (default: by content)"
     )
     merge.set_defaults(func=_cmd_merge)
+
+    sign = sub.add_parser("sign", help="sign a FHIR bundle as a partner (Bundle.signature, a JWS)")
+    sign.add_argument("bundle", metavar="BUNDLE.json")
+    sign.add_argument("--key", required=True, metavar="PRIVATE.jwk", help="the signer's private key (JWK)")
+    sign.add_argument("--as", dest="signer", required=True, metavar="PARTY", help="the signer's party id")
+    sign.add_argument("--at", metavar="DATETIME", help="moment of signing (default: now)")
+    sign.add_argument("--out", metavar="SIGNED.json", help="write the signed bundle here (else stdout)")
+    _force(sign)
+    sign.add_argument(
+        "--format", choices=("json", "xml"), default=None, help="input format (default: by content)"
+    )
+    sign.set_defaults(func=_cmd_sign)
 
     validate = sub.add_parser("validate", help="validate a FHIR bundle or a case; print the OperationOutcome")
     validate.add_argument("file", metavar="FILE")

@@ -302,7 +302,7 @@ def test_evaluate_a_bundle_like_the_case(demo_dir: Path) -> None:
 def test_merge_writes_the_new_case(phase_2: Path, tmp_path: Path) -> None:
     partner = write_json(tmp_path / "partner.json", partner_bundle(partner_score(4)))
     out = tmp_path / "new.json"
-    result = run("merge", str(phase_2), str(partner), "--out", str(out))
+    result = run("merge", str(phase_2), str(partner), "--from", P_POLICE.id, "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "merged 1 event(s)" in result.stdout
     before = caseformat.loads(phase_2.read_bytes())
@@ -320,14 +320,14 @@ def test_merge_writes_the_new_case(phase_2: Path, tmp_path: Path) -> None:
     assert decision.returncode == 0
     assert json.loads(decision.stdout)["relapse"]["to_phase"] == 1
     # Merging the same bundle again into the new case adds nothing.
-    again = run("merge", str(out), str(partner))
+    again = run("merge", str(out), str(partner), "--from", P_POLICE.id)
     assert again.returncode == 0
     assert caseformat.loads(again.stdout) == new
 
 
 def test_merge_without_out_prints_the_case(phase_2: Path, tmp_path: Path) -> None:
     partner = write_json(tmp_path / "partner.json", partner_bundle(partner_score(6)))
-    result = run("merge", str(phase_2), str(partner))
+    result = run("merge", str(phase_2), str(partner), "--from", P_POLICE.id)
     assert result.returncode == 0, result.stderr
     new = caseformat.loads(result.stdout)
     assert new.events[-1].type == "score_given"
@@ -337,7 +337,7 @@ def test_merge_reports_warnings_on_stderr(phase_2: Path, tmp_path: Path) -> None
     condition = {"resourceType": "Condition", "code": {"text": "Synthetisch"}}
     partner = write_json(tmp_path / "partner.json", partner_bundle(partner_score(6), condition))
     out = tmp_path / "new.json"
-    result = run("merge", str(phase_2), str(partner), "--out", str(out))
+    result = run("merge", str(phase_2), str(partner), "--from", P_POLICE.id, "--out", str(out))
     assert result.returncode == 0
     assert "warning [not-supported] Bundle.entry[1].resource" in result.stderr
     assert out.exists()
@@ -348,7 +348,7 @@ def test_a_refused_merge_exits_1_and_writes_nothing(phase_2: Path, tmp_path: Pat
         tmp_path / "partner.json", partner_bundle(partner_score(4, note=None), partner_score(11))
     )
     out = tmp_path / "new.json"
-    result = run("merge", str(phase_2), str(partner), "--out", str(out))
+    result = run("merge", str(phase_2), str(partner), "--from", P_POLICE.id, "--out", str(out))
     assert result.returncode == 1
     assert not out.exists()
     assert result.stdout == ""
@@ -363,7 +363,7 @@ def test_merge_with_an_unusable_bundle_file_exits_2(phase_2: Path, tmp_path: Pat
     broken = tmp_path / "broken.json"
     broken.write_text("{", encoding="utf-8")
     out = tmp_path / "new.json"
-    result = run("merge", str(phase_2), str(broken), "--out", str(out))
+    result = run("merge", str(phase_2), str(broken), "--from", P_POLICE.id, "--out", str(out))
     assert result.returncode == 2
     assert "not valid JSON" in result.stderr
     assert not out.exists()
@@ -371,7 +371,7 @@ def test_merge_with_an_unusable_bundle_file_exits_2(phase_2: Path, tmp_path: Pat
 
 def test_merge_with_a_json_array_exits_2(phase_2: Path, tmp_path: Path) -> None:
     array = write_json(tmp_path / "array.json", [partner_score(4)])
-    result = run("merge", str(phase_2), str(array))
+    result = run("merge", str(phase_2), str(array), "--from", P_POLICE.id)
     assert result.returncode == 2
     assert "Bundle" in result.stderr
 
@@ -425,7 +425,7 @@ def test_merge_refuses_to_build_on_a_forged_case(tmp_path: Path) -> None:
     path = _forged(tmp_path)
     partner = write_json(tmp_path / "partner.json", partner_bundle(partner_score(6)))
     out = tmp_path / "new.json"
-    result = run("merge", str(path), str(partner), "--out", str(out))
+    result = run("merge", str(path), str(partner), "--from", P_POLICE.id, "--out", str(out))
     assert result.returncode == 1
     assert "was not allowed" in result.stderr
     assert not out.exists()

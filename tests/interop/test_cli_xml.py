@@ -269,9 +269,9 @@ def test_merge_accepts_a_partner_bundle_in_xml(tmp_path: Path) -> None:
     xml_path.write_bytes(to_xml(bundle))
     json_path = tmp_path / "partner.json"
     json_path.write_text(json.dumps(bundle), encoding="utf-8")
-    on_xml = run("merge", str(case_path), str(xml_path))
+    on_xml = run("merge", str(case_path), str(xml_path), "--from", P_POLICE.id)
     assert on_xml.returncode == 0, on_xml.stderr
-    assert on_xml.stdout == run("merge", str(case_path), str(json_path)).stdout
+    assert on_xml.stdout == run("merge", str(case_path), str(json_path), "--from", P_POLICE.id).stdout
     merged = caseformat.loads(on_xml.stdout)
     assert len(merged.events) == len(case.events) + 1
     assert merged.events[-1].type == "score_given"
@@ -309,7 +309,7 @@ def test_merge_refuses_a_hostile_xml_bundle(tmp_path: Path) -> None:
     case_path.write_bytes(caseformat.dumps(walk()[3].case))
     path = tmp_path / "hostile.xml"
     path.write_text(XXE, encoding="utf-8")
-    result = run("merge", str(case_path), str(path))
+    result = run("merge", str(case_path), str(path), "--from", P_POLICE.id)
     assert result.returncode == 2
     assert "line 2, column 1" in result.stderr.decode()
     assert result.stdout == b""

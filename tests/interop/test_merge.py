@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import functools
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +22,12 @@ from ketenzorg import (
     Phase,
     ScoreGiven,
     TransitionKind,
+    caseformat,
     hookimpl,
 )
 from ketenzorg.demo import P_CLIENT, P_GGZ, P_POLICE, P_PRACTITIONER, walk
 from ketenzorg.interop.fhir import CASE_ID, EVENT_ID, PARTY_ID, case_to_bundle
-from ketenzorg.interop.merge import MergeRefusedError, merge_bundle
+from ketenzorg.interop.merge import MergeRefusedError, SenderUnknownError, merge_bundle, partner_event_id
 from ketenzorg.interop.terminology import code_system
 from ketenzorg.interop.validate import is_valid
 
@@ -104,11 +109,13 @@ def bundle(*resources: dict[str, Any], type: str = "collection") -> dict[str, An
     }
 
 
-def refused(engine: Engine, case: Case, partner: dict[str, Any]) -> list[dict[str, Any]]:
+def refused(
+    engine: Engine, case: Case, partner: dict[str, Any], *, sender: str | None = P_POLICE.id, **kwargs: Any
+) -> list[dict[str, Any]]:
     """Merge must refuse; return the errors of its OperationOutcome (and check the case is unchanged)."""
     before = case.events
     with pytest.raises(MergeRefusedError) as caught:
-        merge_bundle(engine, case, partner)
+        merge_bundle(engine, case, partner, sender=sender, **kwargs)
     assert case.events == before
     outcome = caught.value.outcome
     assert outcome["resourceType"] == "OperationOutcome"
@@ -120,8 +127,10 @@ def refused(engine: Engine, case: Case, partner: dict[str, Any]) -> list[dict[st
     return found
 
 
-def merged(engine: Engine, case: Case, partner: dict[str, Any]) -> tuple[Case, dict[str, Any]]:
-    new, outcome = merge_bundle(engine, case, partner)
+def merged(
+    engine: Engine, case: Case, partner: dict[str, Any], *, sender: str | None = P_POLICE.id, **kwargs: Any
+) -> tuple[Case, dict[str, Any]]:
+    new, outcome = merge_bundle(engine, case, partner, sender=sender, **kwargs)
     assert outcome["resourceType"] == "OperationOutcome"
     assert is_valid(outcome)
     assert new.events[: len(case.events)] == case.events
@@ -158,7 +167,7 @@ def test_a_partner_score_becomes_one_score_event(engine: Engine, case: Case) -> 
     ids=["client", "practitioner", "ggz-joined-later"],
 )
 def test_the_role_comes_from_the_care_team(engine: Engine, case: Case, party: Any, role: PartyRole) -> None:
-    new, _ = merged(engine, case, bundle(score(6, party=party.id)))
+    new, _ = merged(engine, case, bundle(score(6, party=party.id)), sender=party.id)
     event = new.events[-1]
     assert isinstance(event, ScoreGiven)
     assert (event.party_id, event.role, event.score) == (party.id, role, 6)
@@ -181,11 +190,12 @@ def test_the_event_id_is_stable_across_engines_and_runs(case: Case) -> None:
     assert other.events[-1].id != first.events[-1].id
 
 
-def test_the_partners_event_id_is_used_when_given(engine: Engine, case: Case) -> None:
+def test_our_own_event_id_identifier_for_a_new_event_is_refused(engine: Engine, case: Case) -> None:
+    """Finding 10: a partner may not pick the id of an event (ours or another partner's)."""
     resource = score(4)
     resource["identifier"] = [{"system": EVENT_ID, "value": "partner-event-1"}, *resource["identifier"]]
-    new, _ = merged(engine, case, bundle(resource))
-    assert new.events[-1].id == "partner-event-1"
+    found = refused(engine, case, bundle(resource))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.identifier"]
 
 
 def test_a_low_partner_score_in_phase_2_proposes_a_relapse(engine: Engine, case: Case) -> None:
@@ -242,11 +252,11 @@ def test_an_acute_incident_raises_the_alert_and_proposes_a_relapse(engine: Engin
     assert new.events[-1].id in decision.relapse.evidence
 
 
-def test_an_incident_without_a_reporter_is_merged(engine: Engine, case: Case) -> None:
-    new, _ = merged(engine, case, bundle(incident(party=None)))
+def test_an_incident_without_a_reporter_is_reported_by_the_sender(engine: Engine, case: Case) -> None:
+    new, _ = merged(engine, case, bundle(incident(party=None)), sender=P_GGZ.id)
     event = new.events[-1]
     assert isinstance(event, IncidentReported)
-    assert event.reported_by is None
+    assert event.reported_by == P_GGZ.id
 
 
 def test_an_incident_without_its_acute_component_is_refused(engine: Engine, case: Case) -> None:
@@ -287,7 +297,7 @@ def test_a_reference_to_a_careplan_of_another_case_is_refused(engine: Engine, ca
     resource["basedOn"] = [{"reference": url(1)}]
     found = refused(engine, case, bundle(resource, plan))
     assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.basedOn[0]"]
-    assert "een-andere-casus" in found[0]["diagnostics"]
+    assert "een-andere-casus" not in found[0]["diagnostics"]  # a value from the bundle is not echoed
 
 
 def test_a_transaction_from_a_partner_merges_too(engine: Engine, case: Case) -> None:
@@ -465,10 +475,20 @@ def test_our_own_export_merges_to_nothing(engine: Engine, case: Case) -> None:
     assert {i["severity"] for i in outcome["issue"]} <= {"warning", "information"}
 
 
-def test_a_later_export_brings_in_the_new_incident(engine: Engine, case: Case) -> None:
-    later = _steps()[4].case  # the acute incident of May
-    new, _ = merged(engine, case, case_to_bundle(later))
-    assert new.events == later.events
+def test_a_later_export_of_ours_cannot_add_events_under_our_ids(engine: Engine, case: Case) -> None:
+    """Our own event ids are ours: a bundle may repeat them for events we hold, never add one."""
+    later = _steps()[4].case  # the acute incident of May, reported by the police
+    incident_id = later.events[-1].id
+    assert isinstance(later.events[-1], IncidentReported)
+    exported = case_to_bundle(later)
+    found = refused(engine, case, exported)
+    where = next(
+        f"Bundle.entry[{i}].resource"
+        for i, e in enumerate(exported["entry"])
+        if e["resource"]["resourceType"] == "Observation"
+        and {"system": EVENT_ID, "value": incident_id} in e["resource"]["identifier"]
+    )
+    assert [i["expression"][0] for i in found] == [f"{where}.identifier"]
 
 
 # --- listeners -----------------------------------------------------------------------------------
@@ -502,3 +522,436 @@ def test_listeners_hear_the_merged_event(case: Case) -> None:
 def test_merge_times_keep_their_offset(engine: Engine, case: Case) -> None:
     new, _ = merged(engine, case, bundle(score(4, when="2026-03-20T09:00:00Z")))
     assert new.events[-1].at == datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+
+
+# --- who sent it (finding 2) ---------------------------------------------------------------------
+
+NOW = datetime(2026, 3, 21, 12, 0, tzinfo=timezone(timedelta(hours=1)))
+"""A fixed clock for the time bounds: the day after the partner's observations."""
+
+
+def at_now(**policy: Any) -> Engine:
+    from ketenzorg import Policy
+
+    return Engine(Policy(**policy), clock=lambda: NOW)
+
+
+def test_without_a_sender_nothing_is_merged(engine: Engine, case: Case) -> None:
+    before = case.events
+    with pytest.raises(SenderUnknownError) as caught:
+        merge_bundle(engine, case, bundle(score(4)))
+    assert case.events == before
+    [found] = caught.value.outcome["issue"]
+    assert found["severity"] == "error"
+    assert "who sent the bundle is not known" in found["diagnostics"]
+    assert isinstance(caught.value, MergeRefusedError)
+
+
+def test_a_sender_outside_the_care_team_is_refused_without_echoing_it(engine: Engine, case: Case) -> None:
+    found = refused(engine, case, bundle(score(4)), sender="Jan de Vries")
+    assert [(i["expression"], i["severity"]) for i in found] == [(["Bundle"], "error")]
+    assert "not a member of the case's care team" in found[0]["diagnostics"]
+    assert "Jan" not in found[0]["diagnostics"]
+
+
+def test_the_sender_must_be_a_party_id(engine: Engine, case: Case) -> None:
+    with pytest.raises(TypeError):
+        merge_bundle(engine, case, bundle(score(4)), sender="")
+
+
+def test_forged_8s_by_other_parties_no_longer_make_the_case_eligible_to_advance(case: Case) -> None:
+    engine = at_now()
+    forged = [
+        score(8, party=pid, ident=f"forged-{n}", note="Alles rustig (synthetisch).")
+        for n, pid in enumerate(case.state.care_team)
+    ]
+    found = refused(engine, case, bundle(*forged))
+    others = [n for n, pid in enumerate(case.state.care_team) if pid != P_POLICE.id]
+    assert len(others) == len(case.state.care_team) - 1
+    assert [i["expression"][0] for i in found] == [f"Bundle.entry[{n}].resource.performer[0]" for n in others]
+    # The police's own 8 is its right; alone it does not make the case eligible to advance.
+    own, _ = merged(engine, case, bundle(forged[list(case.state.care_team).index(P_POLICE.id)]))
+    assert engine.evaluate(own, at=NOW).advance is None
+
+
+def test_a_forged_client_0_no_longer_raises_an_alert(engine: Engine, case: Case) -> None:
+    found = refused(engine, case, bundle(score(0, party=P_CLIENT.id)))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.performer[0]"]
+    assert "own scores" in found[0]["diagnostics"]
+    assert "alert.acute-score" not in {a.rule_id for a in engine.evaluate(case, at=NOW).alerts}
+
+
+@pytest.mark.parametrize("party", [P_CLIENT, P_PRACTITIONER, P_GGZ], ids=["client", "practitioner", "ggz"])
+def test_a_score_by_any_other_party_is_refused(engine: Engine, case: Case, party: Any) -> None:
+    found = refused(engine, case, bundle(score(6, party=party.id)))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.performer[0]"]
+
+
+def test_resending_another_partys_old_7_with_a_new_identifier_and_date_is_refused(case: Case) -> None:
+    engine = at_now()
+    ggz_7 = score(7, party=P_GGZ.id, ident="ggz-1", when="2026-03-15T10:00:00+01:00")
+    ggz_4 = score(4, party=P_GGZ.id, ident="ggz-2", when="2026-03-18T10:00:00+01:00")
+    case, _ = merged(engine, case, bundle(ggz_7, ggz_4), sender=P_GGZ.id)
+    assert case.state.latest_scores[P_GGZ.id].score == 4
+    copy = score(7, party=P_GGZ.id, ident="ggz-1-again", when="2026-03-20T10:00:00+01:00")
+    found = refused(engine, case, bundle(copy), sender=P_POLICE.id)
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.performer[0]"]
+    assert case.state.latest_scores[P_GGZ.id].score == 4
+    # The same resource sent by the GGZ itself (its identifier) changes nothing.
+    again, _ = merged(engine, case, bundle(ggz_7), sender=P_GGZ.id)
+    assert again.events == case.events
+
+
+def test_an_incident_reported_by_another_party_is_refused(engine: Engine, case: Case) -> None:
+    found = refused(engine, case, bundle(incident(party=P_CLIENT.id)))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.performer[0]"]
+
+
+def test_one_refusal_refuses_the_sender_s_own_resources_too(engine: Engine, case: Case) -> None:
+    found = refused(engine, case, bundle(score(4), incident(), score(9, party=P_CLIENT.id, ident="x")))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[2].resource.performer[0]"]
+
+
+# --- event ids (finding 10) ----------------------------------------------------------------------
+
+
+def test_two_partners_with_the_same_identifier_get_different_events(engine: Engine, case: Case) -> None:
+    police, _ = merged(engine, case, bundle(score(4, ident="obs-1")))
+    both, _ = merged(engine, police, bundle(score(5, party=P_GGZ.id, ident="obs-1")), sender=P_GGZ.id)
+    first, second = both.events[-2:]
+    assert isinstance(first, ScoreGiven)
+    assert isinstance(second, ScoreGiven)
+    assert (first.party_id, second.party_id) == (P_POLICE.id, P_GGZ.id)
+    assert first.id != second.id
+
+
+def test_a_partner_event_id_never_looks_like_one_of_ours(engine: Engine, case: Case) -> None:
+    new, _ = merged(engine, case, bundle(score(4)))
+    event_id = new.events[-1].id
+    assert event_id == partner_event_id(P_POLICE.id, PARTNER_SYSTEM, "obs-1")
+    assert event_id.startswith("partner-")
+    assert len(event_id) == len("partner-") + 32
+    assert event_id != partner_event_id(P_GGZ.id, PARTNER_SYSTEM, "obs-1")
+    # no separator tricks: the three parts are encoded without ambiguity
+    assert partner_event_id("a|b", "c", "d") != partner_event_id("a", "b|c", "d")
+
+
+def test_a_resend_of_a_bundle_merged_by_an_earlier_version_changes_nothing(
+    engine: Engine, case: Case
+) -> None:
+    import uuid
+
+    earlier_id = uuid.uuid5(uuid.UUID("5d2c0a8e-3f4b-4c59-8d1e-2b7a9e6c4f10"), f"{PARTNER_SYSTEM}|obs-1").hex
+    earlier = engine.record(
+        case,
+        ScoreGiven(
+            id=earlier_id,
+            at=AT,
+            party_id=P_POLICE.id,
+            role=PartyRole.CHAIN_PARTNER,
+            score=4,
+            rationale=RATIONALE,
+        ),
+    )
+    incident_id = uuid.uuid5(
+        uuid.UUID("5d2c0a8e-3f4b-4c59-8d1e-2b7a9e6c4f10"), f"{PARTNER_SYSTEM}|incident-1"
+    ).hex
+    earlier = engine.record(
+        earlier,
+        IncidentReported(
+            id=incident_id,
+            at=AT,
+            severity=IncidentSeverity.SEVERE,
+            acute=True,
+            description="Partner verschijnt aan de deur (synthetisch).",
+        ),
+    )
+    again, _ = merged(engine, earlier, bundle(score(4), incident(party=None)))
+    assert again.events == earlier.events
+
+
+def test_two_resources_of_one_bundle_with_one_identifier_and_other_content(
+    engine: Engine, case: Case
+) -> None:
+    found = refused(engine, case, bundle(score(4), score(5)))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[1].resource.identifier"]
+    same, _ = merged(engine, case, bundle(score(4), score(4)))
+    assert len(same.events) == len(case.events) + 1
+
+
+# --- times (findings 4 and 10) -------------------------------------------------------------------
+
+
+def test_a_score_dated_2099_is_refused_with_its_location(case: Case) -> None:
+    found = refused(at_now(), case, bundle(score(8, when="2099-01-01T10:00:00+01:00")))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.effectiveDateTime"]
+    assert "later than now" in found[0]["diagnostics"]
+    assert "2099" not in found[0]["diagnostics"]
+
+
+def test_an_incident_dated_9999_is_refused(case: Case) -> None:
+    found = refused(at_now(), case, bundle(incident(when="9999-12-31T23:59:59Z")))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.effectiveDateTime"]
+
+
+@pytest.mark.parametrize(
+    ("offset", "skew", "accepted"),
+    [
+        (timedelta(minutes=4), 5, True),
+        (timedelta(minutes=6), 5, False),
+        (timedelta(minutes=1), 0, False),
+        (timedelta(minutes=50), 60, True),
+    ],
+)
+def test_the_allowed_clock_skew_is_the_policy_s(
+    case: Case, offset: timedelta, skew: int, accepted: bool
+) -> None:
+    from ketenzorg import Policy
+
+    engine = Engine(Policy.from_mapping({"max_clock_skew_minutes": skew}), clock=lambda: NOW)
+    partner = bundle(score(4, when=(NOW + offset).isoformat()))
+    if accepted:
+        new, _ = merged(engine, case, partner)
+        assert new.events[-1].at == NOW + offset
+    else:
+        found = refused(engine, case, partner)
+        assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.effectiveDateTime"]
+
+
+def test_a_time_before_the_case_was_opened_is_refused(engine: Engine, case: Case) -> None:
+    found = refused(engine, case, bundle(incident(when="2025-12-01T10:00:00+01:00")))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.effectiveDateTime"]
+    assert "before the case was opened" in found[0]["diagnostics"]
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "2026-W12-5T10:00:00+01:00",  # ISO week date
+        "2026-079T10:00:00+01:00",  # ordinal date
+        "20260320T100000+0100",  # compact
+        "20260320T0900Z",
+        "2026-03-20 10:00:00+01:00",  # a space for the T
+        "2026-03-20T10:00+01:00",  # no seconds (R4 requires them)
+        "2026-03-20T10:00:00",  # no timezone
+        "2026-03-20T10:00:00+15:00",  # beyond R4's offsets
+        "2026-03-20",  # a date, not a moment
+        "2026-03",
+        "2026-02-30T10:00:00+01:00",  # not a date of the calendar
+        "2026-12-31T23:59:60Z",  # a leap second
+        "１２０２６-03-20T10:00:00Z",
+    ],
+)
+def test_only_fhir_r4_date_times_are_accepted(engine: Engine, case: Case, when: str) -> None:
+    found = refused(engine, case, bundle(score(4, when=when)))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.effectiveDateTime"]
+    assert when not in found[0]["diagnostics"]
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("2026-03-20T09:00:00Z", datetime(2026, 3, 20, 9, 0, tzinfo=UTC)),
+        ("2026-03-20T10:00:00.1234567+01:00", AT.replace(microsecond=123456)),
+        ("2026-03-20T05:00:00-04:00", datetime(2026, 3, 20, 9, 0, tzinfo=UTC)),
+    ],
+)
+def test_r4_date_times_are_read_exactly(engine: Engine, case: Case, when: str, expected: datetime) -> None:
+    new, _ = merged(engine, case, bundle(score(4, when=when)))
+    assert new.events[-1].at == expected
+
+
+# --- basedOn (finding 10) ------------------------------------------------------------------------
+
+
+def _based_on(case_id: str) -> dict[str, Any]:
+    return {"identifier": {"system": CASE_ID, "value": case_id}}
+
+
+@pytest.mark.parametrize(("order", "other"), [("ours-first", 1), ("other-first", 0)])
+def test_a_score_based_on_this_case_and_another_is_refused_in_any_order(
+    engine: Engine, case: Case, order: str, other: int
+) -> None:
+    refs = [_based_on(case.case_id), _based_on("een-andere-casus")]
+    resource = score(4)
+    resource["basedOn"] = refs if order == "ours-first" else refs[::-1]
+    found = refused(engine, case, bundle(resource))
+    assert [i["expression"][0] for i in found] == [f"Bundle.entry[0].resource.basedOn[{other}]"]
+
+
+def test_a_basedon_without_a_case_id_beside_ours_is_fine(engine: Engine, case: Case) -> None:
+    resource = score(4)
+    resource["basedOn"] = [{"display": "Politie-dossier (synthetisch)"}, _based_on(case.case_id)]
+    new, _ = merged(engine, case, bundle(resource))
+    assert isinstance(new.events[-1], ScoreGiven)
+
+
+# --- conferences (finding 10) --------------------------------------------------------------------
+
+
+def _without_police(engine: Engine, case: Case) -> tuple[Case, str]:
+    from ketenzorg import ConferenceHeld
+
+    conference = ConferenceHeld(
+        id="mdo-zonder-politie",
+        at=AT - timedelta(days=1),
+        participants=(P_CLIENT.id, P_PRACTITIONER.id),
+        client_present=True,
+    )
+    return engine.record(case, conference), conference.id
+
+
+def _in_conference(conference_id: str, **kwargs: Any) -> dict[str, Any]:
+    resource = score(6, **kwargs)
+    resource["encounter"] = {"identifier": {"system": EVENT_ID, "value": conference_id}}
+    return resource
+
+
+def test_a_score_naming_a_conference_its_party_did_not_attend_is_refused(engine: Engine, case: Case) -> None:
+    case, conference_id = _without_police(engine, case)
+    found = refused(engine, case, bundle(_in_conference(conference_id)))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.encounter"]
+    assert "took no part" in found[0]["diagnostics"]
+
+
+def test_a_score_naming_a_conference_its_party_attended_is_merged(engine: Engine, case: Case) -> None:
+    attended = case.state.last_conference
+    assert attended is not None
+    assert P_POLICE.id in attended.participants
+    new, _ = merged(engine, case, bundle(_in_conference(attended.id)))
+    event = new.events[-1]
+    assert isinstance(event, ScoreGiven)
+    assert event.conference_id == attended.id
+
+
+def test_a_score_naming_an_unknown_conference_is_refused(engine: Engine, case: Case) -> None:
+    found = refused(engine, case, bundle(_in_conference("mdo-onbekend")))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.encounter"]
+
+
+def test_a_partner_s_own_encounter_is_not_a_conference(engine: Engine, case: Case) -> None:
+    resource = score(6)
+    resource["encounter"] = {"identifier": {"system": "https://politie.example.org/inzet", "value": "i-1"}}
+    new, outcome = merged(engine, case, bundle(resource))
+    event = new.events[-1]
+    assert isinstance(event, ScoreGiven)
+    assert event.conference_id is None
+    assert [i["expression"] for i in outcome["issue"] if i["severity"] == "warning"] == [
+        ["Bundle.entry[0].resource.encounter"]
+    ]
+
+
+# --- linear --------------------------------------------------------------------------------------
+
+
+def test_a_large_bundle_is_recorded_in_one_batch(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding 7: every event is checked and folded once (record_all), not the history per event."""
+    calls: list[int] = []
+    record_all = Engine.record_all
+
+    def counting(self: Engine, case: Case, events: Any) -> Case:
+        batch = list(events)
+        calls.append(len(batch))
+        return record_all(self, case, batch)
+
+    def one_by_one(self: Engine, case: Case, event: Any) -> Case:
+        raise AssertionError("merge records the bundle as one batch")
+
+    monkeypatch.setattr(Engine, "record_all", counting)
+    monkeypatch.setattr(Engine, "record", one_by_one)
+    partner = bundle(*(incident(ident=f"i-{n}", acute=False, severity="minor") for n in range(200)))
+    new, _ = merged(Engine(), case, partner)
+    assert calls == [200]
+    assert len(new.events) == len(case.events) + 200
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "ketenzorg", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "internal error" not in result.stderr, result.stderr
+    return result
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Callable[[dict[str, Any]], tuple[Path, Path]]:
+    def write(partner: dict[str, Any]) -> tuple[Path, Path]:
+        case_path = tmp_path / "case.json"
+        case_path.write_bytes(caseformat.dumps(_steps()[3].case))
+        bundle_path = tmp_path / "partner.json"
+        bundle_path.write_text(json.dumps(partner), encoding="utf-8")
+        return case_path, bundle_path
+
+    return write
+
+
+def test_cli_merge_without_from_is_a_usage_error(files: Any, tmp_path: Path) -> None:
+    case_path, bundle_path = files(bundle(score(4)))
+    out = tmp_path / "new.json"
+    result = run("merge", str(case_path), str(bundle_path), "--out", str(out))
+    assert result.returncode == 2
+    assert "--from PARTY" in result.stderr
+    assert not out.exists()
+
+
+def test_cli_merge_of_a_forged_score_exits_1_with_the_outcome(files: Any, tmp_path: Path) -> None:
+    case_path, bundle_path = files(bundle(score(0, party=P_CLIENT.id)))
+    out = tmp_path / "new.json"
+    result = run("merge", str(case_path), str(bundle_path), "--from", P_POLICE.id, "--out", str(out))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert f"{bundle_path}: error [business-rule] Bundle.entry[0].resource.performer[0]: " in result.stderr
+    assert not out.exists()
+
+
+def test_cli_merge_from_a_party_outside_the_care_team_exits_1(files: Any) -> None:
+    case_path, bundle_path = files(bundle(score(4)))
+    result = run("merge", str(case_path), str(bundle_path), "--from", "Jan de Vries")
+    assert result.returncode == 1
+    assert "not a member of the case's care team" in result.stderr
+    assert "Jan" not in result.stderr
+
+
+def test_cli_merge_from_the_sender_writes_its_score(files: Any, tmp_path: Path) -> None:
+    case_path, bundle_path = files(bundle(score(4)))
+    out = tmp_path / "new.json"
+    result = run("merge", str(case_path), str(bundle_path), "--from", P_POLICE.id, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    new = caseformat.loads(out.read_bytes())
+    assert isinstance(new.events[-1], ScoreGiven)
+    assert new.events[-1].party_id == P_POLICE.id
+
+
+def test_cli_merge_with_a_policy_bounds_the_clock_skew(files: Any, tmp_path: Path) -> None:
+    soon = (datetime.now(UTC) + timedelta(minutes=30)).isoformat(timespec="seconds")
+    case_path, bundle_path = files(bundle(score(4, when=soon)))
+    refused_run = run("merge", str(case_path), str(bundle_path), "--from", P_POLICE.id)
+    assert refused_run.returncode == 1
+    assert "Bundle.entry[0].resource.effectiveDateTime" in refused_run.stderr
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"max_clock_skew_minutes": 60}), encoding="utf-8")
+    accepted = run("merge", str(case_path), str(bundle_path), "--from", P_POLICE.id, "--policy", str(policy))
+    assert accepted.returncode == 0, accepted.stderr
+
+
+def test_a_careplan_entry_that_also_names_another_case_is_refused(engine: Engine, case: Case) -> None:
+    plan = {
+        "resourceType": "CarePlan",
+        "identifier": [
+            {"system": PARTY_ID, "value": P_POLICE.id},
+            {"system": CASE_ID, "value": "een-andere-casus"},
+        ],
+    }
+    resource = score(4)
+    resource["basedOn"] = [_based_on(case.case_id), {"reference": url(1)}]
+    found = refused(engine, case, bundle(resource, plan))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.basedOn[1]"]

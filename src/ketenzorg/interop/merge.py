@@ -1,35 +1,84 @@
-"""Merge a partner's bundle into a case: their safety scores and incidents become events.
+"""Merge a partner's bundle into a case: what its sender may speak for becomes events.
 
-A chain partner sends only part of a case, for instance one Observation with its own safety score
-that refers to our trajectory CarePlan by identifier (``NamingSystem/case-id``) and to itself by
-party identifier (``NamingSystem/party-id``). Each such resource becomes an event, recorded through
-the engine (so listeners hear it and the same checks apply). All or nothing: a score without a
-rationale, out of range, from an unknown party or about another case refuses the whole bundle
-with an OperationOutcome, and the case is unchanged. Merging the same bundle again changes nothing.
+A chain partner sends part of a case: its own safety scores and the incidents it reports, as
+Observations that refer to our trajectory CarePlan by identifier (``NamingSystem/case-id``) and
+to the party by identifier (``NamingSystem/party-id``). Each becomes an event, recorded through
+the engine in one linear batch (listeners hear them; the same checks apply).
+
+Who sent the bundle is settled first: the organisation names the sender (``sender=``, the CLI's
+``--from``), or a ``Bundle.signature`` verified against the keys it configured proves it (both:
+they must agree; a party with configured keys must sign). The sender is a member of the case's
+care team. Then only what that party may speak for is accepted:
+
+- a safety score whose performer is the sender (not the client, the own practitioner or another
+  partner);
+- an incident the sender reports (an incident without a performer is recorded as reported by it);
+- a conference (``encounter``) only when the score's party took part in it;
+- a time in FHIR R4's dateTime form, to the second with its offset, not before the case was
+  opened and not later than the engine's clock plus the policy's ``max_clock_skew``;
+- every ``basedOn`` that names a case names this case, and at least one does.
+
+Event ids are derived from (sender, identifier system, identifier value) as ``partner-`` and 32
+hex digits, a namespace our own ids (32 hex digits) and another sender's never share. A resource
+may repeat our own event-id identifier only for an event this case holds with the same content
+(re-sending our export changes nothing). All or nothing: any refusal refuses the whole bundle with
+an OperationOutcome of located issues, and the case is unchanged. Merging the same bundle again
+changes nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, Final
+
+import attrs
 
 from ketenzorg.case import Case
 from ketenzorg.domain import IncidentSeverity
 from ketenzorg.engine import Engine
-from ketenzorg.errors import KetenzorgError, Problem, ValidationError
+from ketenzorg.errors import InvalidEventError, KetenzorgError, Problem, ValidationError
 from ketenzorg.events import Event, IncidentReported, ScoreGiven
-from ketenzorg.interop.fhir import CASE_ID, EVENT_ID, PARTY_ID, _Importer, _parse_dt
+from ketenzorg.interop.fhir import CASE_ID, EVENT_ID, PARTY_ID
+from ketenzorg.interop.signature import (
+    PartyKeys,
+    SignatureError,
+    UnknownSignerError,
+    parse_instant,
+    verify_bundle,
+)
 from ketenzorg.interop.terminology import code_system
 from ketenzorg.interop.validate import issue, operation_outcome, validate_bundle
 
-__all__ = ["MergeRefusedError", "merge_bundle"]
+__all__ = ["MergeRefusedError", "SenderUnknownError", "merge_bundle", "partner_event_id"]
 
-_KIND = code_system("observation-kind")
-_SUPPORTING = frozenset(
+_KIND: Final = code_system("observation-kind")
+_SEVERITY: Final = code_system("incident-severity")
+_SUPPORTING: Final = frozenset(
     {"Organization", "Practitioner", "PractitionerRole", "CarePlan", "Encounter", "Patient"}
 )
-_NAMESPACE = uuid.UUID("5d2c0a8e-3f4b-4c59-8d1e-2b7a9e6c4f10")
+_LEGACY_NAMESPACE: Final = uuid.UUID("5d2c0a8e-3f4b-4c59-8d1e-2b7a9e6c4f10")
+"""How event ids were derived before the sender was part of them (kept to recognise re-sends)."""
+_PARTIAL_DATE: Final = re.compile(r"[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?")
+"""R4 dateTime's forms without a time (a year, a month, a day): valid FHIR, but not a moment."""
+_ELEMENT: Final = {
+    "at": "effectiveDateTime",
+    "party_id": "performer[0]",
+    "role": "performer[0]",
+    "reported_by": "performer[0]",
+    "conference_id": "encounter",
+    "score": "valueInteger",
+    "rationale": "note",
+    "description": "note",
+    "severity": "valueCodeableConcept",
+    "acute": "component",
+    "id": "identifier",
+}
+"""Where in the Observation an event's field came from (to locate what the engine refuses)."""
 
 
 class MergeRefusedError(ValidationError):
@@ -45,109 +94,373 @@ class MergeRefusedError(ValidationError):
         super().__init__(problems)
 
 
-def _kind(resource: Mapping[str, Any]) -> str | None:
-    for c in (resource.get("code") or {}).get("coding") or []:
-        if isinstance(c, Mapping) and c.get("system") == _KIND:
+class SenderUnknownError(MergeRefusedError):
+    """Nobody is named as the sender and no verified signature names one: nothing can be merged."""
+
+
+def partner_event_id(sender: str, system: str | None, value: str) -> str:
+    """The event id of a partner's resource: the same for the same (sender, system, value).
+
+    ``partner-`` and 32 hex digits of SHA-256 over the three, encoded without ambiguity: never one
+    of our own ids (32 hex digits) and never another sender's.
+    """
+    digest = hashlib.sha256(json.dumps([sender, system, value]).encode("ascii")).hexdigest()
+    return f"partner-{digest[:32]}"
+
+
+def _legacy_event_id(system: Any, value: str) -> str:
+    return uuid.uuid5(_LEGACY_NAMESPACE, f"{system}|{value}").hex
+
+
+def _code(concept: Any, system: str) -> str | None:
+    codings = concept.get("coding") if isinstance(concept, Mapping) else None
+    for c in codings if isinstance(codings, list) else ():
+        if isinstance(c, Mapping) and c.get("system") == system:
             code = c.get("code")
             return code if isinstance(code, str) else None
     return None
 
 
+def _moment(value: Any) -> datetime:
+    """A FHIR R4 dateTime that names a moment: to the second, with its offset."""
+    if isinstance(value, str) and _PARTIAL_DATE.fullmatch(value):
+        raise ValueError("a date without a time is not a moment: give the time and its timezone")
+    return parse_instant(value)
+
+
+@attrs.frozen
+class _Read:
+    """One resource read into an event, with where it came from."""
+
+    event: Event
+    at: str
+    ours: bool
+    """Whether it carried our own event-id identifier."""
+    legacy_id: str | None
+    """The id an earlier version derived for it (a re-send may match that)."""
+
+
 class _Merger:
-    def __init__(self, case: Case, bundle: Mapping[str, Any], reported: Iterable[str] = ()) -> None:
+    def __init__(
+        self, engine: Engine, case: Case, bundle: Mapping[str, Any], reported: Iterable[str]
+    ) -> None:
         self.reported = frozenset(reported)
         """Locations the validation already reported a problem at."""
+        self.engine = engine
         self.case = case
+        self.state = case.state
         self.bundle = bundle
         self.issues: list[dict[str, Any]] = []
+        entries = bundle.get("entry")
+        self.entries: list[Any] = entries if isinstance(entries, list) else []
         self.by_url = {
-            e.get("fullUrl"): e.get("resource") for e in bundle.get("entry", []) if isinstance(e, Mapping)
+            e.get("fullUrl"): e.get("resource")
+            for e in self.entries
+            if isinstance(e, Mapping) and isinstance(e.get("fullUrl"), str)
         }
-        self.known_ids = {e.id: e for e in case.events}
+        self.known = {e.id: e for e in case.events}
+        self.latest_allowed = engine.clock() + engine.policy.max_clock_skew
 
     def refuse(self, where: str, message: str, code: str = "business-rule") -> None:
         self.issues.append(issue("error", code, message, where))
 
-    def target(self, ref: Any) -> Mapping[str, Any] | None:
-        """The identifier a reference carries, directly or through the resource it points to."""
-        if not isinstance(ref, Mapping):
+    @property
+    def refused(self) -> bool:
+        return any(i["severity"] == "error" for i in self.issues)
+
+    # who sent it ---------------------------------------------------------------------------------
+
+    def sender(self, named: str | None, keys: PartyKeys | None) -> str | None:
+        """The party that sent the bundle, or ``None`` (with issues) when it is refused."""
+        if named is not None and (not isinstance(named, str) or not named):
+            raise TypeError("sender: expected a party id (a non-empty string)")
+        signed: str | None = None
+        signature = self.bundle.get("signature")
+        if signature is not None and keys is None:
+            self.issues.append(
+                issue(
+                    "warning",
+                    "security",
+                    "the signature is not verified: no partner keys are configured",
+                    "Bundle.signature",
+                )
+            )
+        elif signature is not None and keys is not None:
+            try:
+                signed = verify_bundle(
+                    self.bundle, keys, not_before=self.state.opened.at, not_after=self.latest_allowed
+                )
+            except UnknownSignerError as error:
+                if named is None:  # the signature was to name the sender, and cannot
+                    for p in error.problems:
+                        self.refuse(p.path, p.message, "security")
+                    return None
+                for p in error.problems:  # the named sender decides; its own keys are checked below
+                    self.issues.append(issue("warning", "security", f"not verified: {p.message}", p.path))
+            except SignatureError as error:
+                for p in error.problems:
+                    self.refuse(p.path, p.message, "security")
+                return None
+        if named is None and signed is None:
+            why = "name the party that sent it" if keys is None else "name the party that sent it, or sign it"
+            raise SenderUnknownError(
+                operation_outcome([issue("error", "security", f"who sent the bundle is not known: {why}")])
+            )
+        if named is not None and signed is not None and named != signed:
+            self.refuse("Bundle.signature.who", "the bundle is signed by another party than the named sender")
             return None
+        party = named or signed
+        assert party is not None
+        if party not in self.state.care_team:
+            where = "Bundle" if named is not None else "Bundle.signature.who"
+            self.refuse(where, "the sender is not a member of the case's care team")
+            return None
+        if signed is None and keys is not None and party in keys:
+            self.refuse(
+                "Bundle.signature",
+                "keys are configured for the sender: its bundles must carry a signature that verifies",
+                "security",
+            )
+            return None
+        return party
+
+    # references ----------------------------------------------------------------------------------
+
+    def identifiers(self, ref: Any) -> list[Mapping[str, Any]]:
+        """The identifiers a reference carries: its own, or those of the entry it points to."""
+        if not isinstance(ref, Mapping):
+            return []
         if isinstance(ref.get("identifier"), Mapping):
-            found: Mapping[str, Any] = ref["identifier"]
-            return found
+            return [ref["identifier"]]
         resource = self.by_url.get(ref.get("reference"))
-        if isinstance(resource, Mapping):
-            identifiers = resource.get("identifier")
-            if isinstance(identifiers, Mapping):
-                identifiers = [identifiers]
-            for item in identifiers or ():
-                if isinstance(item, Mapping) and item.get("system") in (CASE_ID, PARTY_ID, EVENT_ID):
-                    return item
-        return None
+        found = resource.get("identifier") if isinstance(resource, Mapping) else None
+        if isinstance(found, Mapping):
+            found = [found]
+        return [i for i in found if isinstance(i, Mapping)] if isinstance(found, list) else []
+
+    def values(self, ref: Any, system: str) -> list[str]:
+        """Every value of ``system`` among the identifiers of a reference."""
+        return [
+            i["value"]
+            for i in self.identifiers(ref)
+            if i.get("system") == system and isinstance(i.get("value"), str)
+        ]
 
     def identifier_of(self, ref: Any, system: str) -> str | None:
-        found = self.target(ref)
-        if found is not None and found.get("system") == system and isinstance(found.get("value"), str):
-            value: str = found["value"]
-            return value
-        return None
+        found = self.values(ref, system)
+        return found[0] if found else None
 
-    def event_id(self, resource: Mapping[str, Any], at: str) -> str | None:
+    # one resource --------------------------------------------------------------------------------
+
+    def about_this_case(self, resource: Mapping[str, Any], at: str) -> bool:
+        based_on = resource.get("basedOn")
+        if based_on is None:
+            based_on = []
+        if not isinstance(based_on, list):
+            self.refuse(f"{at}.basedOn", "basedOn is a list of references", "structure")
+            return False
+        ours = False
+        for index, ref in enumerate(based_on):
+            case_ids = self.values(ref, CASE_ID)
+            if any(case_id != self.case.case_id for case_id in case_ids):
+                self.refuse(f"{at}.basedOn[{index}]", "refers to another case")
+                return False
+            ours = ours or bool(case_ids)
+        if not ours:
+            self.refuse(f"{at}.basedOn", "must refer to the case's CarePlan by its case-id identifier")
+        return ours
+
+    def event_id(
+        self, resource: Mapping[str, Any], at: str, sender: str
+    ) -> tuple[str, bool, str | None] | None:
+        """The event id, whether it is our own identifier, and the id an earlier version derived."""
         identifiers = resource.get("identifier") or []
         if not isinstance(identifiers, list) or not all(isinstance(i, Mapping) for i in identifiers):
             self.refuse(f"{at}.identifier", "an identifier is a list of objects", "structure")
             return None
         for item in identifiers:
             if item.get("system") == EVENT_ID and isinstance(item.get("value"), str):
-                value: str = item["value"]
-                return value
-        if identifiers and isinstance(identifiers[0], Mapping):
-            first = identifiers[0]
-            return uuid.uuid5(_NAMESPACE, f"{first.get('system')}|{first.get('value')}").hex
+                return item["value"], True, None
+        for item in identifiers:
+            value, system = item.get("value"), item.get("system")
+            if isinstance(value, str) and value and (system is None or isinstance(system, str)):
+                return partner_event_id(sender, system, value), False, _legacy_event_id(system, value)
         self.refuse(
             f"{at}.identifier", "a partner's resource needs an identifier (so re-sending does not duplicate)"
         )
         return None
 
-    def about_this_case(self, resource: Mapping[str, Any], at: str) -> bool:
-        for index, ref in enumerate(resource.get("basedOn") or []):
-            case_id = self.identifier_of(ref, CASE_ID)
-            if case_id == self.case.case_id:
-                return True
-            if case_id is not None:
-                self.refuse(f"{at}.basedOn[{index}]", f"about another case ({case_id!r})")
-                return False
-        self.refuse(f"{at}.basedOn", "must refer to the case's CarePlan by its case-id identifier")
-        return False
+    def moment(self, resource: Mapping[str, Any], at: str) -> datetime | None:
+        where = f"{at}.effectiveDateTime"
+        value = resource.get("effectiveDateTime")
+        if value is None:
+            self.refuse(where, "needs the time it happened", "required")
+            return None
+        try:
+            when = _moment(value)
+        except ValueError as error:
+            self.refuse(where, str(error), "value")
+            return None
+        if when > self.latest_allowed:
+            self.refuse(
+                where, "is later than now (beyond the allowed clock skew): a partner sends what happened"
+            )
+            return None
+        if when < self.state.opened.at:
+            self.refuse(where, "is before the case was opened")
+            return None
+        return when
 
-    def party(self, resource: Mapping[str, Any], at: str, *, required: bool) -> str | None:
-        performers = resource.get("performer") or []
+    def performer(self, resource: Mapping[str, Any], at: str) -> tuple[bool, str | None]:
+        """Whether the performer can be read, and the party it names (``None``: no performer)."""
+        performers = resource.get("performer")
+        if performers is None or performers == []:
+            return True, None
         if not isinstance(performers, list):
             self.refuse(f"{at}.performer", "performer is a list of references", "structure")
-            return None
-        if not performers:
-            if required:
-                self.refuse(f"{at}.performer", "names no party", "required")
-            return None
+            return False, None
         party_id = self.identifier_of(performers[0], PARTY_ID)
-        if party_id is None or party_id not in self.case.state.care_team:
-            self.refuse(f"{at}.performer[0]", f"unknown party {party_id!r}: not in the case's care team")
-            return None
-        return party_id
+        if party_id is None or party_id not in self.state.known_parties:
+            self.refuse(f"{at}.performer[0]", "names no party of the case's care team")
+            return False, None
+        return True, party_id
 
-    def conference(self, resource: Mapping[str, Any]) -> str | None:
-        conference_id = self.identifier_of(resource.get("encounter"), EVENT_ID)
-        return conference_id if conference_id in self.case.state.conferences else None
+    def conference(self, resource: Mapping[str, Any], at: str) -> tuple[bool, str | None]:
+        """Whether the encounter is acceptable, and the conference of this case it names."""
+        encounter = resource.get("encounter")
+        if encounter is None:
+            return True, None
+        found = self.values(encounter, EVENT_ID)
+        if not found:
+            self.issues.append(
+                issue(
+                    "warning",
+                    "informational",
+                    "the encounter is not one of this case's conferences: "
+                    "the score is recorded as given between conferences",
+                    f"{at}.encounter",
+                )
+            )
+            return True, None
+        if len(found) > 1:
+            self.refuse(f"{at}.encounter", "names more than one conference")
+            return False, None
+        conference_id = found[0]
+        if conference_id not in self.state.conferences:
+            self.refuse(f"{at}.encounter", "names a conference this case does not hold")
+            return False, None
+        return True, conference_id
 
-    def read(self) -> list[Event]:
-        events: list[Event] = []
-        for index, entry in enumerate(self.bundle.get("entry", [])):
+    def observation(self, resource: Mapping[str, Any], at: str, sender: str) -> _Read | None:
+        kind = _code(resource.get("code"), _KIND)
+        about = self.about_this_case(resource, at)
+        ident = self.event_id(resource, at, sender)
+        when = self.moment(resource, at)
+        readable, party_id = self.performer(resource, at)
+        note = resource.get("note")
+        texts = [n.get("text") for n in note if isinstance(n, Mapping)] if isinstance(note, list) else []
+        text = " ".join(t for t in texts if isinstance(t, str)).strip()
+        if kind == "safety-score":
+            if readable and party_id is None:
+                self.refuse(f"{at}.performer", "a safety score names the party that gave it", "required")
+            attended, conference_id = self.conference(resource, at)
+            if not (about and ident and when and party_id and attended):
+                return None
+            event: Event = ScoreGiven(
+                id=ident[0],
+                at=when,
+                party_id=party_id,
+                role=self.state.known_parties[party_id].role,
+                score=resource["valueInteger"],
+                rationale=text,
+                conference_id=conference_id,
+            )
+        else:
+            severity = _code(resource.get("valueCodeableConcept"), _SEVERITY)
+            components = resource.get("component")
+            acute = [
+                c.get("valueBoolean")
+                for c in (components if isinstance(components, list) else ())
+                if isinstance(c, Mapping) and _code(c.get("code"), _KIND) == "incident-acute"
+            ]
+            if severity is None or not acute or not isinstance(acute[0], bool):
+                self.refuse(at, "an incident needs its severity and whether it was acute", "required")
+                return None
+            if not (about and ident and when and readable):
+                return None
+            event = IncidentReported(
+                id=ident[0],
+                at=when,
+                severity=IncidentSeverity(severity),
+                acute=acute[0],
+                description=text,
+                reported_by=party_id or sender,
+            )
+        return _Read(event, at, ours=ident[1], legacy_id=ident[2])
+
+    # the sender's rules --------------------------------------------------------------------------
+
+    def is_known(self, read: _Read) -> bool:
+        """Whether the case already holds this event (the same content): nothing to do."""
+        event = read.event
+        if self.known.get(event.id) == event:
+            return True
+        if read.legacy_id is None:
+            return False
+        earlier = self.known.get(read.legacy_id)
+        if earlier is None:
+            return False
+        same = attrs.evolve(event, id=read.legacy_id)
+        if earlier == same:
+            return True
+        # an incident without a performer was recorded as reported by nobody before
+        return isinstance(same, IncidentReported) and earlier == attrs.evolve(same, reported_by=None)
+
+    def speaks_for(self, read: _Read, sender: str) -> bool:
+        """Whether the sender may add this event; refuses it (located) when not."""
+        event, at = read.event, read.at
+        if read.ours:
+            self.refuse(
+                f"{at}.identifier",
+                "carries this case's own event-id identifier, but this case holds no such event with "
+                "the same content: a partner's resource carries the partner's own identifier",
+            )
+            return False
+        if isinstance(event, ScoreGiven):
+            if event.party_id != sender:
+                self.refuse(
+                    f"{at}.performer[0]", "a partner sends only its own scores: this one is another party's"
+                )
+                return False
+            if event.conference_id is not None:
+                conference = self.state.conferences[event.conference_id]
+                if event.party_id not in conference.participants:
+                    self.refuse(
+                        f"{at}.encounter", "the party that gave the score took no part in this conference"
+                    )
+                    return False
+        elif isinstance(event, IncidentReported) and event.reported_by != sender:
+            self.refuse(
+                f"{at}.performer[0]",
+                "a partner sends only the incidents it reports: this one names another party",
+            )
+            return False
+        return True
+
+    def read(self, sender: str) -> list[_Read]:
+        """The events to record, in bundle order; issues for what cannot be merged."""
+        out: list[_Read] = []
+        in_bundle: dict[str, _Read] = {}
+        for index, entry in enumerate(self.entries):
             resource = entry.get("resource") if isinstance(entry, Mapping) else None
             if not isinstance(resource, Mapping):
                 continue
             at = f"Bundle.entry[{index}].resource"
             rtype = resource.get("resourceType")
-            if rtype != "Observation" or _kind(resource) not in ("safety-score", "incident"):
+            if rtype != "Observation" or _code(resource.get("code"), _KIND) not in (
+                "safety-score",
+                "incident",
+            ):
                 if rtype not in _SUPPORTING:
                     self.issues.append(
                         issue(
@@ -159,94 +472,89 @@ class _Merger:
                     )
                 continue
             try:
-                event = self.observation(resource, at)
+                read = self.observation(resource, at, sender)
             except (ValidationError, KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
                 # Never drop a resource silently: if validation has not said what is wrong with
-                # it, say here that it could not be read, and why.
+                # it, say here that it could not be read (the kind of problem, not the value).
                 if not any(where.startswith(at) for where in self.reported):
                     detail = (
-                        "; ".join(str(p) for p in error.problems)
+                        "; ".join(p.message for p in error.problems)
                         if isinstance(error, ValidationError)
-                        else f"{type(error).__name__}: {error}"
+                        else type(error).__name__
                     )
                     self.refuse(at, f"cannot be merged ({detail})", "invalid")
                 continue
-            if event is not None:
-                events.append(event)
-        return events
+            if read is None or self.is_known(read):
+                continue
+            twin = in_bundle.get(read.event.id)
+            if twin is not None:
+                if twin.event != read.event:
+                    self.refuse(
+                        f"{at}.identifier",
+                        "another resource of this bundle has the same identifier and other content",
+                    )
+                continue
+            if read.event.id in self.known:
+                self.refuse(
+                    f"{at}.identifier",
+                    "an event with this identifier was already recorded with other content",
+                )
+                continue
+            if self.speaks_for(read, sender):
+                in_bundle[read.event.id] = read
+                out.append(read)
+        return out
 
-    def observation(self, resource: Mapping[str, Any], at: str) -> Event | None:
-        if not self.about_this_case(resource, at):
-            return None
-        event_id = self.event_id(resource, at)
-        try:
-            when = _parse_dt(resource.get("effectiveDateTime"))
-        except (TypeError, ValueError) as error:
-            self.refuse(f"{at}.effectiveDateTime", f"needs a date-time with a timezone ({error})", "value")
-            return None
-        note = " ".join(str(n.get("text", "")) for n in resource.get("note") or [] if isinstance(n, Mapping))
-        if _kind(resource) == "safety-score":
-            party_id = self.party(resource, at, required=True)
-            if party_id is None or event_id is None:
-                return None
-            return ScoreGiven(
-                id=event_id,
-                at=when,
-                party_id=party_id,
-                role=self.case.state.care_team[party_id].role,
-                score=resource["valueInteger"],
-                rationale=note.strip(),
-                conference_id=self.conference(resource),
-            )
-        reported_by = self.party(resource, at, required=False)
-        severity = _Importer.code(resource.get("valueCodeableConcept"), "incident-severity")
-        acute = [
-            c.get("valueBoolean")
-            for c in resource.get("component") or []
-            if _Importer.code(c.get("code"), "observation-kind") == "incident-acute"
-        ]
-        if severity is None or not acute or not isinstance(acute[0], bool):
-            self.refuse(at, "an incident needs its severity and whether it was acute", "required")
-            return None
-        if event_id is None:
-            return None
-        return IncidentReported(
-            id=event_id,
-            at=when,
-            severity=IncidentSeverity(severity),
-            acute=acute[0],
-            description=note.strip(),
-            reported_by=reported_by,
-        )
+    def locate(self, error: InvalidEventError, reads: list[_Read]) -> None:
+        """Turn the engine's ``events[i].field`` problems into issues at the resource they came from."""
+        for p in error.problems:
+            head, _, field = p.path.partition(".")
+            where = "Bundle"
+            if head.startswith("events[") and head.endswith("]"):
+                read = reads[int(head[len("events[") : -1])]
+                name = field.split(".")[0].split("[")[0]
+                where = f"{read.at}.{_ELEMENT[name]}" if name in _ELEMENT else read.at
+            self.refuse(where, p.message)
 
 
-def merge_bundle(engine: Engine, case: Case, bundle: Any) -> tuple[Case, dict[str, Any]]:
-    """Merge a partner's bundle; return the new case and the OperationOutcome (warnings, if any).
+def merge_bundle(
+    engine: Engine,
+    case: Case,
+    bundle: Any,
+    *,
+    sender: str | None = None,
+    keys: PartyKeys | Mapping[str, Any] | None = None,
+) -> tuple[Case, dict[str, Any]]:
+    """Merge the bundle a partner sent; return the new case and the OperationOutcome (warnings, if any).
 
-    Raises :class:`MergeRefusedError` (with the OperationOutcome) and leaves ``case`` unchanged
-    when any resource cannot be merged.
+    ``sender`` is the party id of the care-team member that sent it, as the organisation knows it;
+    ``keys`` the partners' public keys (:class:`PartyKeys`, or the mapping of a keys file), with
+    which a ``Bundle.signature`` is verified. One of the two must establish the sender.
+
+    Raises :class:`SenderUnknownError` when neither does, and :class:`MergeRefusedError` (with the
+    OperationOutcome) when anything cannot be merged; ``case`` is then unchanged.
     """
+    if keys is not None and not isinstance(keys, PartyKeys):
+        keys = PartyKeys.from_mapping(keys)
     outcome = validate_bundle(bundle)
     errors = [i for i in outcome["issue"] if i["severity"] in ("fatal", "error")]
     if any(i["severity"] == "fatal" for i in errors):
         raise MergeRefusedError(operation_outcome(errors))
-    merger = _Merger(case, bundle, (w for i in errors for w in i.get("expression", ())))
-    events = merger.read()
-    if errors or any(i["severity"] == "error" for i in merger.issues):
+    merger = _Merger(engine, case, bundle, (w for i in errors for w in i.get("expression", ())))
+    party = merger.sender(sender, keys)
+    if party is None:
         raise MergeRefusedError(operation_outcome(errors + merger.issues))
-    new = case
-    for event in events:
-        known = merger.known_ids.get(event.id)
-        if known is not None:
-            if known != event:
-                merger.refuse("Bundle", f"event {event.id!r} was already recorded with other content")
-                raise MergeRefusedError(operation_outcome(merger.issues))
-            continue  # the same resource sent again: nothing to do
-        try:
-            new = engine.record(new, event)
-        except KetenzorgError as error:
-            problems = error.problems if isinstance(error, ValidationError) else [Problem("", str(error))]
-            for p in problems:
-                merger.refuse("Bundle", str(p))
-            raise MergeRefusedError(operation_outcome(merger.issues)) from None
+    reads = merger.read(party)
+    if errors or merger.refused:
+        raise MergeRefusedError(operation_outcome(errors + merger.issues))
+    try:
+        new = engine.record_all(case, (r.event for r in reads))
+    except InvalidEventError as error:
+        merger.locate(error, reads)
+        raise MergeRefusedError(operation_outcome(merger.issues)) from None
+    except KetenzorgError as error:
+        problems = error.problems if isinstance(error, ValidationError) else [Problem("", str(error))]
+        for p in problems:
+            merger.refuse("Bundle", p.message)
+        raise MergeRefusedError(operation_outcome(merger.issues)) from None
     return new, operation_outcome([i for i in merger.issues if i["severity"] != "error"])
