@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -140,6 +140,9 @@ def _tuple_hook(conv: cattrs.Converter) -> Any:
                 except Exception as exc:  # collected and reported with their index
                     exc.__notes__ = [*getattr(exc, "__notes__", []), f"@index {index}"]
                     errors.append(exc)
+                    if len(errors) == MAX_PROBLEMS and index + 1 < len(value):
+                        errors.append(_NotChecked(f"items from [{index + 1}] on are not checked"))
+                        break
             if errors:
                 raise IterableValidationError("invalid items", errors, tuple_type)
             return tuple(items)
@@ -218,6 +221,27 @@ def converter() -> cattrs.Converter:
 # --- error paths ---------------------------------------------------------------------------------
 
 
+MAX_PROBLEMS: Final = 100
+"""The most invalid items reported for one list (and unknown fields for one object).
+
+Every problem costs an exception, a message and a line of output: a case file of a million empty
+events took gigabytes of memory to list them all. The first ones are what a person can act on.
+"""
+
+
+class _NotChecked(Exception):
+    """The rest of a list was not structured, after :data:`MAX_PROBLEMS` invalid items."""
+
+
+def _unknown_fields(names: Iterable[str], path: str) -> list[Problem]:
+    """One problem per unknown field, the first :data:`MAX_PROBLEMS` in sorted order."""
+    ordered = sorted(names)
+    problems = [Problem(_join(path, k), "unknown field") for k in ordered[:MAX_PROBLEMS]]
+    if len(ordered) > MAX_PROBLEMS:
+        problems.append(Problem(path, f"{len(ordered) - MAX_PROBLEMS} more unknown fields"))
+    return problems
+
+
 def _problems(exc: BaseException, path: str) -> list[Problem]:
     """Flatten cattrs' exception groups into problems with JSON paths."""
     if isinstance(exc, ClassValidationError):
@@ -231,6 +255,9 @@ def _problems(exc: BaseException, path: str) -> list[Problem]:
     if isinstance(exc, IterableValidationError):
         out = []
         for inner in exc.exceptions:
+            if isinstance(inner, _NotChecked):
+                out.append(Problem(path, str(inner)))
+                continue
             index = next(
                 (
                     n.split(" ", 1)[1]
@@ -245,7 +272,7 @@ def _problems(exc: BaseException, path: str) -> list[Problem]:
             out += _problems(inner, f"{path}[{index}]")
         return out
     if isinstance(exc, ForbiddenExtraKeysError):
-        return [Problem(_join(path, k), "unknown field") for k in sorted(exc.extra_fields)]
+        return _unknown_fields(exc.extra_fields, path)
     if isinstance(exc, ValidationError):
         return [Problem(_join(path, p.path), p.message) for p in exc.problems]
     if isinstance(exc, KeyError):
@@ -296,7 +323,7 @@ def case_from_dict(data: Any) -> Case:
     if not isinstance(case_id, str) or not case_id.strip():
         problems.append(Problem("case_id", "expected a non-empty text"))
     extra = set(data) - {"format", "version", "case_id", "events"}
-    problems += [Problem(k, "unknown field") for k in sorted(extra)]
+    problems += _unknown_fields(extra, "")
     raw_events = data.get("events")
     events: tuple[Event, ...] = ()
     if not isinstance(raw_events, list):
