@@ -107,10 +107,10 @@ def keys_object(n: int, value: bytes = b"{}") -> bytes:
 
 
 def keys_object_of_size(size: int) -> bytes:
-    """``keys_object`` with as many keys as fit in ``size`` bytes."""
-    n = size // 9
+    """``keys_object`` with as many keys as fit in ``size`` bytes (from above, a few steps)."""
+    n = size // 8
     while len(data := keys_object(n)) > size:
-        n -= (len(data) - size) // 8 + 1
+        n = min(n - 1, int(n * size / len(data)))
     return data
 
 

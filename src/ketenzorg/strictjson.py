@@ -124,12 +124,11 @@ def decode(data: bytes, *, source: str = "", max_bytes: int = MAX_BYTES) -> str:
 
 
 class _Refusal(Exception):
-    """Raised inside the parse; ``token`` (found again by :func:`_locate`) or ``offset`` says where."""
+    """Raised inside the parse; :func:`_locate` finds ``token`` again to say where."""
 
-    def __init__(self, message: str, *, token: str | None = None, offset: int | None = None) -> None:
+    def __init__(self, message: str, *, token: str) -> None:
         self.message = message
         self.token = token
-        self.offset = offset
 
 
 class _DecimalBudget(Exception):
@@ -197,7 +196,8 @@ def loads(
     """Parse a JSON document by these rules; raise :class:`MalformedInputError` naming where.
 
     ``decimal`` makes the decimal numbers (a :class:`~decimal.Decimal` subclass that remembers how
-    it was written, for instance). Text given as ``str`` is held to the same rules as bytes.
+    it was written, for instance). Text given as ``str`` is measured by its UTF-8 size and may not
+    hold an unpaired surrogate character either.
     """
     limits = limits or Limits()
     if isinstance(data, str):
@@ -212,6 +212,8 @@ def loads(
     else:
         text = decode(data, source=source, max_bytes=limits.max_bytes)
     _check_budgets(text, limits, source)
+    value: Any = None
+    too_many_decimals = False
     try:
         value = json.loads(
             text,
@@ -227,11 +229,13 @@ def loads(
     except _Refusal as refusal:
         raise _refuse(source, _locate(text, refusal.token, limits.max_depth), refusal.message) from None
     except _DecimalBudget:
-        _count_exactly(text, limits, source)  # finds the decimal where the budget ran out, and raises
-        raise _refuse(source, "", f"more than {limits.max_decimals:,} decimal numbers") from None
+        too_many_decimals = True
     except RecursionError:
         where = _locate(text, None, limits.max_depth)
         raise _refuse(source, where, f"nested deeper than {limits.max_depth} levels") from None
+    if too_many_decimals:  # outside the handler, so that the refusal is not chained to the parse
+        _count_exactly(text, limits, source)  # finds the decimal where the budget ran out, and raises
+        raise _refuse(source, "", f"more than {limits.max_decimals:,} decimal numbers")
     if not _depth_ok(value, limits.max_depth):
         where = _locate(text, None, limits.max_depth)
         raise _refuse(source, where, f"nested deeper than {limits.max_depth} levels")
