@@ -11,7 +11,7 @@ import jsonschema
 import orjson
 import pytest
 
-from ketenzorg import Case, CaseFormatError, MalformedInputError, caseformat, caseschema
+from ketenzorg import Case, CaseFormatError, MalformedInputError, Problem, caseformat, caseschema
 from ketenzorg.demo import build_demo_case
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "case.schema.json"
@@ -191,3 +191,92 @@ def test_a_duplicate_key_is_refused_not_silently_dropped(demo_dict: dict[str, An
         caseformat.loads(forged.encode())
     with pytest.raises(MalformedInputError, match="NaN is not a JSON number"):
         caseformat.loads(text.replace('"score": 5,', '"score": NaN,', 1).encode())
+
+
+# --- the JSON reading: the strict rules, budgets and bounded errors ----------------------------------
+
+
+def test_a_duplicate_among_40000_keys_is_refused_with_its_place() -> None:
+    # The search for the duplicate compared every key with every other one: 15 s for this document.
+    keys = ",\n".join(f'  "field-{n}": {n}' for n in range(40_000))
+    document = f'{{\n{keys},\n  "field-39999": 0\n}}'.encode()
+    with pytest.raises(MalformedInputError) as info:
+        caseformat.loads(document)
+    assert [(p.path, p.message) for p in info.value.problems] == [
+        ("line 40002, column 3", "duplicate key 'field-39999'")
+    ]
+
+
+def test_a_duplicate_key_is_refused_with_its_place(demo_dict: dict[str, Any]) -> None:
+    text = json.dumps(demo_dict, indent=1)
+    forged = text.replace('"score": 5,', '"score": 5, "score": 9,', 1)
+    line = forged[: forged.index('"score": 9')].count("\n") + 1
+    with pytest.raises(MalformedInputError) as info:
+        caseformat.loads(forged)
+    assert info.value.problems[0].path.startswith(f"line {line}, column ")
+
+
+@pytest.mark.parametrize(
+    ("document", "where"),
+    [
+        pytest.param(
+            b'{"format": "ketenzorg.case",\n "case_id": "x\\ud800"}', "line 2, column 15", id="value"
+        ),
+        pytest.param(b'{"format": "ketenzorg.case",\n "\\udfff": 1}', "line 2, column 3", id="key"),
+        pytest.param('{"format": "ketenzorg.case",\n "case_id": "x\ud800"}', "line 2, column 15", id="str"),
+    ],
+)
+def test_an_unpaired_surrogate_is_refused_with_its_place(document: bytes | str, where: str) -> None:
+    # It used to pass, and the case could then never be written again (orjson refuses it).
+    with pytest.raises(MalformedInputError) as info:
+        caseformat.loads(document)
+    assert info.value.problems[0].path == where
+    assert "unpaired surrogate" in info.value.problems[0].message
+
+
+def test_a_case_beyond_its_node_budget_is_refused_with_its_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ketenzorg import strictjson
+
+    monkeypatch.setattr(caseformat, "CASE_LIMITS", strictjson.Limits(max_containers=10))
+    document = (
+        b'{"format": "ketenzorg.case", "version": 1, "case_id": "x",\n "events": [' + b"{}," * 20 + b"{}]}"
+    )
+    with pytest.raises(MalformedInputError) as info:
+        caseformat.loads(document)
+    assert [(p.path, p.message) for p in info.value.problems] == [
+        ("line 2, column 37", "more than 10 arrays and objects")
+    ]
+
+
+def test_the_case_budgets_follow_its_byte_limit() -> None:
+    from ketenzorg import strictjson
+
+    scale = caseformat.MAX_DOCUMENT_BYTES / strictjson.MAX_BYTES
+    assert caseformat.CASE_LIMITS.max_bytes == caseformat.MAX_DOCUMENT_BYTES
+    assert caseformat.CASE_LIMITS.max_containers == scale * strictjson.MAX_CONTAINERS
+    assert caseformat.CASE_LIMITS.max_values == scale * strictjson.MAX_VALUES
+
+
+def test_a_long_list_of_bad_events_reports_the_first_ones_only() -> None:
+    # A million empty events used to take gigabytes to report one problem each.
+    events = [{}] * (caseformat.MAX_PROBLEMS + 50)
+    with pytest.raises(CaseFormatError) as info:
+        caseformat.case_from_dict(
+            {"format": "ketenzorg.case", "version": 1, "case_id": "x", "events": events}
+        )
+    problems = info.value.problems
+    assert len(problems) == caseformat.MAX_PROBLEMS + 1
+    assert problems[0].path == "events[0]"
+    assert problems[-1] == Problem("events", f"items from [{caseformat.MAX_PROBLEMS}] on are not checked")
+
+
+def test_many_unknown_fields_are_one_problem_per_object(demo_dict: dict[str, Any]) -> None:
+    data = copy.deepcopy(demo_dict)
+    data.update({f"extra-{n:04d}": n for n in range(caseformat.MAX_PROBLEMS + 30)})
+    data["events"][0].update({f"extra-{n:04d}": n for n in range(caseformat.MAX_PROBLEMS + 20)})
+    with pytest.raises(CaseFormatError) as info:
+        caseformat.case_from_dict(data)
+    assert [p.path for p in info.value.problems] == ["", "events[0]"]
+    assert "130 fields that the case format does not have" in str(info.value)
+    assert "120 fields" in str(info.value)
+    assert "extra-" not in str(info.value)  # the names are not repeated

@@ -17,6 +17,7 @@ from ketenzorg import MalformedInputError, ValidationError
 from ketenzorg.interop import safeinput
 from ketenzorg.interop.fhirxml import FhirXmlError, from_xml
 from ketenzorg.interop.safeinput import UnsafeInputError, parse_xml, read_json
+from ketenzorg.strictjson import Limits
 
 PASSWD = Path("/etc/passwd")
 FHIR = b'xmlns="http://hl7.org/fhir"'
@@ -93,6 +94,7 @@ XINCLUDE = (
     b'  <xi:include href="file:///etc/passwd" parse="text"/>\n</Patient>'
 )
 UTF16_TEXT = '<?xml version="1.0" encoding="UTF-16"?>\n' + patient(b'<active value="true"/>').decode()
+BUNDLE = b"<Bundle " + FHIR + b'><type value="collection"/>'
 DEEP = b"<Patient " + FHIR + b">" + b'<extension url="u">' * 70 + b"</extension>" * 70 + b"</Patient>"
 
 # (name, document, error type, location, words of the message)
@@ -136,6 +138,12 @@ XML_CORPUS = [
     ("empty document", b"", UnsafeInputError, "line 1, column 1", "empty"),
     ("character reference to NUL", b"<Patient " + FHIR + b'>\n  <id value="&#0;"/>\n</Patient>',
      UnsafeInputError, "line 2, column 18", "not well-formed"),
+    ("character reference to a high surrogate", patient(b'  <id value="&#xD800;"/>'),
+     UnsafeInputError, "line 2, column 22", "invalid xmlChar value 55296"),
+    ("character reference to a low surrogate, decimal", patient(b'  <id value="&#57343;"/>'),
+     UnsafeInputError, "line 2, column 22", "invalid xmlChar value 57343"),
+    ("character reference to a surrogate in text", patient(b'  <id value="x"/>&#xDC00;'),
+     UnsafeInputError, "line 2, column 26", "invalid xmlChar value 56320"),
     ("nesting deeper than the limit", DEEP, UnsafeInputError, "line 1", "nested deeper than 64"),
     ("nesting far beyond the limit", b"<a>" * 100_000 + b"</a>" * 100_000,
      UnsafeInputError, "line 1, column 771", "depth"),
@@ -370,6 +378,14 @@ JSON_CORPUS = [
     ("two documents", b'{"a": 1}\n{"a": 2}', "line 2, column 1", "Extra data"),
     ("empty", b"", "line 1, column 1", "not valid JSON"),
     ("raw control character", b'{"a": "x\x01y"}', "line 1, column 9", "not valid JSON"),
+    ("lone high surrogate", b'{"a":\n "x\\ud800y"}', "line 2, column 4", "unpaired surrogate \\ud800"),
+    ("lone low surrogate", b'["ok",\n "\\uDFFF"]', "line 2, column 3", "unpaired surrogate \\uDFFF"),
+    ("lone surrogate in a key", b'{"a": 1,\n "\\udc00": 2}', "line 2, column 3", "unpaired surrogate"),
+    ("surrogates in the wrong order", b'["\\ude00\\ud83d"]', "line 1, column 3", "surrogate \\ude00"),
+    ("two high surrogates", b'["\\ud83d\\ud83d\\ude00"]', "line 1, column 3", "unpaired surrogate \\ud83d"),
+    ("high surrogate at the end", b'["\\ud83d"]', "line 1, column 3", "unpaired surrogate"),
+    ("surrogate after an escaped backslash", b'["\\\\\\ud800"]', "line 1, column 5", "unpaired surrogate"),
+    ("surrogate encoded in UTF-8", b'{"a":\n "\xed\xa0\x80"}', "line 2, column 3", "not valid UTF-8"),
 ]  # fmt: skip
 
 
@@ -439,3 +455,174 @@ def test_xml_that_is_fine_is_read() -> None:
     while "extension" in ext:
         ext, depth = ext["extension"][0], depth + 1
     assert depth == 30
+
+
+def test_paired_surrogates_and_escaped_backslashes_are_read() -> None:
+    value = read_json(
+        b'{"\\ud83d\\ude00": ["\\uD83D\\uDE00", "\\\\ud800", "\\\\\\\\udc00", "\\udbff\\udfff"]}'
+    )
+    assert value == {"\U0001f600": ["\U0001f600", "\\ud800", "\\\\udc00", "\U0010ffff"]}
+
+
+# --- node budgets ----------------------------------------------------------------------------------
+
+
+def small(**budgets: int) -> Limits:
+    """The default limits with some node budgets scaled down, so that a test stays small and fast."""
+    return Limits(**budgets)
+
+
+@pytest.mark.parametrize(
+    ("document", "budgets", "where", "words"),
+    [
+        pytest.param(
+            b"[\n" + b"[]," * 20 + b"[]]",
+            {"max_containers": 10},
+            "line 2, column 28",
+            "more than 10 arrays and objects",
+            id="arrays",
+        ),
+        pytest.param(
+            b"[\n" + b"{}," * 20 + b"{}]",
+            {"max_containers": 10},
+            "line 2, column 28",
+            "more than 10 arrays and objects",
+            id="objects",
+        ),
+        pytest.param(
+            b'{"a": {}, "b": {},\n "c": {}, "d": {}}',
+            {"max_containers": 3},
+            "line 2, column 7",
+            "more than 3 arrays and objects",
+            id="objects as values",
+        ),
+        pytest.param(
+            b"[" * 5 + b"]" * 5 + b"\n",
+            {"max_containers": 4},
+            "line 1, column 5",
+            "more than 4 arrays and objects",
+            id="nesting within the depth limit",
+        ),
+        pytest.param(
+            b'[\n"ab", "ab", "ab",\n"ab", "ab"]',
+            {"max_values": 4},
+            "line 3, column 5",
+            "more than 4 values",
+            id="strings",
+        ),
+        pytest.param(
+            b'{"a": 0,\n "b": 0, "c": 0}',
+            {"max_values": 4},
+            "line 2, column 8",
+            "more than 4 values",
+            id="keys",
+        ),
+        pytest.param(
+            b"[1.5, 2,\n 3e1, 0.25, 7]",
+            {"max_decimals": 2},
+            "line 2, column 7",
+            "more than 2 decimal numbers",
+            id="decimals",
+        ),
+    ],
+)
+def test_a_document_beyond_a_node_budget_is_refused_where_it_runs_out(
+    document: bytes, budgets: dict[str, int], where: str, words: str
+) -> None:
+    error = refused(
+        lambda: read_json(document, source="hostile.json", limits=small(**budgets)), UnsafeInputError
+    )
+    assert error.problems[0].path == where
+    assert words in error.problems[0].message
+    assert error.source == "hostile.json"
+
+
+@pytest.mark.parametrize(
+    ("document", "budgets"),
+    [
+        pytest.param(b"[" + b"[]," * 9 + b"[]]", {"max_containers": 11}, id="containers"),
+        pytest.param(b'["a", "b", "c", "d"]', {"max_values": 5}, id="values"),
+        pytest.param(b"[1.5, 2.5]", {"max_decimals": 2}, id="decimals"),
+        # Brackets, commas and colons inside strings count in the cheap bound, never in the budget.
+        pytest.param(
+            b'["[{[{,:,:", "[[[[", {"k": "{{{{:::,,,"}]',
+            {"max_containers": 2, "max_values": 6},
+            id="structure inside strings",
+        ),
+        pytest.param(
+            b'["\\"[[[[\\\\", "{{{{"]',
+            {"max_containers": 1, "max_values": 3},
+            id="escaped quotes and backslashes",
+        ),
+    ],
+)
+def test_a_document_within_its_budgets_is_read(document: bytes, budgets: dict[str, int]) -> None:
+    assert read_json(document, limits=small(**budgets)) == read_json(document)
+
+
+def test_the_exact_count_never_backtracks_on_an_unterminated_string() -> None:
+    # Over the cheap bound, so the exact count runs over a string that never ends.
+    document = b'["' + b'[\\"' * 200_000
+    error = refused(lambda: read_json(document, limits=small(max_containers=10)), UnsafeInputError)
+    assert "not valid JSON" in error.problems[0].message
+
+
+def test_the_default_budgets_leave_room_for_the_largest_legitimate_bundle() -> None:
+    """Nodes per byte of a real bundle (the demo case, 84 entries), scaled to the byte limit."""
+    import orjson
+
+    from ketenzorg import strictjson
+    from ketenzorg.demo import build_demo_case
+    from ketenzorg.interop.fhir import case_to_bundle
+
+    raw = orjson.dumps(case_to_bundle(build_demo_case()))
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', raw.decode())
+    containers = text.count("[") + text.count("{")
+    values = containers + text.count(",") + text.count(":")
+    scale = strictjson.MAX_BYTES / len(raw)
+    assert containers * scale * 1.5 < strictjson.MAX_CONTAINERS
+    assert values * scale * 1.5 < strictjson.MAX_VALUES
+    # 30,000 incident Observations (29 containers each, about 95 values) fit as well.
+    assert strictjson.MAX_CONTAINERS > 30_000 * 29 * 1.5
+    assert strictjson.MAX_VALUES > 30_000 * 95 * 1.3
+
+
+@pytest.mark.parametrize(
+    ("document", "where"),
+    [
+        pytest.param(BUNDLE + b"\n" + b"<entry/>" * 20 + b"</Bundle>", "line 2", id="elements"),
+        pytest.param(
+            BUNDLE + b"\n<entry " + b" ".join(b'a%d=""' % i for i in range(20)) + b"/>\n</Bundle>",
+            "line 2",
+            id="attributes",
+        ),
+    ],
+)
+def test_xml_beyond_the_node_budget_is_refused_before_it_is_converted(
+    monkeypatch: pytest.MonkeyPatch, document: bytes, where: str
+) -> None:
+    monkeypatch.setattr(safeinput, "MAX_XML_NODES", 10)
+    error = refused(lambda: from_xml(document, source="hostile.xml"), UnsafeInputError)
+    assert error.problems[0].path == where
+    assert error.problems[0].message == "more than 10 elements and attributes"
+    assert error.source == "hostile.xml"
+
+
+def test_xml_within_the_node_budget_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Bundle, type and its value, and five entries of three nodes: 18. The comment puts the cheap
+    # bound (every < that is not </, every =) over 18; the exact count is not.
+    document = (
+        BUNDLE + b"<!-- <a> <b> <c> = = = -->" + b'<entry><fullUrl value="urn:x"/></entry>' * 5 + b"</Bundle>"
+    )
+    monkeypatch.setattr(safeinput, "MAX_XML_NODES", 18)
+    assert len(from_xml(document)["entry"]) == 5
+    monkeypatch.setattr(safeinput, "MAX_XML_NODES", 17)
+    with pytest.raises(UnsafeInputError, match="more than 17 elements and attributes"):
+        from_xml(document)
+
+
+def test_a_syntax_error_beyond_the_budget_is_still_reported_as_such(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(safeinput, "MAX_XML_NODES", 10)
+    document = BUNDLE + b"<entry/>" * 5 + b"<entry>\n</Bundle>" + b"<entry/>" * 10
+    error = refused(lambda: parse_xml(document), UnsafeInputError)
+    assert "not well-formed" in error.problems[0].message

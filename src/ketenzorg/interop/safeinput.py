@@ -1,31 +1,47 @@
 """Untrusted input: JSON and XML read defensively, every refusal a typed error with line and column.
 
 XML: no DOCTYPE (so no entities, no external DTD, no entity expansion), no network, comments and
-processing instructions dropped, UTF-8 only, size and nesting limits.
-JSON: UTF-8 only, no duplicate keys, no NaN or Infinity, no number that cannot be kept exactly
-(decimals are read as :class:`decimal.Decimal`, so ``1.50`` stays ``1.50``), size and nesting
-limits. A refusal never quotes the input beyond the offending token.
+processing instructions dropped, UTF-8 only, size and nesting limits, and a budget on elements
+and attributes checked before the tree is built.
+JSON: the rules of :mod:`ketenzorg.strictjson`: UTF-8 only, no duplicate keys, no NaN or Infinity,
+no unpaired surrogate escape, no number that cannot be kept exactly (decimals are read as
+:class:`~ketenzorg.interop.decimals.ExactDecimal`, so ``1.50`` stays ``1.50``), size and nesting
+limits, and budgets on containers, values and decimals. A refusal never quotes the input beyond
+the offending token.
 """
 
 from __future__ import annotations
 
-import json
+import io
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from lxml import etree
 
+from ketenzorg import strictjson
 from ketenzorg.errors import MalformedInputError, Problem
 from ketenzorg.interop.decimals import ExactDecimal
+from ketenzorg.strictjson import MAX_BYTES, MAX_DEPTH, Limits, line_col
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "UnsafeInputError", "parse_xml", "read_json"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_XML_NODES",
+    "Limits",
+    "UnsafeInputError",
+    "parse_xml",
+    "read_json",
+]
 
-MAX_BYTES: Final = 32 * 1024 * 1024
-MAX_DEPTH: Final = 64
-"""Deeper than any FHIR resource needs (a bundle of contained resources nests about 20 deep)."""
-MAX_INTEGER: Final = 2**63 - 1
-MAX_DIGITS: Final = 40
+MAX_XML_NODES: Final = 2_000_000
+"""Elements and attributes in one XML document of at most :data:`MAX_BYTES`.
+
+FHIR XML writes every primitive as an element with a ``value`` attribute: our bundles take 23
+(compact) to 32 (indented) bytes per node, so the largest legitimate bundle the byte limit admits
+holds about 1.4 million. As lxml elements and then the JSON form, a node costs 130 to 430 bytes
+while ``<entry/>`` takes 8 bytes and an attribute ``a=""`` 6, so 30 MiB of them took 3 GB and a
+minute in ``evaluate``; the budget bounds them to well under a gigabyte.
+"""
 
 
 class UnsafeInputError(MalformedInputError):
@@ -36,156 +52,28 @@ def _refuse(source: str, where: str, message: str) -> UnsafeInputError:
     return UnsafeInputError([Problem(where, message)], source=source or None)
 
 
-def _line_col(text: str, offset: int) -> str:
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return f"line {line}, column {column}"
-
-
 def _decode(data: bytes, source: str) -> str:
-    if len(data) > MAX_BYTES:
-        raise _refuse(source, "", f"larger than {MAX_BYTES} bytes")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise _refuse(source, "line 1, column 1", "UTF-16 is not accepted: FHIR content is UTF-8")
-    if data.startswith(b"\xef\xbb\xbf"):
-        raise _refuse(source, "line 1, column 1", "a byte order mark is not accepted")
-    nul = data.find(b"\x00")
-    if nul >= 0:  # never in UTF-8 text; the mark of UTF-16 or UTF-32 without a byte order mark
-        text = data[:nul].decode("utf-8", errors="replace")
-        raise _refuse(source, _line_col(text, len(text)), "a NUL byte: not UTF-8 text")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        text = data[: error.start].decode("utf-8", errors="replace")
-        raise _refuse(source, _line_col(text, len(text)), "not valid UTF-8") from None
+        return strictjson.decode(data, source=source, max_bytes=MAX_BYTES)
+    except MalformedInputError as error:
+        raise UnsafeInputError(error.problems, source=error.source) from None
 
 
 # --- JSON ----------------------------------------------------------------------------------------
 
 
-class _Refusal(Exception):
-    def __init__(self, token: str, message: str) -> None:
-        self.token = token
-        self.message = message
+def read_json(data: bytes, *, source: str = "", limits: Limits | None = None) -> Any:
+    """Parse untrusted JSON; raise :class:`UnsafeInputError` naming line and column.
 
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):  # rare: find the key that came twice
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _Refusal(json.dumps(key), f"duplicate key {key!r}")
-            seen.add(key)
-    return out
-
-
-def _constant(name: str) -> Any:
-    raise _Refusal(name, f"{name} is not a JSON number")
-
-
-def _float(raw: str) -> Decimal:
-    try:
-        value = ExactDecimal(raw)
-    except InvalidOperation:
-        raise _Refusal(raw, f"{raw[:40]} is not a number") from None
-    digits = len(value.as_tuple().digits)
-    exponent = value.as_tuple().exponent
-    if digits > MAX_DIGITS or (isinstance(exponent, int) and abs(exponent) > 300):
-        raise _Refusal(raw, f"{raw[:40]} cannot be kept exactly (too many digits or too large an exponent)")
-    return value
-
-
-def _int(raw: str) -> int | Decimal:
-    if len(raw) > 20 or abs(int(raw)) > MAX_INTEGER:
-        raise _Refusal(raw, f"{raw[:40]} is too large an integer to be kept exactly")
-    if raw == "-0":
-        return ExactDecimal(raw)  # only a decimal can be minus zero; keep it as written
-    return int(raw)
-
-
-def _depth_ok(value: Any) -> bool:
-    """Breadth first, one level at a time, looking only at containers."""
-    level = [value]
-    depth = 0
-    while level:
-        depth += 1
-        if depth > MAX_DEPTH:
-            return False
-        below: list[Any] = []
-        for item in level:
-            children = item.values() if type(item) is dict else item if type(item) is list else ()
-            below += [c for c in children if type(c) is dict or type(c) is list]
-        level = below
-    return True
-
-
-def read_json(data: bytes, *, source: str = "") -> Any:
-    """Parse untrusted JSON; raise :class:`UnsafeInputError` naming line and column."""
-    text = _decode(data, source)
-    try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_pairs,
-            parse_constant=_constant,
-            parse_float=_float,
-            parse_int=_int,
-        )
-    except json.JSONDecodeError as error:
-        raise _refuse(
-            source, f"line {error.lineno}, column {error.colno}", f"not valid JSON: {error.msg}"
-        ) from None
-    except _Refusal as refusal:
-        raise _refuse(source, _locate(text, refusal.token), refusal.message) from None
-    except RecursionError:
-        raise _refuse(source, _locate(text, None), f"nested deeper than {MAX_DEPTH} levels") from None
-    if not _depth_ok(value):
-        raise _refuse(source, _locate(text, None), f"nested deeper than {MAX_DEPTH} levels")
-    return value
-
-
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
-
-
-def _locate(text: str, token: str | None) -> str:
-    """Where the refused token stands (or, for ``None``, where nesting first goes too deep).
-
-    Only on the error path: a small tokenizer that knows strings from keys from bare values, so a
-    duplicate key is found in its own object and ``NaN`` is never found inside a string.
+    ``limits`` defaults to the constants of :mod:`ketenzorg.strictjson` with this module's
+    :data:`MAX_BYTES` and :data:`MAX_DEPTH`.
     """
-    keys: list[set[str]] = []
-    expect_key = False
-    for match in _TOKEN.finditer(text):
-        item = match.group()
-        if item in "{[":
-            keys.append(_ObjectKeys() if item == "{" else set())
-            expect_key = item == "{"
-            if token is None and len(keys) > MAX_DEPTH:
-                return _line_col(text, match.start())
-        elif item in "}]":
-            if keys:
-                keys.pop()
-            expect_key = False
-        elif item == ",":
-            expect_key = bool(keys) and _in_object(keys)
-        elif item == ":":
-            expect_key = False
-        elif item.startswith('"'):
-            if expect_key:
-                if token is not None and item == token and item in keys[-1]:
-                    return _line_col(text, match.start())
-                keys[-1].add(item)
-        elif token is not None and item == token:
-            return _line_col(text, match.start())
-    return ""
-
-
-def _in_object(keys: list[set[str]]) -> bool:
-    return isinstance(keys[-1], _ObjectKeys)
-
-
-class _ObjectKeys(set[str]):
-    """The keys seen so far in one JSON object (arrays get a plain set)."""
+    if limits is None:
+        limits = Limits(max_bytes=MAX_BYTES, max_depth=MAX_DEPTH)
+    try:
+        return strictjson.loads(data, source=source, limits=limits, decimal=ExactDecimal)
+    except MalformedInputError as error:
+        raise UnsafeInputError(error.problems, source=error.source) from None
 
 
 # --- XML -----------------------------------------------------------------------------------------
@@ -201,20 +89,47 @@ class _NoResolver(etree.Resolver):  # type: ignore[misc]
         raise UnsafeInputError([Problem("", "external resources are not read")])
 
 
+_PARSER_OPTIONS: Final[dict[str, bool]] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "remove_comments": True,
+    "remove_pis": True,
+    "huge_tree": False,
+    "collect_ids": False,
+    "attribute_defaults": False,
+}
+
+
 def _parser() -> etree.XMLParser:
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        remove_comments=True,
-        remove_pis=True,
-        huge_tree=False,
-        collect_ids=False,
-        attribute_defaults=False,
-    )
+    parser = etree.XMLParser(**_PARSER_OPTIONS)
     parser.resolvers.add(_NoResolver())
     return parser
+
+
+def _check_nodes(data: bytes, source: str) -> None:
+    """Refuse a document with more elements and attributes than :data:`MAX_XML_NODES`, before its tree.
+
+    Upper bound first: every element starts with a ``<`` that is not ``</``, every attribute has an
+    ``=``. Only when that is over budget, count exactly with lxml's ``iterparse`` (the same parser
+    options), removing each element once counted so that memory stays small, and name the line
+    where the budget ran out. A syntax error is left to the parse that follows, which reports it.
+    """
+    if data.count(b"<") - data.count(b"</") + data.count(b"=") <= MAX_XML_NODES:
+        return
+    nodes = 0
+    try:
+        for _, element in etree.iterparse(io.BytesIO(data), events=("end",), **_PARSER_OPTIONS):
+            nodes += 1 + len(element.attrib)
+            if nodes > MAX_XML_NODES:
+                message = f"more than {MAX_XML_NODES:,} elements and attributes"
+                raise _refuse(source, f"line {element.sourceline}", message)
+            element.clear()
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+    except etree.XMLSyntaxError:
+        return
 
 
 def parse_xml(data: bytes, *, source: str = "") -> etree._Element:
@@ -222,7 +137,7 @@ def parse_xml(data: bytes, *, source: str = "") -> etree._Element:
     text = _decode(data, source)  # checks size and encoding, and gives positions
     forbidden = _FORBIDDEN.search(data)
     if forbidden is not None:
-        where = _line_col(text, len(data[: forbidden.start()].decode("utf-8", errors="replace")))
+        where = line_col(text, len(data[: forbidden.start()].decode("utf-8", errors="replace")))
         raise _refuse(
             source, where, f"<!{forbidden.group(1).decode().upper()}> is not accepted (no DTDs or entities)"
         )
@@ -231,6 +146,7 @@ def parse_xml(data: bytes, *, source: str = "") -> etree._Element:
         raise _refuse(
             source, "line 1", f"encoding {declared.group(1).decode()!r} is not accepted: FHIR XML is UTF-8"
         )
+    _check_nodes(data, source)
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as error:
