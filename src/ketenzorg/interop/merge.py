@@ -19,13 +19,11 @@ from ketenzorg.domain import IncidentSeverity
 from ketenzorg.engine import Engine
 from ketenzorg.errors import KetenzorgError, Problem, ValidationError
 from ketenzorg.events import Event, IncidentReported, ScoreGiven
-from ketenzorg.interop.fhir import CASE_ID, EVENT_ID, PARTY_ID, _Importer, _parse_dt
-from ketenzorg.interop.terminology import code_system
+from ketenzorg.interop.fhir import _UNREADABLE, CASE_ID, EVENT_ID, PARTY_ID, _Importer, _parse_dt
 from ketenzorg.interop.validate import issue, operation_outcome, validate_bundle
 
 __all__ = ["MergeRefusedError", "merge_bundle"]
 
-_KIND = code_system("observation-kind")
 _SUPPORTING = frozenset(
     {"Organization", "Practitioner", "PractitionerRole", "CarePlan", "Encounter", "Patient"}
 )
@@ -46,11 +44,7 @@ class MergeRefusedError(ValidationError):
 
 
 def _kind(resource: Mapping[str, Any]) -> str | None:
-    for c in (resource.get("code") or {}).get("coding") or []:
-        if isinstance(c, Mapping) and c.get("system") == _KIND:
-            code = c.get("code")
-            return code if isinstance(code, str) else None
-    return None
+    return _Importer.code(resource.get("code"), "observation-kind")
 
 
 class _Merger:
@@ -61,7 +55,9 @@ class _Merger:
         self.bundle = bundle
         self.issues: list[dict[str, Any]] = []
         self.by_url = {
-            e.get("fullUrl"): e.get("resource") for e in bundle.get("entry", []) if isinstance(e, Mapping)
+            e["fullUrl"]: e.get("resource")
+            for e in bundle.get("entry", [])
+            if isinstance(e, Mapping) and isinstance(e.get("fullUrl"), str)
         }
         self.known_ids = {e.id: e for e in case.events}
 
@@ -75,7 +71,8 @@ class _Merger:
         if isinstance(ref.get("identifier"), Mapping):
             found: Mapping[str, Any] = ref["identifier"]
             return found
-        resource = self.by_url.get(ref.get("reference"))
+        url = ref.get("reference")
+        resource = self.by_url.get(url) if isinstance(url, str) else None
         if isinstance(resource, Mapping):
             identifiers = resource.get("identifier")
             if isinstance(identifiers, Mapping):
@@ -147,6 +144,8 @@ class _Merger:
                 continue
             at = f"Bundle.entry[{index}].resource"
             rtype = resource.get("resourceType")
+            if not isinstance(rtype, str):
+                continue  # validation has refused it
             if rtype != "Observation" or _kind(resource) not in ("safety-score", "incident"):
                 if rtype not in _SUPPORTING:
                     self.issues.append(
@@ -160,7 +159,7 @@ class _Merger:
                 continue
             try:
                 event = self.observation(resource, at)
-            except (ValidationError, KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            except (ValidationError, *_UNREADABLE) as error:
                 # Never drop a resource silently: if validation has not said what is wrong with
                 # it, say here that it could not be read, and why.
                 if not any(where.startswith(at) for where in self.reported):
