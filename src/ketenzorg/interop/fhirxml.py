@@ -117,15 +117,18 @@ def _strip_optional(annotation: Any) -> Any:
     return annotation
 
 
-@functools.cache
 def _resource_class(resource_type: str) -> Any:
     """The R4B model of an R4 resource type; ``None`` for anything else (datatypes, R4B-only)."""
-    from fhir.resources.R4B import get_fhir_model_class
-
     from ketenzorg.interop.validate import R4_RESOURCE_TYPES
 
-    if resource_type not in R4_RESOURCE_TYPES:
-        return None
+    # Only the 146 R4 names reach the cache: a hostile name must not stay in memory.
+    return _model_class(resource_type) if resource_type in R4_RESOURCE_TYPES else None
+
+
+@functools.cache
+def _model_class(resource_type: str) -> Any:
+    from fhir.resources.R4B import get_fhir_model_class
+
     try:
         return get_fhir_model_class(resource_type)
     except (KeyError, ValueError):  # an R4 type that R4B dropped: no element order to write
@@ -201,7 +204,13 @@ class _Writer:
     def body(self, obj: Any, klass: Any, path: str, depth: int, *, resource: bool) -> None:
         if type(obj) is not dict and not isinstance(obj, Mapping):
             raise _error(path, f"expected an object, got {type(obj).__name__}")
-        plan = _plan(klass, resource, tuple(obj))
+        keys = tuple(obj)
+        # Objects of FHIR's size share a plan; a hostile one of many keys is not kept in the cache.
+        plan = (
+            _plan(klass, resource, keys)
+            if len(keys) <= _PLANNED_KEYS
+            else _plan.__wrapped__(klass, resource, keys)
+        )
         if plan is None:
             _unknown_key(obj, klass, path, resource)
             return
@@ -308,6 +317,9 @@ class _Writer:
 
 def _join(path: str, name: str, index: int | None) -> str:
     return f"{path}.{name}" if index is None else f"{path}.{name}[{index}]"
+
+
+_PLANNED_KEYS: Final = 64
 
 
 @functools.lru_cache(maxsize=8192)

@@ -350,7 +350,7 @@ class _Walk:
                 self.narrative(item)
                 continue
             if not key:
-                self.report("error", "structure", "an empty key is not a FHIR element", "")
+                self.report("error", "structure", "an empty key is not a FHIR element")
             if kind in _SCALARS:
                 continue
             if kind is str:  # leaves are checked here: one call less per value
@@ -397,7 +397,7 @@ def _strict(bundle: Mapping[str, Any], only: Iterable[int] | None = None) -> Ite
 
     entries = _entries(bundle)
     for index in range(len(entries)) if only is None else only:
-        resource = _resource(entries[index])
+        resource = _resource(entries[index]) if index < len(entries) else None
         rtype = resource.get("resourceType") if resource is not None else None
         if resource is None or not isinstance(rtype, str) or rtype not in R4_RESOURCE_TYPES:
             continue  # the structure layer reports it
