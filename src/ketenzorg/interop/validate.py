@@ -112,7 +112,8 @@ class _Issues:
     """Issues as they are found, one per problem: a second finding at the same location (say
     "empty" from the structure and "missing" from the profile) is the same problem and is dropped.
     At most :data:`MAX_ISSUES` are kept (so a hostile bundle cannot make the list grow without
-    bound); the rest are only counted, with the worst severity among them."""
+    bound); the rest are only counted, with the worst severity among them (once the list is full,
+    a second finding at a listed location is counted too)."""
 
     def __init__(self) -> None:
         self.kept: list[dict[str, Any]] = []
@@ -135,9 +136,20 @@ class _Issues:
         if len(self.kept) < MAX_ISSUES:
             self.kept.append(item)
         else:
-            self.more += 1
-            if _RANK[severity] > _RANK[self.worst_more]:
-                self.worst_more = severity
+            self.count(severity)
+
+    @property
+    def full(self) -> bool:
+        return len(self.kept) >= MAX_ISSUES
+
+    def count(self, severity: Severity) -> None:
+        """One more issue, not listed (the list is full)."""
+        self.more += 1
+        if severity in ("fatal", "error"):
+            self.failed = True
+            self.fatal = self.fatal or severity == "fatal"
+        if _RANK[severity] > _RANK[self.worst_more]:
+            self.worst_more = severity
 
     def __iadd__(self, items: Iterable[dict[str, Any]]) -> _Issues:
         for item in items:
@@ -306,6 +318,9 @@ class _Walk:
         self.parts: list[str | int] = []
 
     def report(self, severity: Severity, code: str, text: str, *extra: str | int) -> None:
+        if self.out.full:  # only counted: no location is built for an issue that is not listed
+            self.out.count(severity)
+            return
         self.out.append(issue(severity, code, text, _path(self.base, [*self.parts, *extra])))
 
     def visit(self, value: Any) -> None:
