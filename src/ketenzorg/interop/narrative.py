@@ -161,7 +161,7 @@ def check_div(div: etree._Element, *, lines: str = "line") -> list[str]:
 def _element_name(tag: str, local: str) -> str:
     if not tag.startswith(_X):
         return "an element outside the XHTML namespace"
-    return f"<{local}>" if local in _KNOWN_ELEMENTS else "an element that is not XHTML narrative"
+    return f"<{local}>" if local in _KNOWN_ELEMENTS else "an element unknown to XHTML"
 
 
 def _attribute_name(name: str) -> str:
@@ -171,7 +171,7 @@ def _attribute_name(name: str) -> str:
         return "an event attribute (on...)"
     if name.startswith("{"):
         return "an attribute in another namespace"
-    return "an attribute that is not XHTML narrative"
+    return "an attribute unknown to XHTML"
 
 
 def _url_problem(value: str, *, image: bool) -> str | None:
