@@ -885,7 +885,7 @@ class _Importer:
 
     @staticmethod
     def exts(element: Any, url: str) -> list[dict[str, Any]]:
-        found = element.get("extension") if isinstance(element, Mapping) else None
+        found = element.get("extension") if type(element) is dict or isinstance(element, Mapping) else None
         return [x for x in _items(found) if isinstance(x, dict) and x.get("url") == url]
 
     def ext(self, element: Any, url: str) -> dict[str, Any] | None:
@@ -895,7 +895,7 @@ class _Importer:
     @staticmethod
     def sub(ext: Mapping[str, Any], url: str) -> Any:
         for x in _items(ext.get("extension")):
-            if isinstance(x, Mapping) and x.get("url") == url:
+            if (type(x) is dict or isinstance(x, Mapping)) and x.get("url") == url:
                 for key, value in x.items():
                     if key.startswith("value"):
                         return value
@@ -903,9 +903,10 @@ class _Importer:
 
     @staticmethod
     def code(concept: Any, system: str) -> str | None:
-        coding = concept.get("coding") if isinstance(concept, Mapping) else None
+        coding = concept.get("coding") if type(concept) is dict or isinstance(concept, Mapping) else None
+        wanted = code_system(system)
         for c in _items(coding):
-            if isinstance(c, Mapping) and c.get("system") == code_system(system):
+            if (type(c) is dict or isinstance(c, Mapping)) and c.get("system") == wanted:
                 value = c.get("code")
                 return value if isinstance(value, str) else None
         return None
@@ -1355,7 +1356,7 @@ a problem located at the resource being read, never an exception out of :func:`b
 
 def _items(value: Any) -> list[Any]:
     """An array's items; any other JSON type has none (the caller reports what it then misses)."""
-    return value if isinstance(value, list) else []
+    return value if type(value) is list or isinstance(value, list) else []
 
 
 def _describe(error: BaseException) -> str:

@@ -357,20 +357,22 @@ class _Walk:
         if type(ref) is str and ref.startswith("urn:uuid:") and ref not in self.urls:
             self.report("error", "not-found", f"reference {ref} does not resolve in the bundle", "reference")
         parts = self.parts
+        if "" in value:
+            self.report("error", "structure", "an empty key is not a FHIR element")
         for key, item in value.items():
             kind = type(item)
-            if key == "resource":
+            if kind is str:  # leaves are checked here: one call less per value
+                if key == "div":
+                    self.narrative(item)
+                elif not item:
+                    self.report("error", "value", "an empty string is not allowed", key)
+                continue
+            if kind in _SCALARS or key == "resource":
+                if key == "div":
+                    self.narrative(item)
                 continue
             if key == "div":
                 self.narrative(item)
-                continue
-            if not key:
-                self.report("error", "structure", "an empty key is not a FHIR element")
-            if kind in _SCALARS:
-                continue
-            if kind is str:  # leaves are checked here: one call less per value
-                if not item:
-                    self.report("error", "value", "an empty string is not allowed", key)
                 continue
             parts.append(key)
             self.visit(item)
