@@ -664,7 +664,7 @@ def test_xml_with_too_many_entries_is_refused_both_ways() -> None:
         + b"<entry/>" * (MAX_ENTRIES + 1)
         + b"</Bundle>"
     )
-    with pytest.raises(FhirXmlError) as read:
+    with pytest.raises(MalformedInputError) as read:
         from_xml(document)
     assert read.value.problems[0].path == "Bundle.entry"
 

@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from lxml import etree
 
-from ketenzorg.errors import Problem, ValidationError
+from ketenzorg.errors import MalformedInputError, Problem, ValidationError
 from ketenzorg.interop.decimals import ExactDecimal
 
 __all__ = [
@@ -555,7 +555,12 @@ def _tidy(obj: Any) -> Any:
 
 
 def from_xml(data: bytes, *, source: str = "") -> dict[str, Any]:
-    """Parse FHIR XML (safely) into the JSON form of the resource."""
+    """Parse FHIR XML (safely) into the JSON form of the resource.
+
+    Raises :class:`~ketenzorg.errors.MalformedInputError` for input beyond the limits (size, depth,
+    more than :data:`~ketenzorg.interop.validate.MAX_ENTRIES` entries) or not well-formed, and
+    :class:`FhirXmlError` for content FHIR does not allow.
+    """
     from ketenzorg.interop.safeinput import parse_xml
     from ketenzorg.interop.validate import MAX_ENTRIES
 
@@ -563,6 +568,10 @@ def from_xml(data: bytes, *, source: str = "") -> dict[str, Any]:
     if root.tag == _F + "Bundle":
         count = sum(1 for _ in root.iterchildren(_F + "entry"))
         if count > MAX_ENTRIES:
-            raise _error("Bundle.entry", f"{count} entries: a bundle may hold at most {MAX_ENTRIES}")
+            # a limit, like those of parse_xml: unusable input, not a bad value
+            raise MalformedInputError(
+                [Problem("Bundle.entry", f"{count} entries: a bundle may hold at most {MAX_ENTRIES}")],
+                source=source or None,
+            )
     resource: dict[str, Any] = _tidy(element_to_resource(root))
     return resource
