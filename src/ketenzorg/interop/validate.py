@@ -214,10 +214,6 @@ def _array(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _object(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 def _json_kind(value: Any) -> str:
     if value is None:
         return "null"
