@@ -10,9 +10,18 @@ import orjson
 import pytest
 
 from ketenzorg.demo import build_demo_case, walk
-from ketenzorg.interop.fhir import X_GOAL_STATUS, X_RANK, case_to_bundle
+from ketenzorg.errors import MalformedInputError
+from ketenzorg.interop.fhir import X_GOAL_STATUS, X_RANK, bundle_to_case, case_to_bundle
+from ketenzorg.interop.fhirxml import FhirXmlError, from_xml, to_xml
 from ketenzorg.interop.terminology import code_system
-from ketenzorg.interop.validate import is_valid, validate_bundle
+from ketenzorg.interop.validate import (
+    MAX_ENTRIES,
+    MAX_ISSUES,
+    is_valid,
+    issue,
+    operation_outcome,
+    validate_bundle,
+)
 
 # FHIR R4 value sets the OperationOutcome binds to (required bindings).
 ISSUE_SEVERITY = {"fatal", "error", "warning", "information"}
@@ -598,3 +607,98 @@ def test_a_bundle_without_its_trajectory_plan_is_partial() -> None:
     outcome = check(validate_bundle(bundle))
     assert is_valid(outcome)
     assert any("case-level rules not applied" in i["diagnostics"] for i in outcome["issue"])
+
+
+# --- limits: entries per bundle, issues per outcome ----------------------------------------------
+
+
+class Untouchable(list[Any]):
+    """A list whose items may not be looked at: the proof that nothing was done per entry."""
+
+    def __iter__(self) -> Any:
+        raise AssertionError("an entry was looked at")
+
+    def __getitem__(self, index: Any) -> Any:
+        raise AssertionError("an entry was looked at")
+
+
+def too_many_entries() -> list[Any]:
+    return Untouchable([{}] * (MAX_ENTRIES + 1))
+
+
+def test_a_bundle_of_too_many_entries_is_refused_before_any_entry_is_read() -> None:
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": too_many_entries()}
+    outcome = check(validate_bundle(bundle, strict=True))
+    assert outcome["issue"] == [
+        {
+            "severity": "fatal",
+            "code": "too-costly",
+            "diagnostics": f"{MAX_ENTRIES + 1} entries: a bundle may hold at most {MAX_ENTRIES}",
+            "expression": ["Bundle.entry"],
+        }
+    ]
+    with pytest.raises(MalformedInputError) as caught:
+        bundle_to_case(bundle)
+    assert caught.value.problems[0].path == "Bundle.entry"
+
+
+def test_a_bundle_of_exactly_the_limit_is_read() -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": {"resourceType": "Basic"}}],
+    }
+    bundle["entry"] *= MAX_ENTRIES
+    outcome = check(validate_bundle(bundle))
+    assert is_valid(outcome)
+
+
+def test_xml_with_too_many_entries_is_refused_both_ways() -> None:
+    entries = [{"resource": {"resourceType": "Basic", "id": "b"}}] * (MAX_ENTRIES + 1)
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    with pytest.raises(FhirXmlError) as written:
+        to_xml(bundle)
+    assert written.value.problems[0].path == "Bundle.entry"
+    document = (
+        b'<Bundle xmlns="http://hl7.org/fhir"><type value="collection"/>'
+        + b"<entry/>" * (MAX_ENTRIES + 1)
+        + b"</Bundle>"
+    )
+    with pytest.raises(MalformedInputError) as read:
+        from_xml(document)
+    assert read.value.problems[0].path == "Bundle.entry"
+
+
+def many_problems(count: int) -> dict[str, Any]:
+    """A bundle with exactly one error in each of ``count`` entries (an empty string)."""
+    entries = [{"resource": {"resourceType": "Basic", "id": f"b{n}", "language": ""}} for n in range(count)]
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def test_an_outcome_lists_at_most_the_limit_and_says_how_many_more() -> None:
+    outcome = check(validate_bundle(many_problems(MAX_ISSUES + 500)))
+    assert len(outcome["issue"]) == MAX_ISSUES
+    listed = outcome["issue"][:-1]
+    assert [i["expression"] for i in listed] == [
+        [f"Bundle.entry[{n}].resource.language"] for n in range(MAX_ISSUES - 1)
+    ]
+    last = outcome["issue"][-1]
+    # 1,500 errors and the informational "no whole case": 999 listed, 502 not
+    assert (last["severity"], last["code"]) == ("error", "too-costly")
+    assert last["diagnostics"].startswith("502 more issues found and not listed")
+    assert "expression" not in last
+    assert not is_valid(outcome)
+
+
+def test_an_outcome_at_the_limit_is_not_cut() -> None:
+    outcome = check(validate_bundle(many_problems(MAX_ISSUES - 1)))
+    assert len(outcome["issue"]) == MAX_ISSUES
+    assert all(i["code"] != "too-costly" for i in outcome["issue"])
+
+
+def test_operation_outcome_keeps_the_worst_severity_of_what_it_cuts() -> None:
+    warnings = [issue("warning", "informational", f"w{n}") for n in range(MAX_ISSUES)]
+    outcome = operation_outcome([*warnings, issue("fatal", "structure", "f")])
+    assert len(outcome["issue"]) == MAX_ISSUES
+    assert outcome["issue"][-1]["severity"] == "fatal"
+    assert outcome["issue"][-1]["diagnostics"].startswith("2 more issues")

@@ -882,12 +882,18 @@ def case_to_bundle(
 class _Importer:
     """Reads a bundle back into events; every problem is reported with its FHIRPath location."""
 
-    def __init__(self, bundle: Mapping[str, Any]) -> None:
+    def __init__(self, bundle: Any) -> None:
+        from ketenzorg.interop.validate import MAX_ENTRIES
+
         self.problems: list[Problem] = []
         self.by_url: dict[str, tuple[int, dict[str, Any]]] = {}
-        entries = bundle.get("entry")
-        if bundle.get("resourceType") != "Bundle" or not isinstance(entries, list):
+        entries = bundle.get("entry") if isinstance(bundle, Mapping) else None
+        if not isinstance(entries, list) or bundle.get("resourceType") != "Bundle":
             raise MalformedInputError([Problem("Bundle", "expected a Bundle with entries")])
+        if len(entries) > MAX_ENTRIES:
+            raise MalformedInputError(
+                [Problem("Bundle.entry", f"{len(entries)} entries: a bundle may hold at most {MAX_ENTRIES}")]
+            )
         self.entries: list[tuple[int, dict[str, Any]]] = []
         for index, entry in enumerate(entries):
             resource = entry.get("resource") if isinstance(entry, Mapping) else None
@@ -926,17 +932,18 @@ class _Importer:
         return None
 
     @staticmethod
-    def exts(element: Mapping[str, Any], url: str) -> list[dict[str, Any]]:
-        return [x for x in element.get("extension", ()) if isinstance(x, dict) and x.get("url") == url]
+    def exts(element: Any, url: str) -> list[dict[str, Any]]:
+        found = element.get("extension") if type(element) is dict or isinstance(element, Mapping) else None
+        return [x for x in _items(found) if isinstance(x, dict) and x.get("url") == url]
 
-    def ext(self, element: Mapping[str, Any], url: str) -> dict[str, Any] | None:
+    def ext(self, element: Any, url: str) -> dict[str, Any] | None:
         found = self.exts(element, url)
         return found[0] if found else None
 
     @staticmethod
     def sub(ext: Mapping[str, Any], url: str) -> Any:
-        for x in ext.get("extension", ()):
-            if x.get("url") == url:
+        for x in _items(ext.get("extension")):
+            if (type(x) is dict or isinstance(x, Mapping)) and x.get("url") == url:
                 for key, value in x.items():
                     if key.startswith("value"):
                         return value
@@ -944,14 +951,16 @@ class _Importer:
 
     @staticmethod
     def code(concept: Any, system: str) -> str | None:
-        for c in (concept or {}).get("coding", ()):
-            if c.get("system") == code_system(system):
+        coding = concept.get("coding") if type(concept) is dict or isinstance(concept, Mapping) else None
+        wanted = code_system(system)
+        for c in _items(coding):
+            if (type(c) is dict or isinstance(c, Mapping)) and c.get("system") == wanted:
                 value = c.get("code")
                 return value if isinstance(value, str) else None
         return None
 
     def category(self, resource: Mapping[str, Any], system: str) -> str | None:
-        for concept in resource.get("category", ()):
+        for concept in _items(resource.get("category")):
             code = self.code(concept, system)
             if code is not None:
                 return code
@@ -975,7 +984,7 @@ class _Importer:
             raise
         except ValidationError as error:
             raise FhirMappingError([Problem(self.reading, str(p)) for p in error.problems]) from None
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        except _UNREADABLE as error:
             raise FhirMappingError([Problem(self.reading, _describe(error))]) from None
 
     def _run(self) -> Case:
@@ -1004,7 +1013,7 @@ class _Importer:
                 except FhirMappingError as error:
                     self.problems += error.problems
                     continue
-                except (KeyError, TypeError, ValueError, AttributeError, ValidationError) as error:
+                except (*_UNREADABLE, ValidationError) as error:
                     self.problems.append(Problem(self.where(index), _describe(error)))
                     continue
                 if read is not None:
@@ -1228,17 +1237,26 @@ class _Importer:
                 conference_id=conference,
             )
         if kind == "incident":
-            acute = next(
-                c["valueBoolean"]
+            acute = [
+                c.get("valueBoolean")
                 for c in resource["component"]
                 if self.code(c["code"], "observation-kind") == "incident-acute"
-            )
+            ]
+            if not acute or not isinstance(acute[0], bool):
+                raise FhirMappingError(
+                    [
+                        Problem(
+                            self.where(index, "component"),
+                            "an incident needs whether it was acute (a boolean)",
+                        )
+                    ]
+                )
             severity = self.code(resource["valueCodeableConcept"], "incident-severity")
             return seq, IncidentReported(
                 id=eid,
                 at=at,
                 severity=IncidentSeverity(severity),
-                acute=acute,
+                acute=acute[0],
                 description=note,
                 reported_by=performer_id,
             )
@@ -1316,9 +1334,9 @@ class _Importer:
 
     def read_assessment(self, index: int, resource: Mapping[str, Any]) -> tuple[int, Event]:
         provenance = self.ext(resource, X_PROVENANCE) or {}
-        _, qr = self.resolve(resource["basis"][0], index, "basis[0]")
+        qr_index, qr = self.resolve(resource["basis"][0], index, "basis[0]")
         answers: dict[str, Answer] = {}
-        for item in qr.get("item", ()):
+        for n, item in enumerate(qr.get("item", ())):
             values = item.get("answer")
             if not values:
                 answers[item["linkId"]] = ()
@@ -1328,7 +1346,11 @@ class _Importer:
             elif "valueCoding" in values[0]:
                 answers[item["linkId"]] = values[0]["valueCoding"]["code"]
             else:
-                answers[item["linkId"]] = next(v for k, v in values[0].items() if k.startswith("value"))
+                given = [v for k, v in values[0].items() if k.startswith("value")]
+                if not given:
+                    where = self.where(qr_index, f"item[{n}].answer[0]")
+                    raise FhirMappingError([Problem(where, "an answer needs its value[x]")])
+                answers[item["linkId"]] = given[0]
         code: SafetyCode | None = None
         classifications = []
         for prediction in resource.get("prediction", ()):
@@ -1379,6 +1401,16 @@ def _parse_dt(value: Any) -> datetime:
     return moment
 
 
+_UNREADABLE: Final = (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError)
+"""What reading an element of an unexpected JSON type (or an impossible value) raises: each becomes
+a problem located at the resource being read, never an exception out of :func:`bundle_to_case`."""
+
+
+def _items(value: Any) -> list[Any]:
+    """An array's items; any other JSON type has none (the caller reports what it then misses)."""
+    return value if type(value) is list or isinstance(value, list) else []
+
+
 def _describe(error: BaseException) -> str:
     if isinstance(error, KeyError):
         return f"missing element {error.args[0]!r}"
@@ -1392,7 +1424,7 @@ def _carrier(entries: Iterable[tuple[int, Mapping[str, Any]]], event_id: str) ->
     for index, resource in entries:
         if _Importer.ident(resource, EVENT_ID) == event_id:
             return index
-        for ext in resource.get("extension", ()):
+        for ext in _items(resource.get("extension")):
             if isinstance(ext, Mapping) and _Importer.sub(ext, "id") == event_id:
                 return index
     return None
@@ -1402,16 +1434,19 @@ def entry_of_event(bundle: Mapping[str, Any], event_id: str) -> str | None:
     """The location (``Bundle.entry[i].resource``) of the resource that carries an event."""
     entries = [
         (i, e["resource"])
-        for i, e in enumerate(bundle.get("entry", []))
+        for i, e in enumerate(_items(bundle.get("entry")))
         if isinstance(e, Mapping) and isinstance(e.get("resource"), Mapping)
     ]
     found = _carrier(entries, event_id)
     return f"Bundle.entry[{found}].resource" if found is not None else None
 
 
-def bundle_to_case(bundle: Mapping[str, Any]) -> Case:
+def bundle_to_case(bundle: Any) -> Case:
     """Read a bundle written by :func:`case_to_bundle` back into the case.
 
-    Raises :class:`FhirMappingError` listing each problem with its location.
+    Raises :class:`FhirMappingError` listing each problem with its location (any JSON value is
+    accepted: a wrong JSON type anywhere is such a problem), :class:`MalformedInputError` for
+    what is no bundle at all or one of more than :data:`~ketenzorg.interop.validate.MAX_ENTRIES`
+    entries.
     """
     return _Importer(bundle).run()

@@ -9,7 +9,12 @@ FHIR way, and the narrative ``div`` is kept as XHTML. Decimals travel as
 and are never reformatted.
 
 Reading XML goes through :func:`ketenzorg.interop.safeinput.parse_xml` (no DTD, no entities, no
-network; comments and processing instructions dropped; size and depth limits).
+network; comments and processing instructions dropped; size and depth limits). Both directions hold
+the narrative to FHIR's rules (:mod:`ketenzorg.interop.narrative`: no script, no event attributes,
+no ``javascript:`` URLs, only the allowed elements) and a bundle to at most
+:data:`~ketenzorg.interop.validate.MAX_ENTRIES` entries. Any content of the wrong shape (a JSON value
+of the wrong type, an unknown or empty key, an unknown element) is a :class:`FhirXmlError` naming
+where it is.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any, Final
 
 from lxml import etree
 
-from ketenzorg.errors import Problem, ValidationError
+from ketenzorg.errors import MalformedInputError, Problem, ValidationError
 from ketenzorg.interop.decimals import ExactDecimal
 
 __all__ = [
@@ -112,15 +117,18 @@ def _strip_optional(annotation: Any) -> Any:
     return annotation
 
 
-@functools.cache
 def _resource_class(resource_type: str) -> Any:
     """The R4B model of an R4 resource type; ``None`` for anything else (datatypes, R4B-only)."""
-    from fhir.resources.R4B import get_fhir_model_class
-
     from ketenzorg.interop.validate import R4_RESOURCE_TYPES
 
-    if resource_type not in R4_RESOURCE_TYPES:
-        return None
+    # Only the 146 R4 names reach the cache: a hostile name must not stay in memory.
+    return _model_class(resource_type) if resource_type in R4_RESOURCE_TYPES else None
+
+
+@functools.cache
+def _model_class(resource_type: str) -> Any:
+    from fhir.resources.R4B import get_fhir_model_class
+
     try:
         return get_fhir_model_class(resource_type)
     except (KeyError, ValueError):  # an R4 type that R4B dropped: no element order to write
@@ -186,6 +194,8 @@ class _Writer:
         klass = _resource_class(rtype)
         if klass is None:
             raise _error(path, f"{rtype!r} is not a FHIR resource type")
+        if rtype == "Bundle":
+            _check_entries(resource.get("entry"), path)
         xmlns = f' xmlns="{FHIR_NS}"' if root else ""
         self.out.append(f"{self.pad(depth) if not root else ''}<{rtype}{xmlns}>")
         self.body(resource, klass, path, depth + 1, resource=True)
@@ -194,7 +204,13 @@ class _Writer:
     def body(self, obj: Any, klass: Any, path: str, depth: int, *, resource: bool) -> None:
         if type(obj) is not dict and not isinstance(obj, Mapping):
             raise _error(path, f"expected an object, got {type(obj).__name__}")
-        plan = _plan(klass, resource, tuple(obj))
+        keys = tuple(obj)
+        # Objects of FHIR's size share a plan; a hostile one of many keys is not kept in the cache.
+        plan = (
+            _plan(klass, resource, keys)
+            if len(keys) <= _PLANNED_KEYS
+            else _plan.__wrapped__(klass, resource, keys)
+        )
         if plan is None:
             _unknown_key(obj, klass, path, resource)
             return
@@ -257,6 +273,8 @@ class _Writer:
             if value is not None:
                 head += f' value="{_attr(value, path)}"'
             extensions = extra.get("extension") or []
+            if not isinstance(extensions, list):
+                raise _error(f"{path}.extension", "expected an array")
             if not extensions:
                 out.append(head + "/>")
                 return
@@ -301,6 +319,9 @@ def _join(path: str, name: str, index: int | None) -> str:
     return f"{path}.{name}" if index is None else f"{path}.{name}[{index}]"
 
 
+_PLANNED_KEYS: Final = 64
+
+
 @functools.lru_cache(maxsize=8192)
 def _plan(klass: Any, resource: bool, keys: tuple[str, ...]) -> tuple[tuple[str, _Field, str], ...] | None:
     """The elements of an object with these keys, in FHIR order; ``None`` if a key is unknown."""
@@ -310,7 +331,9 @@ def _plan(klass: Any, resource: bool, keys: tuple[str, ...]) -> tuple[tuple[str,
     for key in keys:
         if key == "resourceType" and resource:
             continue
-        name = key[1:] if key[0] == "_" else key
+        if type(key) is not str:
+            return None
+        name = key[1:] if key[:1] == "_" else key
         if not resource and (name == "id" or (layout.is_extension and name == "url")):
             continue  # attributes, written with the start tag
         if name not in fields:
@@ -322,6 +345,8 @@ def _plan(klass: Any, resource: bool, keys: tuple[str, ...]) -> tuple[tuple[str,
 def _unknown_key(obj: Mapping[str, Any], klass: Any, path: str, resource: bool) -> None:
     layout = _layout(klass)
     for key in obj:
+        if not isinstance(key, str) or not key.strip("_"):
+            raise _error(path, f"an empty or non-text key is not an element of {klass.__name__}")
         name = key[1:] if key[:1] == "_" else key
         if key == "resourceType" and resource:
             continue
@@ -332,15 +357,23 @@ def _unknown_key(obj: Mapping[str, Any], klass: Any, path: str, resource: bool) 
 
 
 def _xhtml(value: Any, path: str) -> str:
-    """The narrative div, checked to be a well-formed XHTML <div> (parsed safely), as written."""
+    """The narrative div, checked to be a well-formed XHTML <div> (parsed safely) that keeps FHIR's
+    narrative rules, as written."""
     if not isinstance(value, str):
         raise _error(path, "the narrative div is XHTML text")
-    from ketenzorg.interop.safeinput import parse_xml
+    from ketenzorg.interop.narrative import check_xhtml
 
-    div = parse_xml(value.encode("utf-8"), source=path)
-    if div.tag != "{" + XHTML_NS + "}div":
-        raise _error(path, "the narrative is a <div> in the XHTML namespace")
+    problems = check_xhtml(value)
+    if problems:
+        raise FhirXmlError([Problem(path, f"narrative: {p}") for p in problems])
     return value
+
+
+def _check_entries(entries: Any, path: str) -> None:
+    from ketenzorg.interop.validate import MAX_ENTRIES
+
+    if isinstance(entries, list) and len(entries) > MAX_ENTRIES:
+        raise _error(f"{path}.entry", f"{len(entries)} entries: a bundle may hold at most {MAX_ENTRIES}")
 
 
 @functools.cache
@@ -353,9 +386,8 @@ def _extension_class() -> Any:
 def to_xml(resource: Mapping[str, Any], *, pretty: bool = True) -> bytes:
     """A resource (JSON form) as FHIR XML bytes, UTF-8 with an XML declaration."""
     writer = _Writer(pretty)
-    writer.resource(
-        resource, str(resource.get("resourceType", "")) if isinstance(resource, Mapping) else "", 0, root=True
-    )
+    rtype = resource.get("resourceType") if isinstance(resource, Mapping) else None
+    writer.resource(resource, rtype if isinstance(rtype, str) else "", 0, root=True)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + "".join(writer.out) + "\n").encode("utf-8")
 
 
@@ -374,6 +406,29 @@ def _local(element: etree._Element) -> str:
 
 def _where(element: etree._Element) -> str:
     return f"line {element.sourceline}" if element.sourceline else ""
+
+
+def _fhir_path(element: etree._Element) -> str:
+    """The FHIRPath-style location of an element of a resource (``Bundle.entry[2].resource.text.div``),
+    for an error message."""
+    chain = [element, *element.iterancestors()][::-1]
+    path = _local(chain[0])
+    klass = _resource_class(path)
+    inside_resource = False
+    for child in chain[1:]:
+        if inside_resource:  # <resource><Observation>: the resource's own element adds nothing
+            klass = _resource_class(_local(child))
+            inside_resource = False
+            continue
+        spec = _layout(klass).fields.get(_local(child)) if klass is not None else None
+        if spec is None:
+            return path
+        path += f".{_local(child)}"
+        if spec.many:
+            path += f"[{sum(1 for s in child.itersiblings(preceding=True) if s.tag == child.tag)}]"
+        inside_resource = spec.kind == _RESOURCE
+        klass = spec.klass
+    return path
 
 
 def element_to_resource(element: etree._Element) -> dict[str, Any]:
@@ -399,7 +454,7 @@ def _convert(raw: str, python: type, element: etree._Element) -> Any:
         if raw in ("true", "false"):
             return raw == "true"
     elif python is int:
-        if _INTEGER.fullmatch(raw) and -(2**31) <= int(raw) < 2**31:
+        if len(raw) <= 11 and _INTEGER.fullmatch(raw) and -(2**31) <= int(raw) < 2**31:
             return int(raw)
     elif python is Decimal:
         if _DECIMAL.fullmatch(raw) and len(raw) <= 64:
@@ -428,8 +483,14 @@ def _read(element: etree._Element, out: dict[str, Any], klass: Any, *, resource:
         value: Any = None
         extra: Any = None
         if spec.kind == _XHTML:
+            from ketenzorg.interop.narrative import check_div
+
             if tag != "{" + XHTML_NS + "}div":
                 raise _error(_where(child), "the narrative is a <div> in the XHTML namespace")
+            problems = check_div(child)
+            if problems:
+                where = _fhir_path(child)
+                raise FhirXmlError([Problem(where, f"narrative: {p}") for p in problems])
             value = etree.tostring(child, encoding="unicode", with_tail=False)
         elif spec.kind == _PRIMITIVE:
             raw = child.get("value")
@@ -494,9 +555,23 @@ def _tidy(obj: Any) -> Any:
 
 
 def from_xml(data: bytes, *, source: str = "") -> dict[str, Any]:
-    """Parse FHIR XML (safely) into the JSON form of the resource."""
+    """Parse FHIR XML (safely) into the JSON form of the resource.
+
+    Raises :class:`~ketenzorg.errors.MalformedInputError` for input beyond the limits (size, depth,
+    more than :data:`~ketenzorg.interop.validate.MAX_ENTRIES` entries) or not well-formed, and
+    :class:`FhirXmlError` for content FHIR does not allow.
+    """
     from ketenzorg.interop.safeinput import parse_xml
+    from ketenzorg.interop.validate import MAX_ENTRIES
 
     root = parse_xml(data, source=source)
+    if root.tag == _F + "Bundle":
+        count = sum(1 for _ in root.iterchildren(_F + "entry"))
+        if count > MAX_ENTRIES:
+            # a limit, like those of parse_xml: unusable input, not a bad value
+            raise MalformedInputError(
+                [Problem("Bundle.entry", f"{count} entries: a bundle may hold at most {MAX_ENTRIES}")],
+                source=source or None,
+            )
     resource: dict[str, Any] = _tidy(element_to_resource(root))
     return resource

@@ -43,7 +43,7 @@ from ketenzorg.domain import IncidentSeverity
 from ketenzorg.engine import Engine
 from ketenzorg.errors import InvalidEventError, KetenzorgError, Problem, ValidationError
 from ketenzorg.events import Event, IncidentReported, ScoreGiven
-from ketenzorg.interop.fhir import CASE_ID, EVENT_ID, PARTY_ID
+from ketenzorg.interop.fhir import _UNREADABLE, CASE_ID, EVENT_ID, PARTY_ID
 from ketenzorg.interop.signature import (
     PartyKeys,
     SignatureError,
@@ -52,7 +52,7 @@ from ketenzorg.interop.signature import (
     verify_bundle,
 )
 from ketenzorg.interop.terminology import code_system
-from ketenzorg.interop.validate import issue, operation_outcome, validate_bundle
+from ketenzorg.interop.validate import R4_RESOURCE_TYPES, issue, operation_outcome, validate_bundle
 
 __all__ = ["MergeRefusedError", "SenderUnknownError", "merge_bundle", "partner_event_id"]
 
@@ -232,7 +232,8 @@ class _Merger:
             return []
         if isinstance(ref.get("identifier"), Mapping):
             return [ref["identifier"]]
-        resource = self.by_url.get(ref.get("reference"))
+        url = ref.get("reference")
+        resource = self.by_url.get(url) if isinstance(url, str) else None
         found = resource.get("identifier") if isinstance(resource, Mapping) else None
         if isinstance(found, Mapping):
             found = [found]
@@ -457,6 +458,8 @@ class _Merger:
                 continue
             at = f"Bundle.entry[{index}].resource"
             rtype = resource.get("resourceType")
+            if not isinstance(rtype, str):
+                continue  # validation has refused it
             if rtype != "Observation" or _code(resource.get("code"), _KIND) not in (
                 "safety-score",
                 "incident",
@@ -466,14 +469,15 @@ class _Merger:
                         issue(
                             "warning",
                             "not-supported",
-                            f"{rtype} is not merged (only safety scores and incidents)",
+                            f"{rtype if rtype in R4_RESOURCE_TYPES else 'this resource'} is not merged "
+                            "(only safety scores and incidents)",
                             at,
                         )
                     )
                 continue
             try:
                 read = self.observation(resource, at, sender)
-            except (ValidationError, KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            except (ValidationError, *_UNREADABLE) as error:
                 # Never drop a resource silently: if validation has not said what is wrong with
                 # it, say here that it could not be read (the kind of problem, not the value).
                 if not any(where.startswith(at) for where in self.reported):

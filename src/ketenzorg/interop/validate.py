@@ -9,11 +9,18 @@ Three layers, each issue located by a FHIRPath-style expression (``Bundle.entry[
    an integer 0-10 given by a performer, with a rationale; ``urn:uuid:`` references resolve.
 3. **case**: for a bundle that carries a whole case, it must convert into a valid case and satisfy
    the case-level rules (at most three active work goals, ranked).
+
+Any JSON value is accepted as input: a wrong JSON type anywhere becomes an issue at its location,
+never an exception. Limits: a bundle of more than :data:`MAX_ENTRIES` entries is refused at once
+(fatal, before any entry is looked at), and an OperationOutcome lists at most :data:`MAX_ISSUES`
+issues, the last of which then says how many more were found. Narrative XHTML (``text.div``) is
+held to FHIR's narrative rules (:mod:`ketenzorg.interop.narrative`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -24,6 +31,8 @@ if TYPE_CHECKING:
     from ketenzorg.case import Case
 
 __all__ = [
+    "MAX_ENTRIES",
+    "MAX_ISSUES",
     "R4_RESOURCE_TYPES",
     "Severity",
     "is_valid",
@@ -34,6 +43,12 @@ __all__ = [
 ]
 
 Severity = Literal["fatal", "error", "warning", "information"]
+
+MAX_ENTRIES: Final = 10_000
+"""Entries a bundle may hold. A whole case needs about 2 per event (84 for the demo's 40 events);
+a hostile bundle of empty entries would otherwise cost memory and time per entry in every reader."""
+MAX_ISSUES: Final = 1_000
+"""Issues an OperationOutcome lists; the last then says how many more were found and not listed."""
 
 R4_RESOURCE_TYPES: Final = frozenset(
     """Account ActivityDefinition AdverseEvent AllergyIntolerance Appointment AppointmentResponse
@@ -90,22 +105,82 @@ def issue(severity: Severity, code: str, diagnostics: str, expression: str | Non
     return out
 
 
-def operation_outcome(issues: list[dict[str, Any]]) -> dict[str, Any]:
-    """An OperationOutcome, one issue per problem: a second finding at the same location (say
+_RANK: Final = {"information": 0, "warning": 1, "error": 2, "fatal": 3}
+
+
+class _Issues:
+    """Issues as they are found, one per problem: a second finding at the same location (say
     "empty" from the structure and "missing" from the profile) is the same problem and is dropped.
-    Without problems it holds one informational issue (R4 needs one)."""
-    seen: set[tuple[str, ...]] = set()
-    unique = []
-    for item in issues:
-        where = tuple(item.get("expression", ()))
-        if where and item["severity"] in ("fatal", "error"):
-            if where in seen:
-                continue
-            seen.add(where)
-        unique.append(item)
-    if not unique:
-        unique = [issue("information", "informational", "no problems found")]
-    return {"resourceType": "OperationOutcome", "issue": unique}
+    At most :data:`MAX_ISSUES` are kept (so a hostile bundle cannot make the list grow without
+    bound); the rest are only counted, with the worst severity among them (once the list is full,
+    a second finding at a listed location is counted too)."""
+
+    def __init__(self) -> None:
+        self.kept: list[dict[str, Any]] = []
+        self.seen: set[tuple[str, ...]] = set()
+        self.more = 0
+        self.worst_more: Severity = "information"
+        self.failed = False
+        self.fatal = False
+
+    def append(self, item: dict[str, Any]) -> None:
+        severity = item["severity"]
+        if severity in ("fatal", "error"):
+            self.failed = True
+            self.fatal = self.fatal or severity == "fatal"
+            where = tuple(item.get("expression", ()))
+            if where in self.seen:
+                return
+            if where and len(self.kept) < MAX_ISSUES:
+                self.seen.add(where)
+        if len(self.kept) < MAX_ISSUES:
+            self.kept.append(item)
+        else:
+            self.count(severity)
+
+    @property
+    def full(self) -> bool:
+        return len(self.kept) >= MAX_ISSUES
+
+    def count(self, severity: Severity) -> None:
+        """One more issue, not listed (the list is full)."""
+        self.more += 1
+        if severity in ("fatal", "error"):
+            self.failed = True
+            self.fatal = self.fatal or severity == "fatal"
+        if _RANK[severity] > _RANK[self.worst_more]:
+            self.worst_more = severity
+
+    def __iadd__(self, items: Iterable[dict[str, Any]]) -> _Issues:
+        for item in items:
+            self.append(item)
+        return self
+
+    def outcome(self) -> dict[str, Any]:
+        found = list(self.kept)
+        if self.more:
+            # The last place is for the note that says how many more there were.
+            last = found.pop()
+            worst = max(self.worst_more, last["severity"], key=_RANK.__getitem__)
+            found.append(
+                issue(
+                    worst,
+                    "too-costly",
+                    f"{self.more + 1} more issues found and not listed: an OperationOutcome lists at most "
+                    f"{MAX_ISSUES}, so the list was cut here",
+                )
+            )
+        if not found:
+            found = [issue("information", "informational", "no problems found")]
+        return {"resourceType": "OperationOutcome", "issue": found}
+
+
+def operation_outcome(issues: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """An OperationOutcome, one issue per problem (a second error at the same location is dropped),
+    at most :data:`MAX_ISSUES` of them. Without problems it holds one informational issue (R4 needs one)."""
+    collected = _Issues()
+    collected += issues
+    return collected.outcome()
 
 
 def is_valid(outcome: Mapping[str, Any]) -> bool:
@@ -121,47 +196,95 @@ def problems_to_issues(problems: list[Problem], code: str = "invalid") -> list[d
     return out
 
 
+# --- reading JSON of any shape ------------------------------------------------------------------
+
+
+def _entries(bundle: Mapping[str, Any]) -> list[Any]:
+    """``Bundle.entry`` when it is an array (the structure layer reports any other shape)."""
+    entries = bundle.get("entry")
+    return entries if isinstance(entries, list) else []
+
+
+def _resource(entry: Any) -> Mapping[str, Any] | None:
+    resource = entry.get("resource") if isinstance(entry, Mapping) else None
+    return resource if isinstance(resource, Mapping) else None
+
+
+def _array(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float | Decimal):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _wrong_type(expected: str, value: Any, where: str) -> dict[str, Any]:
+    return issue("error", "structure", f"expected {expected}, found {_json_kind(value)}", where)
+
+
 # --- layer 1: structure --------------------------------------------------------------------------
 
 
 def _structure(bundle: Any) -> Iterator[dict[str, Any]]:
     if not isinstance(bundle, Mapping):
-        yield issue("fatal", "structure", "not a JSON object", "Bundle")
+        yield issue("fatal", "structure", f"expected a JSON object, found {_json_kind(bundle)}", "Bundle")
         return
-    if bundle.get("resourceType") != "Bundle":
-        found = bundle.get("resourceType")
-        yield issue("fatal", "structure", f"expected a Bundle, found {found!r}", "Bundle")
+    rtype = bundle.get("resourceType")
+    if rtype != "Bundle":
+        found = repr(rtype) if rtype is None or isinstance(rtype, str) else _json_kind(rtype)
+        yield issue("fatal", "structure", f"expected a Bundle, found {found}", "Bundle")
         return
-    if bundle.get("type") not in BUNDLE_TYPES:
-        yield issue("error", "value", f"{bundle.get('type')!r} is not a Bundle.type", "Bundle.type")
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
-        yield issue("fatal", "structure", "Bundle.entry must be a list", "Bundle.entry")
+        yield _wrong_type("an array", entries, "Bundle.entry") | {"severity": "fatal"}
         return
-    seen: set[str] = set()
+    if len(entries) > MAX_ENTRIES:
+        yield issue(
+            "fatal",
+            "too-costly",
+            f"{len(entries)} entries: a bundle may hold at most {MAX_ENTRIES}",
+            "Bundle.entry",
+        )
+        return
+    kind = bundle.get("type")
+    if not isinstance(kind, str) or kind not in BUNDLE_TYPES:
+        found = repr(kind) if kind is None or isinstance(kind, str) else _json_kind(kind)
+        yield issue("error", "value", f"{found} is not a Bundle.type", "Bundle.type")
+    seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
         at = f"Bundle.entry[{index}]"
         if not isinstance(entry, Mapping):
-            yield issue("error", "structure", "an entry must be an object", at)
+            yield _wrong_type("an object (an entry)", entry, at)
             continue
         url = entry.get("fullUrl")
-        if url is not None:
+        if "fullUrl" in entry:
             if not isinstance(url, str) or not url:
                 yield issue("error", "value", "fullUrl must be a URI", f"{at}.fullUrl")
             elif url in seen:
                 yield issue("error", "duplicate", f"fullUrl {url!r} appears twice", f"{at}.fullUrl")
             else:
-                seen.add(url)
+                seen[url] = index
         resource = entry.get("resource")
         if resource is None:
-            if bundle.get("type") not in ("transaction-response", "batch-response"):
+            if kind not in ("transaction-response", "batch-response"):
                 yield issue("error", "required", "an entry needs a resource", f"{at}.resource")
             continue
         if not isinstance(resource, Mapping):
-            yield issue("error", "structure", "a resource must be an object", f"{at}.resource")
+            yield _wrong_type("an object (a resource)", resource, f"{at}.resource")
             continue
         rtype = resource.get("resourceType")
-        if rtype in R4B_ONLY:
+        if not isinstance(rtype, str):
+            found = "no resourceType" if rtype is None else f"a resourceType that is {_json_kind(rtype)}"
+            yield issue("error", "structure", f"{found}: not a FHIR R4 resource", f"{at}.resource")
+        elif rtype in R4B_ONLY:
             yield issue(
                 "error",
                 "not-supported",
@@ -177,19 +300,23 @@ def _path(base: str, parts: list[str | int]) -> str:
 
 
 class _Walk:
-    """One pass over a resource: empty values (structure), our codes and references (profile).
+    """One pass over a resource: empty values (structure), our codes and references (profile),
+    narrative XHTML.
 
     Paths are built only for a problem; orjson gives exactly dict/list/str, so exact type checks
     are used first and ``Mapping``/``list`` subclasses only as a fallback.
     """
 
-    def __init__(self, base: str, urls: set[Any], out: list[dict[str, Any]]) -> None:
+    def __init__(self, base: str, urls: set[str], out: _Issues) -> None:
         self.base = base
         self.urls = urls
         self.out = out
         self.parts: list[str | int] = []
 
     def report(self, severity: Severity, code: str, text: str, *extra: str | int) -> None:
+        if self.out.full:  # only counted: no location is built for an issue that is not listed
+            self.out.count(severity)
+            return
         self.out.append(issue(severity, code, text, _path(self.base, [*self.parts, *extra])))
 
     def visit(self, value: Any) -> None:
@@ -216,19 +343,32 @@ class _Walk:
             return
         system = value.get("system")
         codes = _OUR_CODES.get(system) if type(system) is str else None
-        if codes is not None and value.get("code") not in codes:
-            self.report("error", "code-invalid", f"{value.get('code')!r} is not a code of {system}", "code")
+        if codes is not None:
+            code = value.get("code")
+            if type(code) is not str:
+                self.report("error", "code-invalid", f"a code of {system} is a string", "code")
+            elif code not in codes:
+                self.report("error", "code-invalid", f"{code!r} is not a code of {system}", "code")
         ref = value.get("reference")
         if type(ref) is str and ref.startswith("urn:uuid:") and ref not in self.urls:
             self.report("error", "not-found", f"reference {ref} does not resolve in the bundle", "reference")
         parts = self.parts
+        if "" in value:
+            self.report("error", "structure", "an empty key is not a FHIR element")
         for key, item in value.items():
             kind = type(item)
-            if kind in _SCALARS or key == "div" or key == "resource":
-                continue
             if kind is str:  # leaves are checked here: one call less per value
-                if not item:
+                if key == "div":
+                    self.narrative(item)
+                elif not item:
                     self.report("error", "value", "an empty string is not allowed", key)
+                continue
+            if kind in _SCALARS or key == "resource":
+                if key == "div":
+                    self.narrative(item)
+                continue
+            if key == "div":
+                self.narrative(item)
                 continue
             parts.append(key)
             self.visit(item)
@@ -243,53 +383,100 @@ class _Walk:
             self.visit(item)
             parts.pop()
 
+    def narrative(self, value: Any) -> None:
+        """FHIR's narrative rules (txt-1, txt-2) for a ``div``, the one place XHTML is in FHIR JSON."""
+        if type(value) is not str:
+            self.out.append(
+                _wrong_type("XHTML text (a string)", value, _path(self.base, [*self.parts, "div"]))
+            )
+            return
+        from ketenzorg.interop.narrative import check_xhtml
 
-def _strict(bundle: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """Full structural validation of each resource by fhir.resources' R4B models."""
+        problems = check_xhtml(value)
+        if problems:
+            self.report("error", "invariant", "narrative: " + "; ".join(problems), "div")
+
+
+_MODEL_FAILURES: Final = (AttributeError, KeyError, IndexError, TypeError, ValueError, ArithmeticError)
+"""What fhir.resources raises on some hostile shapes itself, besides pydantic's ValidationError
+(a contained resource of an unknown type, say)."""
+
+
+def _strict(bundle: Mapping[str, Any], only: Iterable[int] | None = None) -> Iterator[dict[str, Any]]:
+    """Full structural validation of each resource (or of the entries ``only``) by fhir.resources'
+    R4B models."""
     from fhir.resources.R4B import get_fhir_model_class
     from pydantic import ValidationError as PydanticError
 
-    for index, entry in enumerate(bundle.get("entry", [])):
-        resource = entry.get("resource") if isinstance(entry, Mapping) else None
-        if not isinstance(resource, Mapping) or resource.get("resourceType") not in R4_RESOURCE_TYPES:
+    entries = _entries(bundle)
+    for index in range(len(entries)) if only is None else only:
+        resource = _resource(entries[index]) if index < len(entries) else None
+        rtype = resource.get("resourceType") if resource is not None else None
+        if resource is None or not isinstance(rtype, str) or rtype not in R4_RESOURCE_TYPES:
+            continue  # the structure layer reports it
+        at = f"Bundle.entry[{index}].resource"
+        try:
+            model = get_fhir_model_class(rtype)
+        except (KeyError, ValueError):
+            yield issue("warning", "not-supported", f"{rtype} has no R4B model: not validated in full", at)
             continue
-        model = get_fhir_model_class(resource["resourceType"])
         try:
             model.model_validate(resource)
         except PydanticError as error:
             for detail in error.errors():
-                path = f"Bundle.entry[{index}].resource"
+                path = at
                 for part in detail["loc"]:
                     path += f"[{part}]" if isinstance(part, int) else f".{part}"
                 yield issue("error", "structure", detail["msg"], path)
+        except _MODEL_FAILURES as error:
+            yield issue(
+                "error",
+                "structure",
+                f"cannot be validated in full: the R4B models fail on its shape ({type(error).__name__})",
+                at,
+            )
+        except RecursionError:
+            yield issue("error", "structure", "cannot be validated in full: nested too deep", at)
 
 
 # --- layer 2: the profile ------------------------------------------------------------------------
 
 
-def _profile(bundle: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+def _profile(bundle: Mapping[str, Any], issues: _Issues) -> None:
     """Structure inside each resource and the profile's rules, in one walk per resource."""
-    entries = bundle.get("entry", [])
-    urls = {e.get("fullUrl") for e in entries if isinstance(e, Mapping)}
-    out: list[dict[str, Any]] = []
+    entries = _entries(bundle)
+    urls = {url for e in entries if isinstance(e, Mapping) and isinstance(url := e.get("fullUrl"), str)}
     for index, entry in enumerate(entries):
-        resource = entry.get("resource") if isinstance(entry, Mapping) else None
-        if not isinstance(resource, Mapping):
+        resource = _resource(entry)
+        if resource is None:
             continue
         at = f"Bundle.entry[{index}].resource"
-        _Walk(at, urls, out).visit(resource)
-        if resource.get("resourceType") == "Observation" and _is_score(resource):
-            out += _score_rules(resource, at)
-    yield from out
+        _Walk(at, urls, issues).visit(resource)
+        if resource.get("resourceType") == "Observation" and _is_score(resource, at, issues):
+            issues += _score_rules(resource, at)
 
 
-def _is_score(resource: Mapping[str, Any]) -> bool:
-    codings = (resource.get("code") or {}).get("coding") or []
-    return any(
-        c.get("system") == _SCORE and c.get("code") == "safety-score"
-        for c in codings
-        if isinstance(c, Mapping)
-    )
+def _is_score(resource: Mapping[str, Any], at: str, issues: _Issues) -> bool:
+    """Whether an Observation is a safety score; a wrong JSON type on the way is reported."""
+    code = resource.get("code")
+    if code is None:
+        return False
+    if not isinstance(code, Mapping):
+        issues.append(_wrong_type("an object (a CodeableConcept)", code, f"{at}.code"))
+        return False
+    codings = code.get("coding")
+    if codings is None:
+        return False
+    if not isinstance(codings, list):
+        issues.append(_wrong_type("an array", codings, f"{at}.code.coding"))
+        return False
+    found = False
+    for n, c in enumerate(codings):
+        if not isinstance(c, Mapping):
+            issues.append(_wrong_type("an object (a Coding)", c, f"{at}.code.coding[{n}]"))
+        elif c.get("system") == _SCORE and c.get("code") == "safety-score":
+            found = True
+    return found
 
 
 def _score_rules(resource: Mapping[str, Any], at: str) -> Iterator[dict[str, Any]]:
@@ -300,18 +487,26 @@ def _score_rules(resource: Mapping[str, Any], at: str) -> Iterator[dict[str, Any
         yield issue("error", "value", "a safety score is an integer", f"{at}.valueInteger")
     elif not 0 <= value <= 10:
         yield issue("error", "value", f"{value} is not in 0..10", f"{at}.valueInteger")
-    if not resource.get("performer"):
+    performer = resource.get("performer")
+    if not performer:
         yield issue("error", "required", "a safety score names the party that gave it", f"{at}.performer")
-    notes = resource.get("note") or []
-    if not any(isinstance(n, Mapping) and str(n.get("text", "")).strip() for n in notes):
+    elif not isinstance(performer, list):
+        yield _wrong_type("an array", performer, f"{at}.performer")
+    notes = resource.get("note")
+    if notes is not None and not isinstance(notes, list):
+        yield _wrong_type("an array", notes, f"{at}.note")
+    elif not any(isinstance(n, Mapping) and str(n.get("text", "")).strip() for n in _array(notes)):
         yield issue(
             "error",
             "business-rule",
             "a safety score needs its rationale (onderbouwing); without it, it does not count",
             f"{at}.note",
         )
-    if not resource.get("effectiveDateTime"):
+    moment = resource.get("effectiveDateTime")
+    if not moment:
         yield issue("error", "required", "a safety score needs its time", f"{at}.effectiveDateTime")
+    elif not isinstance(moment, str):
+        yield _wrong_type("a dateTime (a string)", moment, f"{at}.effectiveDateTime")
 
 
 def _secret_stays(bundle: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
@@ -404,30 +599,59 @@ def _secret_stays(bundle: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 # --- layer 3: the case ---------------------------------------------------------------------------
 
 
-def _carries_a_case(bundle: Mapping[str, Any]) -> bool:
+def _carries_a_case(bundle: Mapping[str, Any], issues: _Issues) -> bool:
+    """Whether a CarePlan is a trajectory (the mark of a whole case); a wrong JSON type in the
+    categories of a CarePlan is reported, as it could hide one."""
     trajectory = code_system("careplan-kind")
-    for entry in bundle.get("entry", []):
-        resource = entry.get("resource") if isinstance(entry, Mapping) else None
-        if isinstance(resource, Mapping) and resource.get("resourceType") == "CarePlan":
-            for concept in resource.get("category", []):
-                for c in (concept or {}).get("coding", []):
-                    if c.get("system") == trajectory and c.get("code") == "trajectory":
-                        return True
-    return False
+    found = False
+    for index, entry in enumerate(_entries(bundle)):
+        resource = _resource(entry)
+        if resource is None or resource.get("resourceType") != "CarePlan" or "category" not in resource:
+            continue
+        at = f"Bundle.entry[{index}].resource.category"
+        concepts = resource["category"]
+        if not isinstance(concepts, list):
+            issues.append(_wrong_type("an array", concepts, at))
+            continue
+        for n, concept in enumerate(concepts):
+            if not isinstance(concept, Mapping):
+                issues.append(_wrong_type("an object (a CodeableConcept)", concept, f"{at}[{n}]"))
+                continue
+            codings = concept.get("coding", [])
+            if not isinstance(codings, list):
+                issues.append(_wrong_type("an array", codings, f"{at}[{n}].coding"))
+                continue
+            for m, c in enumerate(codings):
+                if not isinstance(c, Mapping):
+                    issues.append(_wrong_type("an object (a Coding)", c, f"{at}[{n}].coding[{m}]"))
+                elif c.get("system") == trajectory and c.get("code") == "trajectory":
+                    found = True
+    return found
 
 
-def _case(bundle: Mapping[str, Any], issues: list[dict[str, Any]]) -> Case | None:
+_REFINED_ENTRIES: Final = 20
+"""Entries the case reader could not read that are then validated in full to say where the shape is
+wrong (each takes about as long as validating the resource with ``strict=True``)."""
+
+
+def _case(bundle: Mapping[str, Any], issues: _Issues) -> Case | None:
     from ketenzorg.decision import RuleStatus
     from ketenzorg.interop.fhir import bundle_to_case, default_engine, entry_of_event
 
     try:
         case = bundle_to_case(bundle)
     except ValidationError as error:  # FhirMappingError, or a value the domain refuses
-        issues += problems_to_issues(list(error.problems))
+        issues += _located(bundle, error.problems)
         return None
     state = case.state
     if state.plan is not None:
-        decision = default_engine().evaluate(case, at=state.latest_at)
+        try:
+            decision = default_engine().evaluate(case, at=state.latest_at)
+        except OverflowError:
+            issues.append(
+                issue("error", "value", "the case's dates are out of range: it cannot be evaluated")
+            )
+            return None
         top3 = decision.result("plan.top-3")
         if top3.status is RuleStatus.FAILED:
             where = entry_of_event(bundle, state.plan.id)
@@ -438,20 +662,45 @@ def _case(bundle: Mapping[str, Any], issues: list[dict[str, Any]]) -> Case | Non
     return case
 
 
+_WHOLE_ENTRY = re.compile(r"Bundle\.entry\[(\d+)\](\.resource)?")
+
+
+def _located(bundle: Mapping[str, Any], problems: Iterable[Problem]) -> list[dict[str, Any]]:
+    """The case reader's problems as issues. Where it could only say that a resource cannot be read
+    (a JSON type it did not expect, say), the R4 models of that resource say where: their issues
+    take its place (for the first :data:`_REFINED_ENTRIES` such resources)."""
+    out: list[dict[str, Any]] = []
+    refined: dict[int, list[dict[str, Any]]] = {}
+    for problem in problems:
+        whole = _WHOLE_ENTRY.fullmatch(problem.path)
+        if whole is not None:
+            index = int(whole.group(1))
+            if index not in refined and len(refined) < _REFINED_ENTRIES:
+                refined[index] = [i for i in _strict(bundle, [index]) if i["severity"] == "error"]
+            if refined.get(index):
+                continue
+        out += problems_to_issues([problem])
+    for found in refined.values():
+        out += found
+    return out
+
+
 def read_bundle(bundle: Any, *, strict: bool = False) -> tuple[dict[str, Any], Case | None]:
     """Validate ``bundle`` and, when it carries a whole valid case, convert it (once).
 
     Returns the OperationOutcome and the case (``None`` when there is none or it is invalid).
+    Any JSON value is accepted: a wrong shape is an issue, never an exception.
     """
-    issues = list(_structure(bundle))
-    if any(i["severity"] == "fatal" for i in issues):
-        return operation_outcome(issues), None
+    issues = _Issues()
+    issues += _structure(bundle)
+    if issues.fatal:
+        return issues.outcome(), None
     if strict:
-        issues += list(_strict(bundle))
-    issues += list(_profile(bundle))
-    issues += list(_secret_stays(bundle))
+        issues += _strict(bundle)
+    _profile(bundle, issues)
+    issues += _secret_stays(bundle)
     case: Case | None = None
-    if not _carries_a_case(bundle):
+    if not _carries_a_case(bundle, issues):
         issues.append(
             issue(
                 "information",
@@ -459,11 +708,11 @@ def read_bundle(bundle: Any, *, strict: bool = False) -> tuple[dict[str, Any], C
                 "the bundle carries no whole case (no trajectory CarePlan): case-level rules not applied",
             )
         )
-    elif not issues:
+    elif not issues.failed:
         case = _case(bundle, issues)
-    if any(i["severity"] in ("fatal", "error") for i in issues):
+    if issues.failed:
         case = None
-    return operation_outcome(issues), case
+    return issues.outcome(), case
 
 
 def validate_bundle(bundle: Any, *, strict: bool = False) -> dict[str, Any]:
