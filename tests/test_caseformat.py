@@ -280,3 +280,33 @@ def test_many_unknown_fields_are_one_problem_per_object(demo_dict: dict[str, Any
     assert "130 fields that the case format does not have" in str(info.value)
     assert "120 fields" in str(info.value)
     assert "extra-" not in str(info.value)  # the names are not repeated
+
+
+@pytest.fixture
+def fresh_converter() -> Any:
+    """The case format's converter built anew for one test, and again after it (unpatched)."""
+    caseformat.converter.cache_clear()
+    yield
+    caseformat.converter.cache_clear()
+
+
+def test_event_hooks_are_generated_when_first_used(
+    fresh_converter: None, demo_dict: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a case generates no writer for events (start-up of ``evaluate``); writing one does,
+    once per event class, and the round trip stays exact."""
+    made: list[type] = []
+
+    def spy(cls: type, conv: Any) -> Any:
+        made.append(cls)
+        return make_unstructure(cls, conv)
+
+    make_unstructure = caseformat.make_dict_unstructure_fn
+    monkeypatch.setattr(caseformat, "make_dict_unstructure_fn", spy)
+    case = caseformat.case_from_dict(demo_dict)
+    assert made == []
+    assert caseformat.case_to_dict(case) == demo_dict
+    written = {type(event) for event in case.events}
+    assert sorted(c.__name__ for c in made) == sorted(c.__name__ for c in written)
+    caseformat.case_to_dict(case)
+    assert len(made) == len(written)

@@ -634,6 +634,34 @@ def test_the_cli_stops_a_looping_rule_with_an_error_naming_it(tmp_path: Path, ca
         assert "--plugin-timeout: expected a number of seconds" in refused.stderr
 
 
+def test_the_cli_reports_a_failing_rule_by_plugin_type_and_place_never_its_message(
+    tmp_path: Path, case_file: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    _install(
+        site,
+        "org-raiser",
+        f"""
+        from ketenzorg import hookimpl
+        from ketenzorg.rules import Rule
+
+        def raises(ctx):
+            raise ValueError("{MARKER}")
+
+        @hookimpl
+        def ketenzorg_register_rules(registry):
+            registry.add(Rule("org.raises", raises))
+        """,
+    )
+    result = _cli(site, "evaluate", str(case_file))
+    assert result.returncode == 1
+    expected = "ketenzorg: error: plugin 'org-raiser' failed in rule 'org.raises': ValueError at "
+    assert expected in result.stderr
+    assert "org_raiser.py:" in result.stderr
+    assert MARKER not in result.stderr + result.stdout
+
+
 def test_the_cli_reports_a_looping_listener_and_keeps_the_event(tmp_path: Path, case_file: Path) -> None:
     site = tmp_path / "site"
     site.mkdir()

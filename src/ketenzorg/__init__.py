@@ -8,68 +8,141 @@ decided by every party's substantiated safety score (veiligheidsscore) and expla
 >>> decision = engine.evaluate(case)                            # doctest: +SKIP
 """
 
+# The public names are imported on first use (PEP 562): ``import ketenzorg`` costs next to nothing
+# and ``ketenzorg --version`` does not load the engine, while ``from ketenzorg import Engine`` works
+# as before. Type checkers read the imports below instead. TYPE_CHECKING is spelt out, not imported,
+# so that this module does not import ``typing``; mypy and pyright take any TYPE_CHECKING as true.
 from ketenzorg._version import __version__
-from ketenzorg.case import Case, CaseState
-from ketenzorg.decision import (
-    Alert,
-    AlertLevel,
-    Decision,
-    Evidence,
-    RuleResult,
-    RuleStatus,
-    Transition,
-)
-from ketenzorg.domain import (
-    AgreementStatus,
-    CareSetting,
-    CareSettingKind,
-    GoalStatus,
-    IncidentSeverity,
-    Location,
-    Organisation,
-    PartnerType,
-    Party,
-    PartyRole,
-    Person,
-    PersonRole,
-    Phase,
-    RecoveryGoal,
-    Region,
-    RiskFactor,
-    SafetyAgreement,
-    WorkGoal,
-    new_id,
-)
-from ketenzorg.engine import Engine
-from ketenzorg.errors import (
-    CaseFormatError,
-    FileWriteError,
-    InvalidEventError,
-    KetenzorgError,
-    MalformedInputError,
-    PolicyError,
-    Problem,
-    TransitionBlockedError,
-    ValidationError,
-)
-from ketenzorg.events import (
-    CareSettingChanged,
-    CaseClosed,
-    CaseOpened,
-    ConferenceHeld,
-    Event,
-    IncidentReported,
-    InstrumentApplied,
-    PartyJoined,
-    PartyLeft,
-    PhaseChanged,
-    PlanRevised,
-    ScoreGiven,
-    TransitionKind,
-)
-from ketenzorg.hookspecs import hookimpl
-from ketenzorg.pluginhost import PluginError, PluginTimeoutError
-from ketenzorg.policy import Policy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ketenzorg.case import Case, CaseState
+    from ketenzorg.decision import (
+        Alert,
+        AlertLevel,
+        Decision,
+        Evidence,
+        RuleResult,
+        RuleStatus,
+        Transition,
+    )
+    from ketenzorg.domain import (
+        AgreementStatus,
+        CareSetting,
+        CareSettingKind,
+        GoalStatus,
+        IncidentSeverity,
+        Location,
+        Organisation,
+        PartnerType,
+        Party,
+        PartyRole,
+        Person,
+        PersonRole,
+        Phase,
+        RecoveryGoal,
+        Region,
+        RiskFactor,
+        SafetyAgreement,
+        WorkGoal,
+        new_id,
+    )
+    from ketenzorg.engine import Engine
+    from ketenzorg.errors import (
+        CaseFormatError,
+        FileWriteError,
+        InvalidEventError,
+        KetenzorgError,
+        MalformedInputError,
+        PolicyError,
+        Problem,
+        TransitionBlockedError,
+        ValidationError,
+    )
+    from ketenzorg.events import (
+        CareSettingChanged,
+        CaseClosed,
+        CaseOpened,
+        ConferenceHeld,
+        Event,
+        IncidentReported,
+        InstrumentApplied,
+        PartyJoined,
+        PartyLeft,
+        PhaseChanged,
+        PlanRevised,
+        ScoreGiven,
+        TransitionKind,
+    )
+    from ketenzorg.hookspecs import hookimpl
+    from ketenzorg.pluginhost import PluginError, PluginTimeoutError
+    from ketenzorg.policy import Policy
+
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "ketenzorg.case": ("Case", "CaseState"),
+    "ketenzorg.decision": (
+        "Alert",
+        "AlertLevel",
+        "Decision",
+        "Evidence",
+        "RuleResult",
+        "RuleStatus",
+        "Transition",
+    ),
+    "ketenzorg.domain": (
+        "AgreementStatus",
+        "CareSetting",
+        "CareSettingKind",
+        "GoalStatus",
+        "IncidentSeverity",
+        "Location",
+        "Organisation",
+        "PartnerType",
+        "Party",
+        "PartyRole",
+        "Person",
+        "PersonRole",
+        "Phase",
+        "RecoveryGoal",
+        "Region",
+        "RiskFactor",
+        "SafetyAgreement",
+        "WorkGoal",
+        "new_id",
+    ),
+    "ketenzorg.engine": ("Engine",),
+    "ketenzorg.errors": (
+        "CaseFormatError",
+        "FileWriteError",
+        "InvalidEventError",
+        "KetenzorgError",
+        "MalformedInputError",
+        "PolicyError",
+        "Problem",
+        "TransitionBlockedError",
+        "ValidationError",
+    ),
+    "ketenzorg.events": (
+        "CareSettingChanged",
+        "CaseClosed",
+        "CaseOpened",
+        "ConferenceHeld",
+        "Event",
+        "IncidentReported",
+        "InstrumentApplied",
+        "PartyJoined",
+        "PartyLeft",
+        "PhaseChanged",
+        "PlanRevised",
+        "ScoreGiven",
+        "TransitionKind",
+    ),
+    "ketenzorg.hookspecs": ("hookimpl",),
+    "ketenzorg.pluginhost": ("PluginError", "PluginTimeoutError"),
+    "ketenzorg.policy": ("Policy",),
+}
+"""Module -> the public names it defines; the same names, in the same modules, as imported above."""
+_MODULE_OF: dict[str, str] = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "AgreementStatus",
@@ -129,3 +202,30 @@ __all__ = [
     "hookimpl",
     "new_id",
 ]
+
+
+_SUBMODULES = frozenset(
+    {"case", "decision", "domain", "engine", "errors", "events", "hookspecs", "instruments", "messages"}
+    | {"pluginhost", "policy", "rules"}
+)
+"""The submodules an eager ``import ketenzorg`` used to load: still attributes of the package."""
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if not TYPE_CHECKING:  # for type checkers, a name outside the imports above stays an error
+
+    def __getattr__(name: str) -> object:
+        """Import a public name on first use and keep it, so that later look-ups are plain."""
+        from importlib import import_module
+
+        if name in _SUBMODULES:
+            return import_module(f"{__name__}.{name}")  # the import sets it on the package
+        module = _MODULE_OF.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(import_module(module), name)
+        globals()[name] = value
+        return value

@@ -176,15 +176,29 @@ def _structure_event(conv: cattrs.Converter) -> Any:
 
 
 def _register_events(conv: cattrs.Converter) -> None:
-    """Each event class gets its own hooks; the ``type`` tag is written first and read first."""
-    for cls in EVENT_TYPES.values():
+    """Each event class gets its own hooks; the ``type`` tag is written first and read first.
+
+    The hooks are generated when a class is first read or written: generating them all takes
+    longer than reading a whole case, and a command that only reads writes none. They are kept
+    here, as cattrs empties its own cache of them whenever it registers a hook for a new type.
+    """
+    classes = frozenset(EVENT_TYPES.values())
+
+    @cache
+    def unstructure_hook(cls: type[Event]) -> Any:
         fields = make_dict_unstructure_fn(cls, conv)
 
-        def unstructure(event: Event, fields: Any = fields) -> dict[str, Any]:
+        def unstructure(event: Event) -> dict[str, Any]:
             return {"type": event.type, **fields(event)}
 
-        conv.register_unstructure_hook(cls, unstructure)
-        conv.register_structure_hook(cls, make_dict_structure_fn(cls, conv))
+        return unstructure
+
+    @cache
+    def structure_hook(cls: type[Event]) -> Any:
+        return make_dict_structure_fn(cls, conv)
+
+    conv.register_unstructure_hook_factory(lambda t: t in classes, unstructure_hook)
+    conv.register_structure_hook_factory(lambda t: t in classes, structure_hook)
     conv.register_structure_hook_func(lambda t: t is Event, _structure_event(conv))
 
 

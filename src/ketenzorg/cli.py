@@ -15,19 +15,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import orjson
-
 from ketenzorg._version import __version__
-from ketenzorg.errors import FileWriteError, KetenzorgError, MalformedInputError, Problem, ValidationError
-from ketenzorg.events import InstrumentApplied
-from ketenzorg.instruments import InstrumentResult
-from ketenzorg.messages import LANGUAGES, Language, Message, render
-from ketenzorg.pluginhost import PluginError
 
+# Everything past the standard library is imported where it is used: ``--version`` and ``--help``
+# then load no engine, no attrs and no orjson, and each command loads only what it needs.
 if TYPE_CHECKING:
     from ketenzorg.case import Case
     from ketenzorg.decision import Decision
     from ketenzorg.engine import Engine
+    from ketenzorg.instruments import InstrumentResult
+    from ketenzorg.messages import Language
+    from ketenzorg.pluginhost import PluginError
 
 __all__ = ["main"]
 
@@ -60,6 +58,8 @@ MAX_INPUT_BYTES = 64 * 1024 * 1024
 def _read(path: str) -> bytes:
     """Read an input file: a regular file of at most ``MAX_INPUT_BYTES`` (no FIFOs or devices)."""
     import stat
+
+    from ketenzorg.errors import MalformedInputError
 
     try:
         info = Path(path).stat()
@@ -126,6 +126,7 @@ def _listener_failed(failure: PluginError) -> None:
 def _engine(args: argparse.Namespace) -> Engine:
     """The engine for a command: the policy file, installed plugins minus the blocked ones."""
     from ketenzorg.engine import Engine
+    from ketenzorg.errors import ValidationError
     from ketenzorg.policy import Policy
 
     policy = Policy()
@@ -155,6 +156,8 @@ def _load_json(path: str) -> Any:
 
 def _load_document(path: str, fmt: str | None = None) -> Any:
     """A JSON document, or FHIR XML converted to its JSON form: by ``fmt`` or else by content."""
+    from ketenzorg.errors import ValidationError
+
     raw = _read(path)
     if fmt == "xml" or (fmt is None and raw.lstrip()[:1] == b"<"):
         from ketenzorg.interop.fhirxml import from_xml
@@ -171,6 +174,7 @@ def _load_document(path: str, fmt: str | None = None) -> Any:
 def _load_case(path: str, fmt: str | None = None) -> Case:
     """A case from the engine's case JSON or from a FHIR bundle (JSON or XML)."""
     from ketenzorg import caseformat
+    from ketenzorg.errors import ValidationError
 
     data = _load_document(path, fmt)
     try:
@@ -183,6 +187,7 @@ def _load_case(path: str, fmt: str | None = None) -> Case:
 
 def _case_from_bundle(data: dict[str, Any], path: str) -> Case:
     """Validate a bundle (structure, profile, case) and convert it once; refuse with locations."""
+    from ketenzorg.errors import MalformedInputError, Problem
     from ketenzorg.interop.fhir import FhirMappingError, bundle_to_case
     from ketenzorg.interop.validate import read_bundle
 
@@ -216,12 +221,16 @@ def _load_replayed(engine: Engine, path: str, fmt: str | None = None) -> Case:
 def _decimal(value: Any) -> Any:
     from decimal import Decimal
 
+    import orjson
+
     if isinstance(value, Decimal):
         return orjson.Fragment(str(value))  # a decimal exactly as it was written
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def _dumps_json(data: Any) -> str:
+    import orjson
+
     return orjson.dumps(data, option=orjson.OPT_INDENT_2, default=_decimal).decode() + "\n"
 
 
@@ -233,6 +242,8 @@ def _write(path: str, data: bytes, *, force: bool) -> None:
 
 
 def _print_decision(decision: Decision, args: argparse.Namespace) -> None:
+    import orjson
+
     if args.json:
         sys.stdout.write(
             orjson.dumps(decision.to_dict(args.lang), option=orjson.OPT_INDENT_2).decode() + "\n"
@@ -245,11 +256,15 @@ def _print_decision(decision: Decision, args: argparse.Namespace) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    import orjson
+
     from ketenzorg import caseformat
     from ketenzorg.demo import TITLES, walk
     from ketenzorg.engine import Engine
+    from ketenzorg.errors import FileWriteError
     from ketenzorg.interop.fhir import case_to_bundle
     from ketenzorg.interop.fhirxml import to_xml
+    from ketenzorg.messages import Message, render
 
     lang: Language = args.lang
     steps = walk(Engine(lang=lang))
@@ -282,6 +297,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from ketenzorg.errors import ValidationError
+
     engine = _engine(args)
     at = _parse_at(args.at)
     case = _load_replayed(engine, args.case, args.format)
@@ -296,6 +313,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
+    import orjson
+
     engine = _engine(args)
     infos = engine.plugin_info()
     instruments = engine.instruments
@@ -346,8 +365,10 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
 
 def _cmd_assess(args: argparse.Namespace) -> int:
     from ketenzorg import caseformat
-    from ketenzorg.errors import InvalidEventError
+    from ketenzorg.errors import InvalidEventError, Problem, ValidationError
+    from ketenzorg.events import InstrumentApplied
     from ketenzorg.instruments import ResponseError
+    from ketenzorg.messages import Message, render
 
     engine = _engine(args)
     case = _load_replayed(engine, args.case, args.format)
@@ -383,6 +404,8 @@ def _cmd_assess(args: argparse.Namespace) -> int:
 
 
 def _print_result(result: InstrumentResult, lang: Language) -> None:
+    from ketenzorg.messages import Message, render
+
     def label(key: str) -> str:
         return render(Message(f"result.{key}"), lang)
 
@@ -420,6 +443,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
+    from ketenzorg.errors import MalformedInputError, ValidationError
     from ketenzorg.interop.fhirxml import to_xml
 
     data = _load_document(args.file, args.format)
@@ -446,6 +470,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _cmd_merge(args: argparse.Namespace) -> int:
     from ketenzorg import caseformat
+    from ketenzorg.errors import MalformedInputError, ValidationError
     from ketenzorg.interop.merge import MergeRefusedError, SenderUnknownError, merge_bundle
     from ketenzorg.interop.signature import PartyKeys
 
@@ -486,6 +511,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 def _cmd_sign(args: argparse.Namespace) -> int:
     from datetime import UTC
 
+    from ketenzorg.errors import MalformedInputError
     from ketenzorg.interop.signature import canonical_json, sign_bundle
 
     when = _parse_at(args.at) or datetime.now(UTC)
@@ -522,6 +548,7 @@ def _print_outcome(outcome: dict[str, Any], source: str, stream: Any, *, quiet_o
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from ketenzorg import caseformat
+    from ketenzorg.errors import MalformedInputError, ValidationError
     from ketenzorg.interop.fhir import entry_of_event
     from ketenzorg.interop.validate import is_valid, issue, operation_outcome, read_bundle
 
@@ -568,6 +595,8 @@ def _replay_issues(engine: Engine, case: Case, locate: Callable[[str], str | Non
 
 
 def _parser() -> _Parser:
+    from ketenzorg.messages import LANGUAGES
+
     parser = _Parser(
         prog="ketenzorg",
         description="Phased chain care (gefaseerde ketenzorg): decisions that explain themselves.",
@@ -692,6 +721,8 @@ def _common(command: argparse.ArgumentParser, *, policy: bool = True) -> None:
 
 def _engine_options(command: argparse.ArgumentParser, *, policy: bool = True) -> None:
     """The options that build the engine: language, blocked plugins, the policy, the hook budget."""
+    from ketenzorg.messages import LANGUAGES
+
     command.add_argument("--lang", choices=LANGUAGES, default="en")
     command.add_argument(
         "--block", metavar="PLUGIN", action="append", help="do not load this plugin (repeatable)"
@@ -737,6 +768,11 @@ def _plugin_failure(error: PluginError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (never raises, never shows a traceback)."""
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+        _out(f"ketenzorg {__version__}")  # what argparse prints, without building the parser
+        return EXIT_OK
+    from ketenzorg.errors import FileWriteError, KetenzorgError, MalformedInputError
+
     try:
         return _run(argv)
     except _UsageError as exc:
@@ -745,10 +781,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (MalformedInputError, FileWriteError) as exc:
         _err(str(exc))
         return EXIT_UNUSABLE
-    except PluginError as exc:
-        _err(_plugin_failure(exc))
-        return EXIT_NEGATIVE
     except KetenzorgError as exc:
+        # A PluginError exists only once the plugin host is loaded: no need to load it to tell.
+        if "ketenzorg.pluginhost" in sys.modules:
+            from ketenzorg.pluginhost import PluginError
+
+            if isinstance(exc, PluginError):
+                _err(_plugin_failure(exc))
+                return EXIT_NEGATIVE
         _err(str(exc))
         return EXIT_NEGATIVE
     except KeyboardInterrupt:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
-import importlib.metadata
 import inspect
 import logging
 import math
@@ -356,6 +355,8 @@ class PluginHost:
         self._dist[name] = dist
 
     def _load_entry_points(self, blocked: set[str]) -> None:
+        import importlib.metadata  # deferred: it costs about as much to import as the engine itself
+
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             if ep.name in blocked:
                 continue
