@@ -173,7 +173,7 @@ def test_secret_address_never_appears_in_cli_output(tmp_path: Path, demo_dir: Pa
     [
         ("{not json", "not valid JSON"),
         ("[1, 2]", "expected a case object"),
-        ('{"resourceType": "Patient"}', "expected a Bundle, found 'Patient'"),
+        ('{"resourceType": "Patient"}', "expected a Bundle, found Patient"),
         ('{"format": "fhir"}', "not a ketenzorg case document"),
     ],
 )
@@ -191,7 +191,7 @@ def test_a_bundle_that_is_not_valid_fhir_exits_1(tmp_path: Path) -> None:
     path.write_text('{"resourceType": "Bundle"}')
     result = run("evaluate", str(path))
     assert result.returncode == 1
-    assert "Bundle.type: None is not a Bundle.type" in result.stderr
+    assert "Bundle.type: a Bundle needs its type" in result.stderr
 
 
 def test_missing_file_and_directory_exit_2(tmp_path: Path) -> None:

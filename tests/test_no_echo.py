@@ -106,7 +106,7 @@ def free_text(path: Path) -> bool:
 
 def _cases() -> list[tuple[str, Path, bool, int]]:
     out = []
-    for name, document in (("case", demo_case_dict()),):
+    for name, document in (("case", demo_case_dict()), ("bundle", demo_bundle())):
         for path, is_key in unique_places(document):
             for index in range(len(VARIANTS) if not is_key else 2):
                 out.append((name, path, is_key, index))

@@ -229,7 +229,8 @@ def test_duplicate_full_url() -> None:
     issue = only_error(validate_bundle(bundle))
     assert (issue["severity"], issue["code"]) == ("error", "duplicate")
     assert issue["expression"] == [f"Bundle.entry[{len(bundle['entry']) - 1}].fullUrl"]
-    assert bundle["entry"][patient]["fullUrl"] in issue["diagnostics"]
+    assert bundle["entry"][patient]["fullUrl"] not in issue["diagnostics"]  # described, not quoted
+    assert issue["diagnostics"] == "this fullUrl appears twice"
 
 
 @pytest.mark.parametrize("rtype", ["SubscriptionTopic", "Citation", "Ingredient", "RegulatedAuthorization"])
@@ -305,7 +306,8 @@ def test_code_not_in_our_code_system() -> None:
     issue = only_error(validate_bundle(bundle))
     assert (issue["severity"], issue["code"]) == ("error", "code-invalid")
     assert issue["expression"] == [f"Bundle.entry[{score}].resource.interpretation[0].coding[0].code"]
-    assert "purple" in issue["diagnostics"]
+    assert "purple" not in issue["diagnostics"]  # described, not quoted
+    assert issue["diagnostics"].startswith("not a code of")
     assert code_system("safety-band") in issue["diagnostics"]
 
 
@@ -389,7 +391,8 @@ def test_reference_that_does_not_resolve() -> None:
     issue = only_error(validate_bundle(bundle))
     assert (issue["severity"], issue["code"]) == ("error", "not-found")
     assert issue["expression"] == [f"Bundle.entry[{score}].resource.subject.reference"]
-    assert UNRESOLVED in issue["diagnostics"]
+    assert UNRESOLVED not in issue["diagnostics"]  # described, not quoted
+    assert "does not resolve" in issue["diagnostics"]
 
 
 def test_references_outside_the_bundle_are_not_judged() -> None:

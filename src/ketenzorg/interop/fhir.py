@@ -914,7 +914,9 @@ class _Importer:
         url = ref.get("reference") if isinstance(ref, Mapping) else None
         found = self.by_url.get(url) if isinstance(url, str) else None
         if found is None:
-            raise FhirMappingError([Problem(self.where(index, path), f"reference {url!r} does not resolve")])
+            raise FhirMappingError(
+                [Problem(self.where(index, path), "this reference does not resolve in the bundle")]
+            )
         return found
 
     def of_type(self, resource_type: str) -> list[tuple[int, dict[str, Any]]]:
@@ -1275,7 +1277,7 @@ class _Importer:
                 rules=tuple(x["valueString"] for x in self.exts(resource, X_RULES)),
                 evidence=tuple(x["valueString"] for x in self.exts(resource, X_EVIDENCE)),
             )
-        raise FhirMappingError([Problem(self.where(index, "code"), f"unknown observation kind {kind!r}")])
+        raise FhirMappingError([Problem(self.where(index, "code"), "not an observation kind of the profile")])
 
     def risk_factors(self, element: Mapping[str, Any]) -> tuple[RiskFactor, ...]:
         return tuple(
@@ -1411,12 +1413,23 @@ def _items(value: Any) -> list[Any]:
     return value if type(value) is list or isinstance(value, list) else []
 
 
+_KINDS_OF_FAILURE: dict[type[BaseException], str] = {
+    ValueError: "a value is not of the expected form",
+    TypeError: "a value is of the wrong type",
+    KeyError: "a required element is missing",
+    IndexError: "a required element is missing",
+    AttributeError: "a value is of the wrong type",
+    OverflowError: "a value is out of range",
+}
+
+
 def _describe(error: BaseException) -> str:
-    if isinstance(error, KeyError):
-        return f"missing element {error.args[0]!r}"
+    if isinstance(error, KeyError) and isinstance(error.args[0], str) and error.args[0].isidentifier():
+        return f"missing element {error.args[0]}"  # an element name of ours, never a value
     if isinstance(error, ValidationError):
         return "; ".join(str(p) for p in error.problems)
-    return f"cannot be read ({type(error).__name__}: {error})"
+    # A library's own message may quote the value (int('...'), fromisoformat('...')): name the kind.
+    return f"cannot be read ({_KINDS_OF_FAILURE.get(type(error), type(error).__name__)})"
 
 
 def _carrier(entries: Iterable[tuple[int, Mapping[str, Any]]], event_id: str) -> int | None:

@@ -233,13 +233,22 @@ def _wrong_type(expected: str, value: Any, where: str) -> dict[str, Any]:
 # --- layer 1: structure --------------------------------------------------------------------------
 
 
+def _found_type(rtype: Any) -> str:
+    """What stands where a resource type belongs, named only when it is a real R4 type."""
+    if rtype is None:
+        return "no resourceType"
+    if isinstance(rtype, str):
+        return rtype if rtype in R4_RESOURCE_TYPES or rtype in R4B_ONLY else "an unknown resourceType"
+    return _json_kind(rtype)
+
+
 def _structure(bundle: Any) -> Iterator[dict[str, Any]]:
     if not isinstance(bundle, Mapping):
         yield issue("fatal", "structure", f"expected a JSON object, found {_json_kind(bundle)}", "Bundle")
         return
     rtype = bundle.get("resourceType")
     if rtype != "Bundle":
-        found = repr(rtype) if rtype is None or isinstance(rtype, str) else _json_kind(rtype)
+        found = _found_type(rtype)
         yield issue("fatal", "structure", f"expected a Bundle, found {found}", "Bundle")
         return
     entries = bundle.get("entry", [])
@@ -256,8 +265,8 @@ def _structure(bundle: Any) -> Iterator[dict[str, Any]]:
         return
     kind = bundle.get("type")
     if not isinstance(kind, str) or kind not in BUNDLE_TYPES:
-        found = repr(kind) if kind is None or isinstance(kind, str) else _json_kind(kind)
-        yield issue("error", "value", f"{found} is not a Bundle.type", "Bundle.type")
+        what = "a Bundle needs its type" if kind is None else "not one of the Bundle types"
+        yield issue("error", "value", what, "Bundle.type")
     seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
         at = f"Bundle.entry[{index}]"
@@ -269,7 +278,7 @@ def _structure(bundle: Any) -> Iterator[dict[str, Any]]:
             if not isinstance(url, str) or not url:
                 yield issue("error", "value", "fullUrl must be a URI", f"{at}.fullUrl")
             elif url in seen:
-                yield issue("error", "duplicate", f"fullUrl {url!r} appears twice", f"{at}.fullUrl")
+                yield issue("error", "duplicate", "this fullUrl appears twice", f"{at}.fullUrl")
             else:
                 seen[url] = index
         resource = entry.get("resource")
@@ -292,7 +301,7 @@ def _structure(bundle: Any) -> Iterator[dict[str, Any]]:
                 f"{at}.resource",
             )
         elif rtype not in R4_RESOURCE_TYPES:
-            yield issue("error", "structure", f"{rtype!r} is not a FHIR R4 resource type", f"{at}.resource")
+            yield issue("error", "structure", "not a FHIR R4 resource type", f"{at}.resource")
 
 
 def _path(base: str, parts: list[str | int]) -> str:
@@ -348,10 +357,12 @@ class _Walk:
             if type(code) is not str:
                 self.report("error", "code-invalid", f"a code of {system} is a string", "code")
             elif code not in codes:
-                self.report("error", "code-invalid", f"{code!r} is not a code of {system}", "code")
+                self.report("error", "code-invalid", f"not a code of {system}", "code")
         ref = value.get("reference")
         if type(ref) is str and ref.startswith("urn:uuid:") and ref not in self.urls:
-            self.report("error", "not-found", f"reference {ref} does not resolve in the bundle", "reference")
+            self.report(
+                "error", "not-found", "this urn:uuid reference does not resolve in the bundle", "reference"
+            )
         parts = self.parts
         if "" in value:
             self.report("error", "structure", "an empty key is not a FHIR element")
