@@ -193,7 +193,7 @@ class _Writer:
         rtype = resource["resourceType"]
         klass = _resource_class(rtype)
         if klass is None:
-            raise _error(path, f"{rtype!r} is not a FHIR resource type")
+            raise _error(path, "its resourceType is not a FHIR R4 resource type")
         if rtype == "Bundle":
             _check_entries(resource.get("entry"), path)
         xmlns = f' xmlns="{FHIR_NS}"' if root else ""
@@ -353,7 +353,9 @@ def _unknown_key(obj: Mapping[str, Any], klass: Any, path: str, resource: bool) 
         if not resource and (name == "id" or (layout.is_extension and name == "url")):
             continue
         if name not in layout.fields:
-            raise _error(f"{path}.{key}", f"{key!r} is not an element of {klass.__name__}")
+            raise _error(
+                path, f"has an element that {klass.__name__} does not define (its name is not repeated)"
+            )
 
 
 def _xhtml(value: Any, path: str) -> str:
@@ -387,7 +389,8 @@ def to_xml(resource: Mapping[str, Any], *, pretty: bool = True) -> bytes:
     """A resource (JSON form) as FHIR XML bytes, UTF-8 with an XML declaration."""
     writer = _Writer(pretty)
     rtype = resource.get("resourceType") if isinstance(resource, Mapping) else None
-    writer.resource(resource, rtype if isinstance(rtype, str) else "", 0, root=True)
+    root = rtype if isinstance(rtype, str) and _resource_class(rtype) is not None else ""
+    writer.resource(resource, root, 0, root=True)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + "".join(writer.out) + "\n").encode("utf-8")
 
 
@@ -438,7 +441,7 @@ def element_to_resource(element: etree._Element) -> dict[str, Any]:
     rtype = _local(element)
     klass = _resource_class(rtype)
     if klass is None:
-        raise _error(_where(element), f"{rtype!r} is not a FHIR resource type")
+        raise _error(_where(element), "not a FHIR R4 resource type")
     out: dict[str, Any] = {"resourceType": rtype}
     _read(element, out, klass, resource=True)
     return out
@@ -479,7 +482,9 @@ def _read(element: etree._Element, out: dict[str, Any], klass: Any, *, resource:
         name = tag.rpartition("}")[2]
         spec = fields.get(name)
         if spec is None or (not tag.startswith(_F) and spec.kind != _XHTML):
-            raise _error(_where(child), f"<{name}> is not an element of {klass.__name__}")
+            raise _error(
+                _where(child), f"an element that {klass.__name__} does not define (name not repeated)"
+            )
         value: Any = None
         extra: Any = None
         if spec.kind == _XHTML:

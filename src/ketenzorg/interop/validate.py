@@ -435,10 +435,7 @@ def _strict(bundle: Mapping[str, Any], only: Iterable[int] | None = None) -> Ite
             model.model_validate(resource)
         except PydanticError as error:
             for detail in error.errors():
-                path = at
-                for part in detail["loc"]:
-                    path += f"[{part}]" if isinstance(part, int) else f".{part}"
-                yield issue("error", "structure", detail["msg"], path)
+                yield _model_issue(at, detail)
         except _MODEL_FAILURES as error:
             yield issue(
                 "error",
@@ -448,6 +445,32 @@ def _strict(bundle: Mapping[str, Any], only: Iterable[int] | None = None) -> Ite
             )
         except RecursionError:
             yield issue("error", "structure", "cannot be validated in full: nested too deep", at)
+
+
+_MODEL_MESSAGES: Final = {
+    "extra_forbidden": "an element that FHIR R4 does not define here (its name is not repeated)",
+    "string_pattern_mismatch": "does not have the R4 lexical form of its type",
+    "missing": "a required element is missing",
+}
+
+
+def _model_issue(at: str, detail: Mapping[str, Any]) -> dict[str, Any]:
+    """One issue of the R4B models, located, and worded without repeating the input: an unknown
+    element is located at its parent (its name may be anything), a pattern is not printed as a
+    regular expression, and a quoted input value is replaced by a description."""
+    kind = detail.get("type")
+    loc = list(detail.get("loc", ()))
+    if kind == "extra_forbidden" and loc:
+        loc = loc[:-1]
+    path = at + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    message = _MODEL_MESSAGES.get(kind) if isinstance(kind, str) else None
+    if message is None:
+        message = str(detail.get("msg", "does not fit the R4 model"))
+        given = detail.get("input")
+        if isinstance(given, str | int | float) and not isinstance(given, bool) and str(given) in message:
+            message = message.replace(repr(given), "the value").replace(str(given), "the value")
+        message = " ".join(message.split())  # no raw newlines or tabs in a diagnostic
+    return issue("error", "structure", message, path)
 
 
 # --- layer 2: the profile ------------------------------------------------------------------------
