@@ -429,6 +429,9 @@ def _convert(raw: str, python: type, element: etree._Element) -> Any:
     raise _error(_where(element), f"<{_local(element)} value={raw!r}> is not a valid {python.__name__}")
 
 
+_F_LEN: Final = len(_F)
+
+
 def _read(element: etree._Element, out: dict[str, Any], klass: str, *, resource: bool) -> None:
     layout = _layout(klass)
     if not resource:
@@ -437,17 +440,56 @@ def _read(element: etree._Element, out: dict[str, Any], klass: str, *, resource:
         if layout.is_extension and element.get("url") is not None:
             out["url"] = element.get("url")
     fields = layout.fields
+    holes: list[str] | None = None  # primitive lists that got an element without a value
     for child in element:
         tag = child.tag
-        if not isinstance(tag, str):
+        if type(tag) is not str:
             continue  # comments and processing instructions are not content
-        name = tag.rpartition("}")[2]
+        fhir = tag[:_F_LEN] == _F
+        name = tag[_F_LEN:] if fhir else tag.rpartition("}")[2]
         spec = fields.get(name)
-        if spec is None or (not tag.startswith(_F) and spec.kind != _XHTML):
+        if spec is None or (not fhir and spec.kind != _XHTML):
             raise _error(_where(child), f"<{name}> is not an element of {klass}")
         value: Any = None
         extra: Any = None
-        if spec.kind == _XHTML:
+        kind = spec.kind
+        if kind == _PRIMITIVE and len(child) == 0 and child.get("id") is None:
+            # the common case, kept lean: <status value="final"/>
+            raw = child.get("value")
+            if raw is not None and spec.python is not str:
+                raw = _convert(raw, spec.python, child)
+            if not spec.many:
+                if name in out or "_" + name in out:
+                    raise _error(_where(child), f"<{name}> appears more than once")
+                if raw is not None:
+                    out[name] = raw
+                continue
+            values = out.get(name)
+            if values is None:
+                out[name] = [raw]
+            else:
+                values.append(raw)
+            extras = out.get("_" + name)
+            if extras is not None:
+                extras.append(None)
+            if raw is None:
+                holes = [*(holes or []), name]
+            continue
+        if kind == _COMPLEX:
+            value = {}
+            _read(child, value, spec.klass, resource=False)
+            if not spec.many:
+                if name in out:
+                    raise _error(_where(child), f"<{name}> appears more than once")
+                out[name] = value
+            else:
+                values = out.get(name)
+                if values is None:
+                    out[name] = [value]
+                else:
+                    values.append(value)
+            continue
+        if kind == _XHTML:
             from ketenzorg.interop.narrative import check_div
 
             if tag != "{" + XHTML_NS + "}div":
@@ -480,10 +522,13 @@ def _read(element: etree._Element, out: dict[str, Any], klass: str, *, resource:
             if len(inner) != 1:
                 raise _error(_where(child), f"<{name}> holds exactly one resource")
             value = element_to_resource(inner[0])
-        else:
-            value = {}
-            _read(child, value, spec.klass, resource=False)
         _put(out, name, value, extra, spec.many, child)
+        if spec.many and value is None:
+            holes = [*(holes or []), name]
+    for name in holes or ():
+        # a list of only elements without a value (only ids or extensions): no value array in JSON
+        if name in out and all(v is None for v in out[name]):
+            del out[name]
 
 
 def _put(out: dict[str, Any], name: str, value: Any, extra: Any, many: bool, element: etree._Element) -> None:
@@ -502,21 +547,6 @@ def _put(out: dict[str, Any], name: str, value: Any, extra: Any, many: bool, ele
     values.append(value)
     if extras is not None:
         extras.append(extra)
-
-
-def _tidy(obj: Any) -> Any:
-    """Drop the arrays of only nulls that reading primitive lists can leave, recursively."""
-    if isinstance(obj, dict):
-        for key in list(obj):
-            value = obj[key]
-            if isinstance(value, list) and all(v is None for v in value):
-                del obj[key]
-            else:
-                _tidy(value)
-    elif isinstance(obj, list):
-        for item in obj:
-            _tidy(item)
-    return obj
 
 
 def from_xml(data: bytes, *, source: str = "") -> dict[str, Any]:
@@ -538,5 +568,4 @@ def from_xml(data: bytes, *, source: str = "") -> dict[str, Any]:
                 [Problem("Bundle.entry", f"{count} entries: a bundle may hold at most {MAX_ENTRIES}")],
                 source=source or None,
             )
-    resource: dict[str, Any] = _tidy(element_to_resource(root))
-    return resource
+    return element_to_resource(root)
