@@ -66,6 +66,7 @@ class _Field(typing.NamedTuple):
     klass: str  # the R4 type of a complex element (``Observation.Component``); "" for the others
     many: bool
     python: type  # for primitives: bool, int, Decimal or str
+    extra_key: str  # the JSON key of a primitive's id and extensions: "_" + name
 
 
 class _Layout(typing.NamedTuple):
@@ -98,6 +99,7 @@ def _layout(klass: str) -> _Layout:
             fhir_type if kind == _COMPLEX else "",
             maximum == "*",
             _PYTHON[python[fhir_type]] if kind == _PRIMITIVE else str,
+            "_" + name,
         )
     return _Layout({name: index for index, name in enumerate(fields)}, fields, klass == "Extension")
 
@@ -202,12 +204,23 @@ class _Writer:
                         out.append(f'{pad}<{name} value="{_attr(value, path, name)}"/>')
                     continue
             elif kind == _COMPLEX and extras is None:
+                # a plain object (no id or url attribute) is written here, without a call
                 if not spec.many:
-                    self.complex(name, values, spec.klass, path, depth)
+                    if type(values) is dict and "id" not in values and "url" not in values:
+                        out.append(f"{pad}<{name}>")
+                        self.body(values, spec.klass, f"{path}.{name}", depth + 1, resource=False)
+                        out.append(f"{pad}</{name}>")
+                    else:
+                        self.complex(name, values, spec.klass, path, depth)
                     continue
                 if type(values) is list:
                     for index, value in enumerate(values):
-                        self.complex(name, value, spec.klass, path, depth, index)
+                        if type(value) is dict and "id" not in value and "url" not in value:
+                            out.append(f"{pad}<{name}>")
+                            self.body(value, spec.klass, f"{path}.{name}[{index}]", depth + 1, resource=False)
+                            out.append(f"{pad}</{name}>")
+                        else:
+                            self.complex(name, value, spec.klass, path, depth, index)
                     continue
             where = f"{path}.{name}"
             if spec.many:
@@ -452,14 +465,14 @@ def _read(element: etree._Element, out: dict[str, Any], klass: str, *, resource:
             raise _error(_where(child), f"<{name}> is not an element of {klass}")
         value: Any = None
         extra: Any = None
-        kind = spec.kind
+        kind, child_klass, many, python, extra_key = spec
         if kind == _PRIMITIVE and len(child) == 0 and child.get("id") is None:
             # the common case, kept lean: <status value="final"/>
             raw = child.get("value")
-            if raw is not None and spec.python is not str:
-                raw = _convert(raw, spec.python, child)
-            if not spec.many:
-                if name in out or "_" + name in out:
+            if raw is not None and python is not str:
+                raw = _convert(raw, python, child)
+            if not many:
+                if name in out or extra_key in out:
                     raise _error(_where(child), f"<{name}> appears more than once")
                 if raw is not None:
                     out[name] = raw
@@ -469,7 +482,7 @@ def _read(element: etree._Element, out: dict[str, Any], klass: str, *, resource:
                 out[name] = [raw]
             else:
                 values.append(raw)
-            extras = out.get("_" + name)
+            extras = out.get(extra_key)
             if extras is not None:
                 extras.append(None)
             if raw is None:
@@ -477,8 +490,8 @@ def _read(element: etree._Element, out: dict[str, Any], klass: str, *, resource:
             continue
         if kind == _COMPLEX:
             value = {}
-            _read(child, value, spec.klass, resource=False)
-            if not spec.many:
+            _read(child, value, child_klass, resource=False)
+            if not many:
                 if name in out:
                     raise _error(_where(child), f"<{name}> appears more than once")
                 out[name] = value
