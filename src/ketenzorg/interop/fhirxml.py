@@ -1,7 +1,9 @@
 """FHIR R4 XML, both ways, on lxml: generic over R4 resources, exact for values as written.
 
-The element order of every type comes from the ``fhir.resources.R4B`` models (their
-``elements_sequence``), read once per type. Primitive values are ``value`` attributes, an
+The element order, cardinality and primitive types of every R4 type come from
+``data/r4layout.json``, generated from the official R4 XSD and JSON Schema by
+:mod:`ketenzorg.interop.r4layout_gen` and read once, on the first XML call; all 146 R4 resource
+types are written and read. Primitive values are ``value`` attributes, an
 element's ``id`` and an extension's ``url`` are attributes, primitive extensions (``_field`` in
 JSON) are child ``extension`` elements, contained resources and bundle entries are wrapped the
 FHIR way, and the narrative ``div`` is kept as XHTML. Decimals travel as
@@ -24,8 +26,10 @@ import re
 import typing
 from collections.abc import Mapping
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final
 
+import orjson
 from lxml import etree
 
 from ketenzorg.errors import MalformedInputError, Problem, ValidationError
@@ -50,89 +54,59 @@ class FhirXmlError(ValidationError):
     """FHIR content that has no XML (or JSON) form: an unknown element or type, a bad value."""
 
 
-# --- metadata from the R4B models ----------------------------------------------------------------
+# --- the R4 layout (generated from the official R4 schemas) -----------------------------------------
 
 _PRIMITIVE, _COMPLEX, _RESOURCE, _XHTML = "primitive", "complex", "resource", "xhtml"
+_LAYOUT_FILE: Final = Path(__file__).resolve().parent / "data" / "r4layout.json"
+_PYTHON: Final[dict[str, type]] = {"bool": bool, "int": int, "decimal": Decimal, "str": str}
 
 
 class _Field(typing.NamedTuple):
     kind: str
-    klass: Any  # the model class of a complex element
+    klass: str  # the R4 type of a complex element (``Observation.Component``); "" for the others
     many: bool
     python: type  # for primitives: bool, int, Decimal or str
+    extra_key: str  # the JSON key of a primitive's id and extensions: "_" + name
 
 
 class _Layout(typing.NamedTuple):
     order: dict[str, int]
     fields: dict[str, _Field]
     is_extension: bool
-    tags: dict[str, str]
-    """The qualified XML tag of each element."""
-
-
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    many = False
-    while True:
-        origin = typing.get_origin(annotation)
-        args = typing.get_args(annotation)
-        if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-            options = [a for a in args if a is not type(None)]
-            annotation = options[0]
-        elif origin in (list, typing.List):  # noqa: UP006
-            many = True
-            annotation = args[0]
-        elif origin is typing.Annotated:
-            annotation = args[0]
-        else:
-            return annotation, many
 
 
 @functools.cache
-def _layout(klass: Any) -> _Layout:
-    order = {name: index for index, name in enumerate(klass.elements_sequence())}
+def _r4() -> dict[str, Any]:
+    """The R4 table (``data/r4layout.json``, made by :mod:`ketenzorg.interop.r4layout_gen`), read once."""
+    table: dict[str, Any] = orjson.loads(_LAYOUT_FILE.read_bytes())
+    return table
+
+
+@functools.cache
+def _resource_types() -> frozenset[str]:
+    return frozenset(_r4()["resources"])
+
+
+@functools.cache
+def _layout(klass: str) -> _Layout:
+    """The child elements of an R4 type, in XML order (only names from the table reach this cache)."""
+    data = _r4()
+    python = data["primitives"]
     fields: dict[str, _Field] = {}
-    for name, info in klass.model_fields.items():
-        alias = info.alias or name
-        if alias.startswith("_") or alias == "fhir_comments" or name.endswith("__ext"):
-            continue
-        base, many = _unwrap(info.annotation)
-        if hasattr(base, "get_model_klass"):
-            model = base.get_model_klass()
-            kind = _RESOURCE if model.__name__ in ("Resource", "DomainResource") else _COMPLEX
-            fields[alias] = _Field(kind, model, many, str)
-        else:
-            metadata = typing.get_args(_strip_optional(info.annotation))
-            is_xhtml = any(type(m).__name__ == "Xhtml" for m in metadata[1:]) if metadata else False
-            python = base if base in (bool, int, Decimal) else str
-            fields[alias] = _Field(_XHTML if is_xhtml else _PRIMITIVE, None, many, python)
-    for name in fields:
-        order.setdefault(name, len(order))
-    return _Layout(order, fields, klass.__name__ == "Extension", {n: _F + n for n in fields})
+    for name, fhir_type, maximum, kind in data["types"][klass]:
+        fields[name] = _Field(
+            kind,
+            fhir_type if kind == _COMPLEX else "",
+            maximum == "*",
+            _PYTHON[python[fhir_type]] if kind == _PRIMITIVE else str,
+            "_" + name,
+        )
+    return _Layout({name: index for index, name in enumerate(fields)}, fields, klass == "Extension")
 
 
-def _strip_optional(annotation: Any) -> Any:
-    if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        options = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return options[0]
-    return annotation
-
-
-def _resource_class(resource_type: str) -> Any:
-    """The R4B model of an R4 resource type; ``None`` for anything else (datatypes, R4B-only)."""
-    from ketenzorg.interop.validate import R4_RESOURCE_TYPES
-
-    # Only the 146 R4 names reach the cache: a hostile name must not stay in memory.
-    return _model_class(resource_type) if resource_type in R4_RESOURCE_TYPES else None
-
-
-@functools.cache
-def _model_class(resource_type: str) -> Any:
-    from fhir.resources.R4B import get_fhir_model_class
-
-    try:
-        return get_fhir_model_class(resource_type)
-    except (KeyError, ValueError):  # an R4 type that R4B dropped: no element order to write
-        return None
+def _resource_class(resource_type: str) -> str | None:
+    """The R4 type of a resource; ``None`` for anything else (datatypes, R4B-only names, junk)."""
+    return resource_type if resource_type in _resource_types() else None
 
 
 def _error(path: str, message: str) -> FhirXmlError:
@@ -178,7 +152,7 @@ def _attr(value: Any, path: str, name: str = "") -> str:
 
 
 class _Writer:
-    """Writes XML text in one pass; the element order comes from the R4B models."""
+    """Writes XML text in one pass, in the R4 element order."""
 
     def __init__(self, pretty: bool) -> None:
         self.out: list[str] = []
@@ -201,7 +175,7 @@ class _Writer:
         self.body(resource, klass, path, depth + 1, resource=True)
         self.out.append(f"{self.pad(depth)}</{rtype}>")
 
-    def body(self, obj: Any, klass: Any, path: str, depth: int, *, resource: bool) -> None:
+    def body(self, obj: Any, klass: str, path: str, depth: int, *, resource: bool) -> None:
         if type(obj) is not dict and not isinstance(obj, Mapping):
             raise _error(path, f"expected an object, got {type(obj).__name__}")
         keys = tuple(obj)
@@ -230,12 +204,23 @@ class _Writer:
                         out.append(f'{pad}<{name} value="{_attr(value, path, name)}"/>')
                     continue
             elif kind == _COMPLEX and extras is None:
+                # a plain object (no id or url attribute) is written here, without a call
                 if not spec.many:
-                    self.complex(name, values, spec.klass, path, depth)
+                    if type(values) is dict and "id" not in values and "url" not in values:
+                        out.append(f"{pad}<{name}>")
+                        self.body(values, spec.klass, f"{path}.{name}", depth + 1, resource=False)
+                        out.append(f"{pad}</{name}>")
+                    else:
+                        self.complex(name, values, spec.klass, path, depth)
                     continue
                 if type(values) is list:
                     for index, value in enumerate(values):
-                        self.complex(name, value, spec.klass, path, depth, index)
+                        if type(value) is dict and "id" not in value and "url" not in value:
+                            out.append(f"{pad}<{name}>")
+                            self.body(value, spec.klass, f"{path}.{name}[{index}]", depth + 1, resource=False)
+                            out.append(f"{pad}</{name}>")
+                        else:
+                            self.complex(name, value, spec.klass, path, depth, index)
                     continue
             where = f"{path}.{name}"
             if spec.many:
@@ -280,7 +265,7 @@ class _Writer:
                 return
             out.append(head + ">")
             for n, ext in enumerate(extensions):
-                self.complex("extension", ext, _extension_class(), path, depth + 1, n)
+                self.complex("extension", ext, "Extension", path, depth + 1, n)
             out.append(f"{self.pad(depth)}</{name}>")
         elif spec.kind == _RESOURCE:
             out.append(f"{self.pad(depth)}<{name}>")
@@ -293,7 +278,7 @@ class _Writer:
         self,
         name: str,
         value: Any,
-        klass: Any,
+        klass: str,
         path: str,
         depth: int,
         index: int | None = None,
@@ -323,7 +308,7 @@ _PLANNED_KEYS: Final = 64
 
 
 @functools.lru_cache(maxsize=8192)
-def _plan(klass: Any, resource: bool, keys: tuple[str, ...]) -> tuple[tuple[str, _Field, str], ...] | None:
+def _plan(klass: str, resource: bool, keys: tuple[str, ...]) -> tuple[tuple[str, _Field, str], ...] | None:
     """The elements of an object with these keys, in FHIR order; ``None`` if a key is unknown."""
     layout = _layout(klass)
     fields = layout.fields
@@ -342,20 +327,18 @@ def _plan(klass: Any, resource: bool, keys: tuple[str, ...]) -> tuple[tuple[str,
     return tuple((n, fields[n], "_" + n) for n in sorted(names, key=layout.order.__getitem__))
 
 
-def _unknown_key(obj: Mapping[str, Any], klass: Any, path: str, resource: bool) -> None:
+def _unknown_key(obj: Mapping[str, Any], klass: str, path: str, resource: bool) -> None:
     layout = _layout(klass)
     for key in obj:
         if not isinstance(key, str) or not key.strip("_"):
-            raise _error(path, f"an empty or non-text key is not an element of {klass.__name__}")
+            raise _error(path, f"an empty or non-text key is not an element of {klass}")
         name = key[1:] if key[:1] == "_" else key
         if key == "resourceType" and resource:
             continue
         if not resource and (name == "id" or (layout.is_extension and name == "url")):
             continue
         if name not in layout.fields:
-            raise _error(
-                path, f"has an element that {klass.__name__} does not define (its name is not repeated)"
-            )
+            raise _error(path, f"has an element that {klass} does not define (its name is not repeated)")
 
 
 def _xhtml(value: Any, path: str) -> str:
@@ -376,13 +359,6 @@ def _check_entries(entries: Any, path: str) -> None:
 
     if isinstance(entries, list) and len(entries) > MAX_ENTRIES:
         raise _error(f"{path}.entry", f"{len(entries)} entries: a bundle may hold at most {MAX_ENTRIES}")
-
-
-@functools.cache
-def _extension_class() -> Any:
-    from fhir.resources.R4B.extension import Extension
-
-    return Extension
 
 
 def to_xml(resource: Mapping[str, Any], *, pretty: bool = True) -> bytes:
@@ -423,7 +399,7 @@ def _fhir_path(element: etree._Element) -> str:
             klass = _resource_class(_local(child))
             inside_resource = False
             continue
-        spec = _layout(klass).fields.get(_local(child)) if klass is not None else None
+        spec = _layout(klass).fields.get(_local(child)) if klass else None
         if spec is None:
             return path
         path += f".{_local(child)}"
@@ -467,7 +443,10 @@ def _convert(raw: str, python: type, element: etree._Element) -> Any:
     raise _error(_where(element), f"<{_local(element)} value={raw!r}> is not a valid {python.__name__}")
 
 
-def _read(element: etree._Element, out: dict[str, Any], klass: Any, *, resource: bool) -> None:
+_F_LEN: Final = len(_F)
+
+
+def _read(element: etree._Element, out: dict[str, Any], klass: str, *, resource: bool) -> None:
     layout = _layout(klass)
     if not resource:
         if element.get("id") is not None:
@@ -475,19 +454,56 @@ def _read(element: etree._Element, out: dict[str, Any], klass: Any, *, resource:
         if layout.is_extension and element.get("url") is not None:
             out["url"] = element.get("url")
     fields = layout.fields
+    holes: list[str] | None = None  # primitive lists that got an element without a value
     for child in element:
         tag = child.tag
-        if not isinstance(tag, str):
+        if type(tag) is not str:
             continue  # comments and processing instructions are not content
-        name = tag.rpartition("}")[2]
+        fhir = tag[:_F_LEN] == _F
+        name = tag[_F_LEN:] if fhir else tag.rpartition("}")[2]
         spec = fields.get(name)
-        if spec is None or (not tag.startswith(_F) and spec.kind != _XHTML):
-            raise _error(
-                _where(child), f"an element that {klass.__name__} does not define (name not repeated)"
-            )
+        if spec is None or (not fhir and spec.kind != _XHTML):
+            raise _error(_where(child), f"an element that {klass} does not define (name not repeated)")
         value: Any = None
         extra: Any = None
-        if spec.kind == _XHTML:
+        kind, child_klass, many, python, extra_key = spec
+        if kind == _PRIMITIVE and len(child) == 0 and child.get("id") is None:
+            # the common case, kept lean: <status value="final"/>
+            raw = child.get("value")
+            if raw is not None and python is not str:
+                raw = _convert(raw, python, child)
+            if not many:
+                if name in out or extra_key in out:
+                    raise _error(_where(child), f"<{name}> appears more than once")
+                if raw is not None:
+                    out[name] = raw
+                continue
+            values = out.get(name)
+            if values is None:
+                out[name] = [raw]
+            else:
+                values.append(raw)
+            extras = out.get(extra_key)
+            if extras is not None:
+                extras.append(None)
+            if raw is None:
+                holes = [*(holes or []), name]
+            continue
+        if kind == _COMPLEX:
+            value = {}
+            _read(child, value, child_klass, resource=False)
+            if not many:
+                if name in out:
+                    raise _error(_where(child), f"<{name}> appears more than once")
+                out[name] = value
+            else:
+                values = out.get(name)
+                if values is None:
+                    out[name] = [value]
+                else:
+                    values.append(value)
+            continue
+        if kind == _XHTML:
             from ketenzorg.interop.narrative import check_div
 
             if tag != "{" + XHTML_NS + "}div":
@@ -510,7 +526,7 @@ def _read(element: etree._Element, out: dict[str, Any], klass: Any, *, resource:
                 if _local(sub) != "extension":
                     raise _error(_where(sub), f"<{_local(sub)}> cannot be inside the primitive <{name}>")
                 ext: dict[str, Any] = {}
-                _read(sub, ext, _extension_class(), resource=False)
+                _read(sub, ext, "Extension", resource=False)
                 extensions.append(ext)
             if extensions:
                 extra["extension"] = extensions
@@ -520,10 +536,13 @@ def _read(element: etree._Element, out: dict[str, Any], klass: Any, *, resource:
             if len(inner) != 1:
                 raise _error(_where(child), f"<{name}> holds exactly one resource")
             value = element_to_resource(inner[0])
-        else:
-            value = {}
-            _read(child, value, spec.klass, resource=False)
         _put(out, name, value, extra, spec.many, child)
+        if spec.many and value is None:
+            holes = [*(holes or []), name]
+    for name in holes or ():
+        # a list of only elements without a value (only ids or extensions): no value array in JSON
+        if name in out and all(v is None for v in out[name]):
+            del out[name]
 
 
 def _put(out: dict[str, Any], name: str, value: Any, extra: Any, many: bool, element: etree._Element) -> None:
@@ -542,21 +561,6 @@ def _put(out: dict[str, Any], name: str, value: Any, extra: Any, many: bool, ele
     values.append(value)
     if extras is not None:
         extras.append(extra)
-
-
-def _tidy(obj: Any) -> Any:
-    """Drop the arrays of only nulls that reading primitive lists can leave, recursively."""
-    if isinstance(obj, dict):
-        for key in list(obj):
-            value = obj[key]
-            if isinstance(value, list) and all(v is None for v in value):
-                del obj[key]
-            else:
-                _tidy(value)
-    elif isinstance(obj, list):
-        for item in obj:
-            _tidy(item)
-    return obj
 
 
 def from_xml(data: bytes, *, source: str = "") -> dict[str, Any]:
@@ -578,5 +582,4 @@ def from_xml(data: bytes, *, source: str = "") -> dict[str, Any]:
                 [Problem("Bundle.entry", f"{count} entries: a bundle may hold at most {MAX_ENTRIES}")],
                 source=source or None,
             )
-    resource: dict[str, Any] = _tidy(element_to_resource(root))
-    return resource
+    return element_to_resource(root)
