@@ -342,3 +342,25 @@ def test_format_option_forces_the_input_format(demo_dir: Path) -> None:
     assert "line 1, column 1: not valid JSON" in wrong.stderr.decode("utf-8")
     evaluated = run("evaluate", str(xml), "--format", "xml", "--json")
     assert json.loads(evaluated.stdout)["phase"] == 3
+
+
+def test_convert_to_json_checks_the_narrative_too(tmp_path: Path) -> None:
+    patient = {
+        "resourceType": "Patient",
+        "text": {
+            "status": "generated",
+            "div": '<div xmlns="http://www.w3.org/1999/xhtml"><a href="javascript:alert(1)">x</a></div>',
+        },
+    }
+    path = tmp_path / "patient.json"
+    path.write_text(json.dumps(patient), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "ketenzorg", "convert", str(path), "--to", "json"],
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stdout == b""
+    assert b"text.div" in result.stderr
+    assert b"alert" not in result.stderr

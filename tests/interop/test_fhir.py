@@ -173,3 +173,17 @@ def test_round_trip_over_generated_cases(history: History) -> None:
 @settings(max_examples=10)
 def test_generated_cases_export_valid_r4(history: History) -> None:
     assert schema_errors(case_to_bundle(history.case)) == []
+
+
+@pytest.mark.parametrize(
+    "written", ["2026-W05-1T10:00:00Z", "20260105T090000Z", "2026-01-05T09:00:00", "2026-005"]
+)
+def test_import_reads_only_fhir_date_times(written: str) -> None:
+    from ketenzorg.demo import walk
+
+    bundle = case_to_bundle(walk()[-1].case)
+    score = next(e["resource"] for e in bundle["entry"] if "effectiveDateTime" in e["resource"])
+    score["effectiveDateTime"] = written
+    with pytest.raises(FhirMappingError) as caught:
+        bundle_to_case(bundle)
+    assert written not in str(caught.value)

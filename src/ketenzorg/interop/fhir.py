@@ -66,6 +66,7 @@ from ketenzorg.instruments import (
     SafetyCode,
     Urgency,
 )
+from ketenzorg.interop.instant import parse_instant
 from ketenzorg.interop.terminology import (
     AGB,
     CANONICAL,
@@ -1397,10 +1398,7 @@ class _Importer:
 def _parse_dt(value: Any) -> datetime:
     if not isinstance(value, str):
         raise TypeError("expected a dateTime")
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"{value!r} has no timezone")
-    return moment
+    return parse_instant(value)
 
 
 _UNREADABLE: Final = (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError)

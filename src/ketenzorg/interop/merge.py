@@ -44,11 +44,11 @@ from ketenzorg.engine import Engine
 from ketenzorg.errors import InvalidEventError, KetenzorgError, Problem, ValidationError
 from ketenzorg.events import Event, IncidentReported, ScoreGiven
 from ketenzorg.interop.fhir import _UNREADABLE, CASE_ID, EVENT_ID, PARTY_ID
+from ketenzorg.interop.instant import parse_instant
 from ketenzorg.interop.signature import (
     PartyKeys,
     SignatureError,
     UnknownSignerError,
-    parse_instant,
     verify_bundle,
 )
 from ketenzorg.interop.terminology import code_system
