@@ -44,9 +44,11 @@ __all__ = [
 
 Severity = Literal["fatal", "error", "warning", "information"]
 
-MAX_ENTRIES: Final = 10_000
-"""Entries a bundle may hold. A whole case needs about 2 per event (84 for the demo's 40 events);
-a hostile bundle of empty entries would otherwise cost memory and time per entry in every reader."""
+MAX_ENTRIES: Final = 50_000
+"""Entries a bundle may hold: more than the 32 MiB input limit can carry as real resources (a
+minimal incident Observation is about 800 bytes, so about 40,000 fit), so whatever fits the byte
+limit is written and read; a hostile bundle of empty entries beyond it is refused before any
+per-entry work (the parse budgets of :mod:`ketenzorg.strictjson` bound its memory)."""
 MAX_ISSUES: Final = 1_000
 """Issues an OperationOutcome lists; the last then says how many more were found and not listed."""
 
