@@ -169,3 +169,21 @@ def case_in_phase_3(engine: Engine) -> Case:
     case = case_in_phase_2(engine)
     case, _ = conference(engine, case, day(200), all_score(case, 7))
     return engine.advance(case, at=day(200))
+
+
+GEWELDSANALYSE_ORANGE = {
+    # Geweldsanalyse answers that give safety code orange (synthetic)
+    "nature": ["physical"],
+    "injury": False,
+    "weapon": False,
+    "strangulation": False,
+    "threats_to_kill": False,
+    "fear_for_life": False,
+    "frequency": "occasional",
+    "escalation": False,
+    "coercive_control": True,
+    "children_witness": False,
+    "violence_against_children": False,
+    "separation": "none",
+    "perpetrator_access": "no_access",
+}

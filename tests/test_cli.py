@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from factories import GEWELDSANALYSE_ORANGE as ANSWERS_ORANGE
 from ketenzorg import PhaseChanged, TransitionKind, __version__, caseformat
 
 SECRET = "Schuilhoek 7, 1234 AB Geheimstad"
@@ -221,22 +222,6 @@ def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
 
 
 # --- plugins and instruments ---------------------------------------------------------------------
-
-ANSWERS_ORANGE = {
-    "nature": ["physical"],
-    "injury": False,
-    "weapon": False,
-    "strangulation": False,
-    "threats_to_kill": False,
-    "fear_for_life": False,
-    "frequency": "occasional",
-    "escalation": False,
-    "coercive_control": True,
-    "children_witness": False,
-    "violence_against_children": False,
-    "separation": "none",
-    "perpetrator_access": "no_access",
-}
 
 
 def test_plugins_lists_shipped_plugins_instruments_and_rules() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from factories import GEWELDSANALYSE_ORANGE as ANSWERS
 from ketenzorg import FileWriteError, caseformat
 from ketenzorg.demo import P_POLICE, walk
 from ketenzorg.files import write_atomically
@@ -82,23 +83,6 @@ def test_a_directory_is_not_replaced(tmp_path: Path) -> None:
 
 
 # --- the command line --------------------------------------------------------------------------
-
-
-ANSWERS = {
-    "nature": ["physical"],
-    "injury": False,
-    "weapon": False,
-    "strangulation": False,
-    "threats_to_kill": False,
-    "fear_for_life": False,
-    "frequency": "occasional",
-    "escalation": False,
-    "coercive_control": True,
-    "children_witness": False,
-    "violence_against_children": False,
-    "separation": "none",
-    "perpetrator_access": "no_access",
-}
 
 
 def test_assess_out_over_its_own_input_needs_force(tmp_path: Path) -> None:
