@@ -279,7 +279,8 @@ def test_assess_with_bad_answers_names_each_item(tmp_path: Path, case_in_progres
     assert result.returncode == 1
     assert f"{answers}: 2 problems" in result.stderr
     assert "injury: expected true or false" in result.stderr
-    assert "colour: unknown item for geweldsanalyse" in result.stderr
+    assert "an item that geweldsanalyse does not have (names not repeated)" in result.stderr
+    assert "colour" not in result.stderr
     assert not out.exists()
 
 

@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 
 from factories import (
+    GEWELDSANALYSE_ORANGE,
     PRACTITIONER,
     all_score,
     case_in_phase_2,
@@ -141,7 +142,9 @@ def test_none_for_a_required_item_counts_as_missing() -> None:
 
 
 def test_unknown_item_is_named_with_the_instrument() -> None:
-    assert _invalid({**VALID, "surprise": 1}) == {"surprise": "unknown item for test-instrument"}
+    assert _invalid({**VALID, "surprise": 1}) == {
+        "": "an item that test-instrument does not have (names not repeated)"
+    }
 
 
 @pytest.mark.parametrize("value", [1, 0, "yes", "true", None])
@@ -183,7 +186,7 @@ def test_multi_choice_needs_a_list_of_codes(value: Any) -> None:
 
 def test_multi_choice_names_unknown_codes() -> None:
     problems = _invalid({**VALID, "many": ["x", "q", "w"]})
-    assert problems == {"many": "unknown code(s) q, w; allowed: x, y, z"}
+    assert problems == {"many": "a code that is not allowed here; allowed: x, y, z"}
 
 
 def test_multi_choice_refuses_a_duplicate_code() -> None:
@@ -216,7 +219,7 @@ def test_every_problem_is_reported_at_once_with_the_item_id_as_path() -> None:
         validate_answers(SPEC, answers)
     error = caught.value
     assert _problems(error) == {
-        "extra": "unknown item for test-instrument",
+        "": "an item that test-instrument does not have (names not repeated)",
         "flag": "expected true or false",
         "count": "99 is above 10",
         "pick": "required item has no answer",
@@ -506,7 +509,7 @@ def test_invalid_answers_raise_and_leave_the_case_unchanged() -> None:
     with pytest.raises(ResponseError) as caught:
         engine.assess(case, "geweldsanalyse", bad, at=day(1))
     assert _problems(caught.value) == {
-        "unknown": "unknown item for geweldsanalyse",
+        "": "an item that geweldsanalyse does not have (names not repeated)",
         "injury": "required item has no answer",
         "weapon": "expected true or false",
         "frequency": "expected one of once, occasional, monthly, weekly, daily",
@@ -771,3 +774,19 @@ def test_dumped_instrument_events_fit_the_published_schema(engine: Engine) -> No
     data = json.loads(caseformat.dumps(case))
     assert [e["type"] for e in data["events"]].count("instrument_applied") == 2
     assert list(validator.iter_errors(data)) == []
+
+
+def test_an_empty_optional_text_is_no_answer_and_never_recorded(engine: Engine) -> None:
+    from ketenzorg.demo import walk
+    from ketenzorg.interop.fhir import case_to_bundle
+    from ketenzorg.interop.validate import is_valid, validate_bundle
+
+    case = walk()[1].case
+    spec = engine.instruments["geweldsanalyse"].spec
+    optional_text = next(i for i in spec.items if i.answer_type is AnswerType.TEXT and not i.required)
+    answers = {**GEWELDSANALYSE_ORANGE, optional_text.id: "   "}
+    assessed = engine.assess(case, "geweldsanalyse", answers, at=case.state.latest_at)
+    applied = assessed.events[-1]
+    assert isinstance(applied, InstrumentApplied)
+    assert optional_text.id not in applied.answers
+    assert is_valid(validate_bundle(case_to_bundle(assessed)))

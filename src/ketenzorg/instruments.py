@@ -137,16 +137,13 @@ class Item:
             case AnswerType.MULTI_CHOICE:
                 if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
                     return "expected a list of codes"
-                unknown = [v for v in value if v not in self.allowed]
-                if unknown:
-                    return f"unknown code(s) {', '.join(unknown)}; allowed: {', '.join(self.allowed)}"
+                if any(v not in self.allowed for v in value):
+                    return f"a code that is not allowed here; allowed: {', '.join(self.allowed)}"
                 if len(set(value)) != len(value):
                     return "a code is given twice"
             case AnswerType.TEXT:
                 if not isinstance(value, str):
                     return "expected text"
-                if self.required and not value.strip():
-                    return "a required text must not be empty"
         return None
 
 
@@ -274,16 +271,19 @@ def validate_answers(spec: InstrumentSpec, answers: Any) -> dict[str, Answer]:
         raise ResponseError([Problem("", "answers are an object of item id to answer")])
     problems: list[Problem] = []
     known = {item.id: item for item in spec.items}
-    for key in answers:
-        if key not in known:
-            problems.append(Problem(str(key), f"unknown item for {spec.id}"))
+    unknown = sum(1 for key in answers if key not in known)
+    if unknown:  # the names sent are not repeated: a key may hold anything
+        what = "an item" if unknown == 1 else f"{unknown} items"
+        problems.append(Problem("", f"{what} that {spec.id} does not have (names not repeated)"))
     normalised: dict[str, Answer] = {}
     for item in spec.items:
-        if item.id not in answers or answers[item.id] is None:
+        value = answers.get(item.id)
+        if value is None or (
+            item.answer_type is AnswerType.TEXT and isinstance(value, str) and not value.strip()
+        ):  # no answer; an empty text is no answer either (it is never recorded or exported)
             if item.required:
                 problems.append(Problem(item.id, "required item has no answer"))
             continue
-        value = answers[item.id]
         reason = item.check(value)
         if reason is not None:
             problems.append(Problem(item.id, reason))
