@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import attrs
 
@@ -187,3 +190,20 @@ GEWELDSANALYSE_ORANGE = {
     "separation": "none",
     "perpetrator_access": "no_access",
 }
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The command line as a user runs it, in a subprocess; never a traceback, never exit 3."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ketenzorg", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        cwd=cwd,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert "internal error" not in result.stderr, result.stderr
+    assert result.returncode != 3, result.stderr
+    return result

@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from factories import GEWELDSANALYSE_ORANGE as ANSWERS_ORANGE
+from factories import run_cli as run
 from ketenzorg import PhaseChanged, TransitionKind, __version__, caseformat
 
 SECRET = "Schuilhoek 7, 1234 AB Geheimstad"
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "ketenzorg", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        cwd=cwd,
-        check=False,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    assert "Traceback" not in result.stdout
-    return result
 
 
 @pytest.fixture(scope="module")

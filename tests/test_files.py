@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from factories import GEWELDSANALYSE_ORANGE as ANSWERS
+from factories import run_cli as run
 from ketenzorg import FileWriteError, caseformat
 from ketenzorg.demo import P_POLICE, walk
 from ketenzorg.files import write_atomically
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "ketenzorg", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
 
 
 def test_a_new_file_is_written_for_its_owner_only(tmp_path: Path) -> None:

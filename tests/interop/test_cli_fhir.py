@@ -6,8 +6,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from urllib.parse import unquote
 import pytest
 
 from factories import as_exported
+from factories import run_cli as run
 from ketenzorg import (
     CareSetting,
     CareSettingChanged,
@@ -37,21 +36,6 @@ AT = "2026-10-06T12:00:00+00:00"
 @functools.cache
 def walk() -> list[Any]:
     return _walk()
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "ketenzorg", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    assert "Traceback" not in result.stdout
-    assert "internal error" not in result.stderr, result.stderr
-    return result
 
 
 def write_json(path: Path, data: Any) -> Path:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any, Final
 import orjson
 import pytest
 
+from factories import run_cli as run
 from ketenzorg import Case, Engine
 from ketenzorg.demo import walk
 from ketenzorg.errors import ValidationError
@@ -317,20 +316,6 @@ def test_a_wrong_type_in_a_case_bundle_is_located_at_its_element() -> None:
 
 
 # --- through the command line: exit 1 or 2, never 3 ---------------------------------------------
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "ketenzorg", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in result.stderr + result.stdout
-    assert "internal error" not in result.stderr, result.stderr
-    return result
 
 
 def _cli_variants() -> list[tuple[str, Path_, Any]]:

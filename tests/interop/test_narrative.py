@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import orjson
 import pytest
 from lxml import etree
 
+from factories import run_cli as run
 from ketenzorg import Engine
 from ketenzorg.demo import walk
 from ketenzorg.interop import narrative
@@ -250,14 +249,6 @@ def test_our_own_exports_pass() -> None:
 def test_a_hostile_narrative_gets_a_bounded_list_of_problems() -> None:
     problems = narrative.check_xhtml(div("<p>x</p>" + "<script/>" * 500))
     assert len(problems) == narrative.MAX_PROBLEMS + 1
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "ketenzorg", *args], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert "Traceback" not in result.stderr
-    return result
 
 
 @pytest.mark.parametrize("name", ["script", "javascript-tab-entity", "iframe"])

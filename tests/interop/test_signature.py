@@ -20,6 +20,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from factories import run_cli as run
 from ketenzorg import Case, Engine, IncidentReported, ScoreGiven, caseformat
 from ketenzorg.demo import P_CLIENT, P_GGZ, P_POLICE, walk
 from ketenzorg.interop.decimals import ExactDecimal
@@ -664,20 +665,6 @@ def test_importing_the_engine_and_merge_does_not_import_cryptography() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "ketenzorg", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    assert "internal error" not in result.stderr, result.stderr
-    return result
 
 
 def _write(path: Path, data: Any) -> Path:
