@@ -34,9 +34,9 @@ from ketenzorg import (
     Location,
     caseformat,
 )
+from ketenzorg.interop.definitions import X_SECRET_LOCATION
 from ketenzorg.interop.fhir import (
     SECRET_LOCATION_NAME,
-    X_SECRET_LOCATION,
     FhirMappingError,
     bundle_to_case,
     case_to_bundle,

@@ -27,7 +27,8 @@ from ketenzorg import (
 )
 from ketenzorg.demo import P_POLICE, SECRET_SHELTER
 from ketenzorg.demo import walk as _walk
-from ketenzorg.interop.fhir import CASE_ID, PARTY_ID, X_SECRET_LOCATION, case_to_bundle
+from ketenzorg.interop.definitions import CASE_ID, PARTY_ID, X_SECRET_LOCATION
+from ketenzorg.interop.fhir import case_to_bundle
 from ketenzorg.interop.terminology import code_system
 
 AT = "2026-10-06T12:00:00+00:00"

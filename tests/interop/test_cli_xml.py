@@ -18,7 +18,7 @@ from lxml import etree
 from ketenzorg import caseformat
 from ketenzorg.demo import P_POLICE
 from ketenzorg.demo import walk as _walk
-from ketenzorg.interop.fhir import CASE_ID, PARTY_ID
+from ketenzorg.interop.definitions import CASE_ID, PARTY_ID
 from ketenzorg.interop.fhirxml import FHIR_NS, from_xml, to_xml
 from ketenzorg.interop.safeinput import read_json
 from ketenzorg.interop.terminology import code_system

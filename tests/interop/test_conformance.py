@@ -23,7 +23,7 @@ from ketenzorg import Engine
 from ketenzorg.demo import build_demo_case
 from ketenzorg.instruments import AnswerType
 from ketenzorg.interop import conformance
-from ketenzorg.interop import fhir as mapping
+from ketenzorg.interop import definitions as registry
 from ketenzorg.interop.fhir import case_to_bundle
 from ketenzorg.interop.terminology import CANONICAL, CODE_SYSTEMS, code_system, safety_band
 
@@ -270,22 +270,30 @@ def test_extension_definition_matches_its_declaration(ext: conformance.Extension
 
 
 def test_every_extension_of_the_mapping_has_a_structure_definition() -> None:
-    constants = {v for k, v in vars(mapping).items() if k.startswith("X_") and isinstance(v, str)}
-    tree = ast.parse(Path(mapping.__file__).read_text(encoding="utf-8"))
-    literals = {
-        node.args[0].value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id == "extension"
-        and node.args
-        and isinstance(node.args[0], ast.Constant)
-    }
-    used = constants | {f"{CANONICAL}/StructureDefinition/{name}" for name in literals}
-    assert {"joined", "left", "no-codes-chosen"} <= literals
+    constants = {v for k, v in vars(registry).items() if k.startswith("X_") and isinstance(v, str)}
     defined = {r["url"] for r in of_type("StructureDefinition") if r["type"] == "Extension"}
-    assert sorted(used - defined) == []
-    assert defined == {e.url for e in conformance.EXTENSIONS}
+    assert {
+        f"{CANONICAL}/StructureDefinition/{n}" for n in ("joined", "left", "no-codes-chosen")
+    } <= constants
+    assert constants == defined == {e.url for e in conformance.EXTENSIONS}
+
+
+def test_extension_urls_are_made_only_in_the_definitions() -> None:
+    """No module of interop makes an extension URL of its own: one registry, one place."""
+    package = Path(registry.__file__).parent
+    makers = {}
+    for path in sorted(package.glob("*.py")):
+        if path.name in {"definitions.py", "terminology.py"}:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        calls = [
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "extension"
+        ]
+        if calls:
+            makers[path.name] = calls
+    assert makers == {}
 
 
 def test_safety_score_profile() -> None:

@@ -25,7 +25,8 @@ from ketenzorg import (
     hookimpl,
 )
 from ketenzorg.demo import P_CLIENT, P_GGZ, P_POLICE, P_PRACTITIONER, walk
-from ketenzorg.interop.fhir import CASE_ID, EVENT_ID, PARTY_ID, case_to_bundle
+from ketenzorg.interop.definitions import CASE_ID, EVENT_ID, PARTY_ID
+from ketenzorg.interop.fhir import case_to_bundle
 from ketenzorg.interop.merge import MergeRefusedError, SenderUnknownError, merge_bundle, partner_event_id
 from ketenzorg.interop.terminology import code_system
 from ketenzorg.interop.validate import is_valid

@@ -24,7 +24,7 @@ from factories import run_cli as run
 from ketenzorg import Case, Engine, IncidentReported, ScoreGiven, caseformat
 from ketenzorg.demo import P_CLIENT, P_GGZ, P_POLICE, walk
 from ketenzorg.interop.decimals import ExactDecimal
-from ketenzorg.interop.fhir import CASE_ID, PARTY_ID
+from ketenzorg.interop.definitions import CASE_ID, PARTY_ID
 from ketenzorg.interop.merge import MergeRefusedError, SenderUnknownError, merge_bundle
 from ketenzorg.interop.signature import (
     KeyFileError,

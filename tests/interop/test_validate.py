@@ -11,7 +11,8 @@ import pytest
 
 from ketenzorg.demo import build_demo_case, walk
 from ketenzorg.errors import MalformedInputError
-from ketenzorg.interop.fhir import X_GOAL_STATUS, X_RANK, bundle_to_case, case_to_bundle
+from ketenzorg.interop.definitions import X_GOAL_STATUS, X_RANK
+from ketenzorg.interop.fhir import bundle_to_case, case_to_bundle
 from ketenzorg.interop.fhirxml import FhirXmlError, from_xml, to_xml
 from ketenzorg.interop.terminology import code_system
 from ketenzorg.interop.validate import (
@@ -107,7 +108,7 @@ def is_trajectory(resource: dict[str, Any]) -> bool:
 def partner_score() -> dict[str, Any]:
     """A bundle with one partner score and no trajectory CarePlan (a partial bundle)."""
     from ketenzorg.demo import P_POLICE
-    from ketenzorg.interop.fhir import CASE_ID, PARTY_ID
+    from ketenzorg.interop.definitions import CASE_ID, PARTY_ID
 
     observation = {
         "resourceType": "Observation",

@@ -28,13 +28,43 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-import attrs
 import orjson
 
 from ketenzorg._version import __version__
 from ketenzorg.domain import CareSettingKind
 from ketenzorg.instruments import AnswerType, InstrumentSpec, Item
-from ketenzorg.interop import fhir as mapping
+from ketenzorg.interop.definitions import (
+    EXTENSIONS,
+    PARTY_TYPES,
+    X_ADDRESSES_RISK,
+    X_ADVICE,
+    X_ADVISED_SETTING,
+    X_AGREEMENT,
+    X_CARE_SETTING,
+    X_CLASSIFICATION,
+    X_CLIENT_PRESENT,
+    X_EVENT,
+    X_EVIDENCE,
+    X_EXPLANATION,
+    X_GOAL_STATUS,
+    X_HANDOVER,
+    X_JOINED,
+    X_LEFT,
+    X_NO_CODES,
+    X_NOTES,
+    X_PARTICIPANT,
+    X_PARTY,
+    X_PROVENANCE,
+    X_RANK,
+    X_REGION,
+    X_RISK_FACTOR,
+    X_RULES,
+    X_SECRET_LOCATION,
+    X_SEQUENCE,
+    X_URGENCY,
+    ExtensionDef,
+    Part,
+)
 from ketenzorg.interop.terminology import (
     CANONICAL,
     CODE_SYSTEMS,
@@ -42,7 +72,6 @@ from ketenzorg.interop.terminology import (
     CodeSystemDef,
     Concept,
     code_system,
-    extension,
     safety_band,
 )
 from ketenzorg.pluginhost import RegisteredInstrument
@@ -87,7 +116,7 @@ def package_version() -> str:
 
 def profile_url(name: str) -> str:
     """The canonical URL of a StructureDefinition (a profile or an extension)."""
-    return extension(name)
+    return f"{CANONICAL}/StructureDefinition/{name}"
 
 
 def value_set_url(name: str) -> str:
@@ -254,299 +283,6 @@ def _terminology() -> list[dict[str, Any]]:
     return out
 
 
-# --- extensions ------------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Part:
-    """A sub-extension of a complex extension."""
-
-    url: str
-    type: str
-    short: str
-    min: int = 1
-    max: str = "1"
-    binding: str | None = None
-    """The code system (name) whose value set a Coding is bound to (required)."""
-    targets: tuple[str, ...] = ()
-    """Resource types a Reference may point to."""
-
-
-@attrs.frozen
-class ExtensionDef:
-    """An extension of the profile: a simple one has a ``type``, a complex one ``parts``."""
-
-    url: str
-    title: str
-    description: str
-    contexts: tuple[str, ...]
-    type: str | None = None
-    binding: str | None = None
-    targets: tuple[str, ...] = ()
-    parts: tuple[Part, ...] = ()
-
-    @property
-    def name(self) -> str:
-        return self.url.rsplit("/", 1)[1]
-
-    def __attrs_post_init__(self) -> None:
-        if (self.type is None) == (not self.parts):
-            raise ValueError(f"{self.url}: an extension has either a value type or parts")
-
-
-_PARTIES = ("Patient", "RelatedPerson", "Practitioner", "Organization")
-_EVENT = (
-    Part("id", "string", "The id of the event"),
-    Part("sequence", "integer", "The place of the event in the case history (0 is the opening)"),
-    Part("at", "dateTime", "When the event happened"),
-)
-
-
-def _event_parts(*more: Part) -> tuple[Part, ...]:
-    return (*_EVENT, *more)
-
-
-EXTENSIONS: Final[tuple[ExtensionDef, ...]] = (
-    ExtensionDef(
-        mapping.X_SEQUENCE,
-        "Plaats in de geschiedenis",
-        "The place in the case history of the event the resource carries (0 is the opening).",
-        ("CarePlan", "Encounter", "Observation", "RiskAssessment"),
-        type="integer",
-    ),
-    ExtensionDef(
-        mapping.X_EVENT,
-        "Gebeurtenis",
-        "An event of the case history without a resource of its own (on the trajectory: the opening).",
-        ("CarePlan",),
-        parts=_EVENT,
-    ),
-    ExtensionDef(
-        mapping.X_REGION,
-        "Regio",
-        "The region of the case: the region, its lead municipality (centrumgemeente) and the "
-        "municipality of the client.",
-        ("CarePlan",),
-        parts=(
-            Part("region", "string", "The region"),
-            Part("leadMunicipality", "string", "The lead municipality (centrumgemeente)"),
-            Part("municipality", "string", "The municipality of the client"),
-        ),
-    ),
-    ExtensionDef(
-        mapping.X_CARE_SETTING,
-        "Zorgsetting",
-        "The event that started this care setting (the opening or a change of setting).",
-        ("Encounter",),
-        parts=_EVENT,
-    ),
-    ExtensionDef(
-        mapping.X_SECRET_LOCATION,
-        "Geheime locatie",
-        "The stay is at a secret location: only a pseudonym of it is exported, never the location itself.",
-        ("Encounter",),
-        parts=(
-            Part(
-                "id",
-                "string",
-                "Pseudonym of the location within this case (secret-location-<n>), never its id",
-            ),
-            Part("secret", "boolean", "Always true"),
-        ),
-    ),
-    ExtensionDef(
-        mapping.X_CLIENT_PRESENT,
-        "Cliënt aanwezig",
-        "Whether the client took part in the case conference.",
-        ("Encounter",),
-        type="boolean",
-    ),
-    ExtensionDef(
-        mapping.X_PARTICIPANT,
-        "Deelnemer MDO",
-        "A party that took part in the case conference (with its party id as identifier).",
-        ("Encounter",),
-        type="Reference",
-        targets=_PARTIES,
-    ),
-    ExtensionDef(
-        mapping.X_NOTES,
-        "Aantekeningen",
-        "The notes of the case conference.",
-        ("Encounter",),
-        type="string",
-    ),
-    ExtensionDef(
-        mapping.X_RANK,
-        "Rang werkdoel",
-        "The rank of a work goal in the Top 3 (1 is the most important).",
-        ("Goal",),
-        type="integer",
-    ),
-    ExtensionDef(
-        mapping.X_GOAL_STATUS,
-        "Status doel",
-        "The status of the goal as the engine records it.",
-        ("Goal",),
-        type="Coding",
-        binding="goal-status",
-    ),
-    ExtensionDef(
-        mapping.X_RISK_FACTOR,
-        "Risicofactor",
-        "A risk factor that keeps the violence going (in a plan, or found by an instrument).",
-        ("CarePlan", "RiskAssessment"),
-        parts=(
-            Part("id", "string", "The id of the risk factor"),
-            Part("text", "string", "The risk factor in words"),
-            Part("code", "string", "A code for the risk factor", min=0),
-        ),
-    ),
-    ExtensionDef(
-        mapping.X_ADDRESSES_RISK,
-        "Pakt risicofactor aan",
-        "The id of the risk factor (of the plan) that this work goal addresses.",
-        ("Goal",),
-        type="string",
-    ),
-    ExtensionDef(
-        mapping.X_AGREEMENT,
-        "Veiligheidsafspraak",
-        "A safety agreement: its id, who is responsible and its status.",
-        ("CarePlan.activity.detail",),
-        parts=(
-            Part("id", "string", "The id of the agreement"),
-            Part("responsible", "string", "The party or person id of who is responsible"),
-            Part("status", "Coding", "The status of the agreement", binding="agreement-status"),
-        ),
-    ),
-    ExtensionDef(
-        mapping.X_RULES,
-        "Beslisregel",
-        "The id of a rule of the decision behind the phase change.",
-        ("Observation",),
-        type="string",
-    ),
-    ExtensionDef(
-        mapping.X_EVIDENCE,
-        "Onderbouwing beslissing",
-        "A line of evidence of the decision behind the phase change.",
-        ("Observation",),
-        type="string",
-    ),
-    ExtensionDef(
-        mapping.X_HANDOVER,
-        "Overdracht",
-        "The case was closed: when, to whom the care was handed over, and a summary.",
-        ("CarePlan",),
-        parts=_event_parts(
-            Part("to", "Reference", "A party the care was handed over to", min=0, max="*", targets=_PARTIES),
-            Part("summary", "string", "Summary of the handover", min=0),
-        ),
-    ),
-    ExtensionDef(
-        mapping.X_PARTY,
-        "Partij",
-        "The party a care team participant stands for.",
-        ("CareTeam.participant",),
-        parts=(
-            Part("id", "string", "The id of the party"),
-            Part("name", "string", "The name of the party"),
-            Part("person", "string", "The id of the person the party is, if any", min=0),
-        ),
-    ),
-    ExtensionDef(
-        extension("joined"),
-        "Toegetreden",
-        "The event by which the party joined the case after it was opened.",
-        ("CareTeam.participant",),
-        parts=_EVENT,
-    ),
-    ExtensionDef(
-        extension("left"),
-        "Vertrokken",
-        "The event by which the party left the case, with the reason.",
-        ("CareTeam.participant",),
-        parts=_event_parts(Part("reason", "string", "Why the party left", min=0)),
-    ),
-    ExtensionDef(
-        mapping.X_PROVENANCE,
-        "Herkomst instrument",
-        "Which instrument (id, version) and plugin (distribution, version) gave the result.",
-        ("RiskAssessment",),
-        parts=(
-            Part("instrument", "string", "The id of the instrument"),
-            Part("version", "string", "The version of the instrument"),
-            Part("plugin", "string", "The plugin that registered the instrument"),
-            Part("distribution", "string", "The distribution of the plugin", min=0),
-            Part("distributionVersion", "string", "The version of that distribution", min=0),
-        ),
-    ),
-    ExtensionDef(
-        mapping.X_ADVICE,
-        "Advies instrument",
-        "A line of concrete advice of the instrument.",
-        ("RiskAssessment",),
-        type="string",
-    ),
-    ExtensionDef(
-        mapping.X_ADVISED_SETTING,
-        "Geadviseerde zorgsetting",
-        "The care setting the instrument advises.",
-        ("RiskAssessment",),
-        type="Coding",
-        binding="advised-setting",
-    ),
-    ExtensionDef(
-        mapping.X_URGENCY,
-        "Urgentie",
-        "How soon to act on the result of the instrument.",
-        ("RiskAssessment",),
-        type="Coding",
-        binding="urgency",
-    ),
-    ExtensionDef(
-        mapping.X_EXPLANATION,
-        "Toelichting instrument",
-        "A line of the reasons for the result of the instrument.",
-        ("RiskAssessment",),
-        type="string",
-    ),
-    ExtensionDef(
-        mapping.X_CLASSIFICATION,
-        "Classificatie",
-        "A classification the instrument found (e.g. a family profile), as the instrument names it.",
-        ("RiskAssessment.prediction",),
-        parts=(
-            Part("code", "string", "The code of the classification"),
-            Part("display", "string", "The name of the classification"),
-        ),
-    ),
-    ExtensionDef(
-        mapping.X_MULTIPLE,
-        "Meerdere codes",
-        "The item allows several codes: its answers are all chosen codes.",
-        ("QuestionnaireResponse.item",),
-        type="boolean",
-    ),
-    ExtensionDef(
-        mapping.X_APPLIED_BY,
-        "Toegepast door",
-        "The party of the care team that applied the instrument (any kind of party).",
-        ("RiskAssessment",),
-        type="Reference",
-    ),
-    ExtensionDef(
-        extension("no-codes-chosen"),
-        "Geen codes gekozen",
-        "The item allows several codes and none was chosen (an answer, not a missing answer).",
-        ("QuestionnaireResponse.item",),
-        type="boolean",
-    ),
-)
-"""Every extension of the mapping, by the URL the mapping uses."""
-
-
 def _el(element_id: str, **rules: Any) -> dict[str, Any]:
     """A differential element; the path is the id without slice names."""
     path = ".".join(segment.split(":")[0] for segment in element_id.split("."))
@@ -705,7 +441,7 @@ def _observation(
     ``encounter`` says the observation may refer to the case conference it was given in."""
     elements = [
         _root("Observation", title, description, *constraints),
-        _x("Observation", "eventSequence", mapping.X_SEQUENCE, 1),
+        _x("Observation", "eventSequence", X_SEQUENCE, 1),
         *extensions,
         _el("Observation.identifier", min=1),
         _el("Observation.basedOn", min=1, max="1", type=_reference(profile_url(TRAJECTORY))),
@@ -767,7 +503,7 @@ def _category_slices(base: str, slices: Sequence[tuple[str, str, str | None]]) -
 
 
 def _profiles() -> list[dict[str, Any]]:
-    party = _reference(*_PARTIES)
+    party = _reference(*PARTY_TYPES)
     patient = _reference("Patient")
     out: list[dict[str, Any]] = []
 
@@ -781,9 +517,9 @@ def _profiles() -> list[dict[str, Any]]:
             text,
             [
                 _root("CarePlan", title, text),
-                _x("CarePlan", "caseOpened", mapping.X_EVENT, 1),
-                _x("CarePlan", "region", mapping.X_REGION, 1),
-                _x("CarePlan", "handover", mapping.X_HANDOVER),
+                _x("CarePlan", "caseOpened", X_EVENT, 1),
+                _x("CarePlan", "region", X_REGION, 1),
+                _x("CarePlan", "handover", X_HANDOVER),
                 _el("CarePlan.identifier", min=1, short="The case id"),
                 _el("CarePlan.intent", fixedCode="plan"),
                 *_category_slices(
@@ -808,8 +544,8 @@ def _profiles() -> list[dict[str, Any]]:
             text,
             [
                 _root("CarePlan", title, text),
-                _x("CarePlan", "eventSequence", mapping.X_SEQUENCE, 1),
-                _x("CarePlan", "riskFactor", mapping.X_RISK_FACTOR, 0, "*"),
+                _x("CarePlan", "eventSequence", X_SEQUENCE, 1),
+                _x("CarePlan", "riskFactor", X_RISK_FACTOR, 0, "*"),
                 _el("CarePlan.identifier", min=1),
                 _el("CarePlan.replaces", max="1", type=_reference(profile_url(SAFETY_ACTION_PLAN))),
                 _el("CarePlan.partOf", min=1, max="1", type=_reference(profile_url(TRAJECTORY))),
@@ -821,7 +557,7 @@ def _profiles() -> list[dict[str, Any]]:
                 _el("CarePlan.author", min=1, type=_reference("Organization")),
                 _el("CarePlan.goal", type=_reference(profile_url(GOAL))),
                 _el("CarePlan.activity.detail", min=1, short="A safety agreement"),
-                _x("CarePlan.activity.detail", "agreement", mapping.X_AGREEMENT, 1),
+                _x("CarePlan.activity.detail", "agreement", X_AGREEMENT, 1),
                 _el("CarePlan.activity.detail.performer", min=1, max="1", short="Who is responsible"),
                 _el("CarePlan.activity.detail.description", min=1, short="What is agreed"),
             ],
@@ -885,8 +621,8 @@ def _profiles() -> list[dict[str, Any]]:
             title,
             text,
             extensions=[
-                _x("Observation", "decisionRule", mapping.X_RULES, 0, "*"),
-                _x("Observation", "decisionEvidence", mapping.X_EVIDENCE, 0, "*"),
+                _x("Observation", "decisionRule", X_RULES, 0, "*"),
+                _x("Observation", "decisionEvidence", X_EVIDENCE, 0, "*"),
             ],
             middle=[_el("Observation.value[x]", min=1, short="The new phase", **_concept_value("phase")[0])],
             components=[
@@ -900,7 +636,7 @@ def _profiles() -> list[dict[str, Any]]:
     rank = _constraint(
         "ktz-2",
         "Only a work goal has a rank",
-        f"extension('{mapping.X_RANK}').exists() implies "
+        f"extension('{X_RANK}').exists() implies "
         f"category.coding.where(system = '{code_system('goal-kind')}' and code = 'work-goal').exists()",
     )
     out.append(
@@ -912,9 +648,9 @@ def _profiles() -> list[dict[str, Any]]:
             text,
             [
                 _root("Goal", title, text, rank),
-                _x("Goal", "goalStatus", mapping.X_GOAL_STATUS, 1),
-                _x("Goal", "rank", mapping.X_RANK),
-                _x("Goal", "addressesRiskFactor", mapping.X_ADDRESSES_RISK),
+                _x("Goal", "goalStatus", X_GOAL_STATUS, 1),
+                _x("Goal", "rank", X_RANK),
+                _x("Goal", "addressesRiskFactor", X_ADDRESSES_RISK),
                 _el("Goal.identifier", min=1),
                 _el("Goal.category", min=1, max="1", binding=_required("goal-kind")),
                 _el("Goal.description.text", min=1),
@@ -934,10 +670,10 @@ def _profiles() -> list[dict[str, Any]]:
             text,
             [
                 _root("Encounter", title, text),
-                _x("Encounter", "eventSequence", mapping.X_SEQUENCE, 1),
-                _x("Encounter", "clientPresent", mapping.X_CLIENT_PRESENT, 1),
-                _x("Encounter", "participant", mapping.X_PARTICIPANT, 0, "*"),
-                _x("Encounter", "notes", mapping.X_NOTES),
+                _x("Encounter", "eventSequence", X_SEQUENCE, 1),
+                _x("Encounter", "clientPresent", X_CLIENT_PRESENT, 1),
+                _x("Encounter", "participant", X_PARTICIPANT, 0, "*"),
+                _x("Encounter", "notes", X_NOTES),
                 _el("Encounter.identifier", min=1),
                 _el(
                     "Encounter.type",
@@ -959,7 +695,7 @@ def _profiles() -> list[dict[str, Any]]:
     secret = _constraint(
         "ktz-3",
         "A secret location is never exported: only that it is secret",
-        f"extension('{mapping.X_SECRET_LOCATION}').exists() implies location.empty()",
+        f"extension('{X_SECRET_LOCATION}').exists() implies location.empty()",
     )
     out.append(
         _structure(
@@ -970,8 +706,8 @@ def _profiles() -> list[dict[str, Any]]:
             text,
             [
                 _root("Encounter", title, text, secret),
-                _x("Encounter", "careSetting", mapping.X_CARE_SETTING, 1),
-                _x("Encounter", "secretLocation", mapping.X_SECRET_LOCATION),
+                _x("Encounter", "careSetting", X_CARE_SETTING, 1),
+                _x("Encounter", "secretLocation", X_SECRET_LOCATION),
                 _el("Encounter.identifier", min=1),
                 _el(
                     "Encounter.type",
@@ -999,9 +735,9 @@ def _profiles() -> list[dict[str, Any]]:
                 _root("CareTeam", title, text),
                 _el("CareTeam.identifier", min=1, short="The case id"),
                 _el("CareTeam.subject", min=1, type=patient),
-                _x("CareTeam.participant", "party", mapping.X_PARTY, 1),
-                _x("CareTeam.participant", "joined", extension("joined")),
-                _x("CareTeam.participant", "left", extension("left")),
+                _x("CareTeam.participant", "party", X_PARTY, 1),
+                _x("CareTeam.participant", "joined", X_JOINED),
+                _x("CareTeam.participant", "left", X_LEFT),
                 _el(
                     "CareTeam.participant.role",
                     slicing={"discriminator": [{"type": "pattern", "path": "$this"}], "rules": "open"},
@@ -1038,13 +774,13 @@ def _profiles() -> list[dict[str, Any]]:
             text,
             [
                 _root("RiskAssessment", title, text),
-                _x("RiskAssessment", "eventSequence", mapping.X_SEQUENCE, 1),
-                _x("RiskAssessment", "provenance", mapping.X_PROVENANCE, 1),
-                _x("RiskAssessment", "urgency", mapping.X_URGENCY),
-                _x("RiskAssessment", "advisedSetting", mapping.X_ADVISED_SETTING),
-                _x("RiskAssessment", "riskFactor", mapping.X_RISK_FACTOR, 0, "*"),
-                _x("RiskAssessment", "advice", mapping.X_ADVICE, 0, "*"),
-                _x("RiskAssessment", "explanation", mapping.X_EXPLANATION, 0, "*"),
+                _x("RiskAssessment", "eventSequence", X_SEQUENCE, 1),
+                _x("RiskAssessment", "provenance", X_PROVENANCE, 1),
+                _x("RiskAssessment", "urgency", X_URGENCY),
+                _x("RiskAssessment", "advisedSetting", X_ADVISED_SETTING),
+                _x("RiskAssessment", "riskFactor", X_RISK_FACTOR, 0, "*"),
+                _x("RiskAssessment", "advice", X_ADVICE, 0, "*"),
+                _x("RiskAssessment", "explanation", X_EXPLANATION, 0, "*"),
                 _el("RiskAssessment.identifier", min=1),
                 _el("RiskAssessment.basedOn", type=_reference(profile_url(TRAJECTORY))),
                 _el(
@@ -1060,7 +796,7 @@ def _profiles() -> list[dict[str, Any]]:
                     max="1",
                     type=_reference(profile_url(INSTRUMENT_ANSWERS)),
                 ),
-                _x("RiskAssessment.prediction", "classification", mapping.X_CLASSIFICATION),
+                _x("RiskAssessment.prediction", "classification", X_CLASSIFICATION),
             ],
         )
     )
@@ -1069,7 +805,7 @@ def _profiles() -> list[dict[str, Any]]:
     answered = _constraint(
         "ktz-4",
         "An item has an answer, or says that none of its codes was chosen",
-        f"answer.exists() or extension('{extension('no-codes-chosen')}').exists()",
+        f"answer.exists() or extension('{X_NO_CODES}').exists()",
     )
     out.append(
         _structure(
@@ -1085,7 +821,7 @@ def _profiles() -> list[dict[str, Any]]:
                 _el("QuestionnaireResponse.subject", min=1, type=patient),
                 _el("QuestionnaireResponse.authored", min=1),
                 _el("QuestionnaireResponse.item", constraint=[answered]),
-                _x("QuestionnaireResponse.item", "noCodesChosen", extension("no-codes-chosen")),
+                _x("QuestionnaireResponse.item", "noCodesChosen", X_NO_CODES),
             ],
         )
     )

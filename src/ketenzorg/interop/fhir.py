@@ -66,6 +66,43 @@ from ketenzorg.instruments import (
     SafetyCode,
     Urgency,
 )
+from ketenzorg.interop.definitions import (
+    CASE_ID,
+    EVENT_ID,
+    GOAL_ID,
+    LOCATION_ID,
+    ORGANISATION_ID,
+    PARTY_ID,
+    PERSON_ID,
+    X_ADDRESSES_RISK,
+    X_ADVICE,
+    X_ADVISED_SETTING,
+    X_AGREEMENT,
+    X_APPLIED_BY,
+    X_CARE_SETTING,
+    X_CLASSIFICATION,
+    X_CLIENT_PRESENT,
+    X_EVENT,
+    X_EVIDENCE,
+    X_EXPLANATION,
+    X_GOAL_STATUS,
+    X_HANDOVER,
+    X_JOINED,
+    X_LEFT,
+    X_MULTIPLE,
+    X_NO_CODES,
+    X_NOTES,
+    X_PARTICIPANT,
+    X_PARTY,
+    X_PROVENANCE,
+    X_RANK,
+    X_REGION,
+    X_RISK_FACTOR,
+    X_RULES,
+    X_SECRET_LOCATION,
+    X_SEQUENCE,
+    X_URGENCY,
+)
 from ketenzorg.interop.instant import parse_instant
 from ketenzorg.interop.terminology import (
     AGB,
@@ -73,8 +110,6 @@ from ketenzorg.interop.terminology import (
     URA,
     code_system,
     coding,
-    extension,
-    naming_system,
     safety_band,
 )
 
@@ -97,40 +132,6 @@ SECRET_LOCATION_PSEUDONYM: Final = "secret-location-{}"
 """The id a secret location has in an export: numbered per case, so it links no two cases."""
 _NAMESPACE = uuid.UUID("0b6f6d4e-5d7a-4f1e-9a53-7c0e2a6d1f42")
 
-EVENT_ID = naming_system("event-id")
-CASE_ID = naming_system("case-id")
-PERSON_ID = naming_system("person-id")
-PARTY_ID = naming_system("party-id")
-ORGANISATION_ID = naming_system("organisation-id")
-GOAL_ID = naming_system("goal-id")
-LOCATION_ID = naming_system("location-id")
-
-X_SEQUENCE = extension("event-sequence")
-X_EVENT = extension("event")  # complex: id, sequence, at (for events without a resource of their own)
-X_REGION = extension("region")
-X_CARE_SETTING = extension("care-setting")
-X_SECRET_LOCATION = extension("secret-location")
-X_CLIENT_PRESENT = extension("client-present")
-X_PARTICIPANT = extension("conference-participant")
-X_NOTES = extension("notes")
-X_RANK = extension("goal-rank")
-X_GOAL_STATUS = extension("goal-status")
-X_RISK_FACTOR = extension("risk-factor")
-X_ADDRESSES_RISK = extension("addresses-risk-factor")
-X_AGREEMENT = extension("safety-agreement")
-X_RULES = extension("decision-rule")
-X_EVIDENCE = extension("decision-evidence")
-X_HANDOVER = extension("handover")
-X_PARTY = extension("party")
-X_PROVENANCE = extension("instrument-provenance")
-X_ADVICE = extension("instrument-advice")
-X_ADVISED_SETTING = extension("advised-setting")
-X_URGENCY = extension("urgency")
-X_EXPLANATION = extension("instrument-explanation")
-X_CLASSIFICATION = extension("classification")
-X_NO_CODES = extension("no-codes-chosen")
-X_MULTIPLE = extension("multiple-codes")
-X_APPLIED_BY = extension("applied-by")
 
 V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
@@ -364,7 +365,7 @@ class _Exporter:
                 "period": {"start": _dt(at)},
             }
             if joined is not None:
-                entry["extension"].append(_event_ext(joined[1], joined[0]) | {"url": extension("joined")})
+                entry["extension"].append(_event_ext(joined[1], joined[0]) | {"url": X_JOINED})
             participants.append(entry)
             open_periods[party.id] = entry
 
@@ -376,7 +377,7 @@ class _Exporter:
             elif isinstance(event, PartyLeft):
                 entry = open_periods.pop(event.party_id)
                 entry["period"]["end"] = _dt(event.at)
-                left = _event_ext(event, seq) | {"url": extension("left")}
+                left = _event_ext(event, seq) | {"url": X_LEFT}
                 if event.reason:
                     left["extension"].append(_xs("reason", event.reason))
                 entry["extension"].append(left)
@@ -1096,14 +1097,14 @@ class _Importer:
                 person_id=self.sub(info, "person"),
             )
             parties[party.id] = party
-            joined = self.ext(participant, extension("joined"))
+            joined = self.ext(participant, X_JOINED)
             if joined is None:
                 if party not in self.initial:
                     self.initial.append(party)
             else:
                 seq, eid, at = self.event_fields(joined)
                 joins.append((seq, PartyJoined(id=eid, at=at, party=party)))
-            left = self.ext(participant, extension("left"))
+            left = self.ext(participant, X_LEFT)
             if left is not None:
                 seq, eid, at = self.event_fields(left)
                 leaves.append(

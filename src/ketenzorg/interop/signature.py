@@ -49,7 +49,7 @@ import attrs
 import orjson
 
 from ketenzorg.errors import MalformedInputError, Problem, ValidationError
-from ketenzorg.interop.fhir import PARTY_ID
+from ketenzorg.interop.definitions import PARTY_ID
 from ketenzorg.interop.instant import parse_instant
 
 __all__ = [
