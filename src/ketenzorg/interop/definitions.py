@@ -20,6 +20,17 @@ __all__ = [
     "Part",
 ]
 
+# --- names and systems of the mapping ------------------------------------------------------------
+
+SECRET_LOCATION_NAME: Final = "geheime locatie"
+SECRET_LOCATION_PSEUDONYM: Final = "secret-location-{}"
+"""The id a secret location has in an export: numbered per case, so it links no two cases."""
+
+
+V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+
 # --- identifier systems --------------------------------------------------------------------------
 
 EVENT_ID = naming_system("event-id")

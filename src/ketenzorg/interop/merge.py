@@ -44,8 +44,8 @@ from ketenzorg.engine import Engine
 from ketenzorg.errors import InvalidEventError, KetenzorgError, Problem, ValidationError
 from ketenzorg.events import Event, IncidentReported, ScoreGiven
 from ketenzorg.interop.definitions import CASE_ID, EVENT_ID, PARTY_ID
-from ketenzorg.interop.fhir import _UNREADABLE
 from ketenzorg.interop.instant import parse_instant
+from ketenzorg.interop.read import _UNREADABLE
 from ketenzorg.interop.signature import (
     PartyKeys,
     SignatureError,

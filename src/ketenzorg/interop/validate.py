@@ -673,7 +673,8 @@ wrong (each takes about as long as validating the resource with ``strict=True``)
 
 def _case(bundle: Mapping[str, Any], issues: _Issues) -> Case | None:
     from ketenzorg.decision import RuleStatus
-    from ketenzorg.interop.fhir import bundle_to_case, default_engine, entry_of_event
+    from ketenzorg.interop.export import default_engine
+    from ketenzorg.interop.read import bundle_to_case, entry_of_event
 
     try:
         case = bundle_to_case(bundle)
