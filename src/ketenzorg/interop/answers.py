@@ -79,6 +79,13 @@ _VALUE_KEY: Final = {
     AnswerType.TEXT: "valueString",
 }
 _READABLE: Final = frozenset(_VALUE_KEY.values())
+_ANSWER_VALUES: Final = frozenset(
+    f"value{kind}"
+    for kind in (
+        "Boolean Decimal Integer Date DateTime Time String Uri Attachment Coding Quantity Reference"
+    ).split()
+)
+"""``QuestionnaireResponse.item.answer.value[x]`` in R4."""
 
 
 class UnknownInstrumentError(ValidationError):
@@ -192,7 +199,7 @@ def answer_items(spec: InstrumentSpec, answers: Mapping[str, Answer]) -> list[di
 
 
 def _is_object(value: Any) -> bool:
-    return isinstance(value, Mapping)
+    return type(value) is dict or isinstance(value, Mapping)  # the exact type first: the common case
 
 
 def _is_text(value: Any) -> bool:
@@ -210,11 +217,13 @@ class _Reader:
         self.known: dict[str, Item] = {item.id: item for item in spec.items} if spec is not None else {}
         self.system = answer_system(spec) if spec is not None else None
         self.issues: list[AnswerIssue] = []
+        self.errors = 0
         self.answers: dict[str, Answer] = {}
         self.reported: set[str] = set()
         """Items of the spec whose answer was refused (already an issue: not also "missing")."""
 
     def error(self, code: str, path: str, message: str) -> None:
+        self.errors += 1
         self.issues.append(AnswerIssue("error", code, f"{self.where}{path}", message))
 
     def warning(self, code: str, path: str, message: str) -> None:
@@ -251,13 +260,15 @@ class _Reader:
             first_at[link] = n
             if "item" in item:
                 self.error("structure", f"{at}.item", "the instrument's items are not nested")
+                self.reported.add(link)
+                continue
             spec_item = self.known.get(link)
             if self.spec is not None and spec_item is None:
                 self.error("value", f"{at}.linkId", f"is not an item of instrument {self.spec.id}")
                 continue
-            before = sum(issue.is_error for issue in self.issues)
+            before = self.errors
             self.read_item(at, link, item, spec_item)
-            if sum(issue.is_error for issue in self.issues) > before:
+            if self.errors > before:
                 self.reported.add(link)
         if self.spec is not None:
             self.check_required()
@@ -371,11 +382,13 @@ class _Reader:
             self.error("structure", at, "an answer has one value[x]")
             return None
         key = keys[0]
+        # The element is named only when it is one of R4's: any other name comes from the input.
+        place = f"{at}.{key}" if key in _ANSWER_VALUES else at
         if expected is not None and key != expected:
-            self.error("value", f"{at}.{key}", f"the item's answer is a {expected}")
+            self.error("value", place, f"the item's answer is a {expected}")
             return None
         if key not in _READABLE:
-            self.error("not-supported", f"{at}.{key}", "not a value type of ketenzorg's answers")
+            self.error("not-supported", place, "not a value type of ketenzorg's answers")
             return None
         value = entry[key]
         if key == "valueBoolean":
