@@ -224,6 +224,18 @@ def test_an_empty_text_never_becomes_an_item(blank: str) -> None:
     assert answer_items(COUNTING, {"gone": blank}) == []
 
 
+@pytest.mark.parametrize("value", [2**31, -(2**31) - 1, 2**70])
+def test_an_integer_answer_is_one_a_fhir_integer_can_carry(value: int) -> None:
+    # the engine accepted it, the export wrote it, and the reader (and FHIR's xs:int) refused it
+    answers = {**COUNTING_ANSWERS, "open_count": value}
+    with pytest.raises(ValidationError, match="open_count"):
+        _engine().assess(new_case(), "org.counting", answers, at=day(1))
+    response = _response(answers)
+    assert [i.expression for i in _errors(_read(response)[1])] == [
+        f"{WHERE}.item[{_index('open_count')}].answer[0].valueInteger"
+    ]
+
+
 def test_the_writer_refuses_an_instrument_that_is_not_installed() -> None:
     with pytest.raises(UnknownInstrumentError) as caught:
         instrument_spec(Engine(block=["ketenzorg.geweldsanalyse"]).instruments, "geweldsanalyse")
@@ -537,7 +549,7 @@ hostile_items = st.dictionaries(ITEM_NAMES, json_values, max_size=4) | st.builds
     | json_values,
     st.lists(
         st.fixed_dictionaries(
-            {"url": st.sampled_from([X_MULTIPLE, X_NO_CODES]), "valueBoolean": json_values}
+            {"url": st.sampled_from([X_MULTIPLE, X_NO_CODES]) | json_values, "valueBoolean": json_values}
         ),
         max_size=2,
     )

@@ -289,7 +289,7 @@ class _Reader:
                 ok = False
                 continue
             url = ext.get("url")
-            if url not in found:
+            if not isinstance(url, str) or url not in found:
                 continue  # other extensions say nothing about the answer
             if found[url]:
                 self.error("duplicate", f"{at}.extension[{k}]", "the same extension is given twice")
