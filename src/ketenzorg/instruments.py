@@ -127,6 +127,8 @@ class Item:
             case AnswerType.INTEGER:
                 if isinstance(value, bool) or not isinstance(value, int):
                     return "expected a whole number"
+                if not -(2**31) <= value < 2**31:  # what a FHIR integer (and an export) can carry
+                    return "expected a whole number of at most 32 bits"
                 if self.minimum is not None and value < self.minimum:
                     return f"{value} is below {self.minimum}"
                 if self.maximum is not None and value > self.maximum:
