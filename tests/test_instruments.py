@@ -74,6 +74,7 @@ def _spec(*items: Item) -> InstrumentSpec:
     return InstrumentSpec(
         id="test-instrument",
         version="0.1",
+        canonical="https://fhir.example.org",
         name={"nl": "Testinstrument", "en": "Test instrument"},
         description={"nl": "Alleen voor tests", "en": "For tests only"},
         items=items,
