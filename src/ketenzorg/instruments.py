@@ -109,6 +109,7 @@ def _canonical_base(_: object, attribute: attrs.Attribute[Any], value: str | Non
             parts.scheme in ("http", "https")
             and bool(parts.hostname)
             and parts.username is None
+            and (parts.port is None or parts.port > 0)
             and not parts.query
             and not parts.fragment
             and not any(c in value for c in "?#|")
@@ -116,7 +117,7 @@ def _canonical_base(_: object, attribute: attrs.Attribute[Any], value: str | Non
             and value.isprintable()
             and not any(c.isspace() for c in value)
         )
-    except ValueError:  # e.g. a port that is not a number
+    except ValueError:  # a port that is not a number, a broken IPv6 address
         usable = False
     if not usable:
         raise ValidationError(
