@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
 import jsonschema
 import pytest
 
@@ -74,6 +75,7 @@ def _spec(*items: Item) -> InstrumentSpec:
     return InstrumentSpec(
         id="test-instrument",
         version="0.1",
+        canonical="https://fhir.example.org",
         name={"nl": "Testinstrument", "en": "Test instrument"},
         description={"nl": "Alleen voor tests", "en": "For tests only"},
         items=items,
@@ -790,3 +792,75 @@ def test_an_empty_optional_text_is_no_answer_and_never_recorded(engine: Engine) 
     assert isinstance(applied, InstrumentApplied)
     assert optional_text.id not in applied.answers
     assert is_valid(validate_bundle(case_to_bundle(assessed)))
+
+
+# --- the canonical base ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "base",
+    ["https://fhir.example.org", "http://fhir.example.org/org-a/r4", "https://fhir.example.org:8443/x"],
+)
+def test_a_canonical_base_is_an_absolute_http_url(base: str) -> None:
+    assert attrs.evolve(SPEC, canonical=base).canonical == base
+
+
+@pytest.mark.parametrize(
+    ("base", "message"),
+    [
+        ("https://fhir.example.org/", "must not end with a slash"),
+        ("fhir.example.org", "is not an absolute http(s) URL without query or fragment"),
+        (
+            "urn:uuid:0b3c1a0e-0000-4000-8000-000000000000",
+            "is not an absolute http(s) URL without query or fragment",
+        ),
+        ("ftp://fhir.example.org", "is not an absolute http(s) URL without query or fragment"),
+        ("https://", "is not an absolute http(s) URL without query or fragment"),
+        ("https://fhir.example.org/x?y=1", "is not an absolute http(s) URL without query or fragment"),
+        ("https://fhir.example.org/x#y", "is not an absolute http(s) URL without query or fragment"),
+        ("https://fhir.example.org/a b", "is not an absolute http(s) URL without query or fragment"),
+        ("https://fhir.example.org/a|1", "is not an absolute http(s) URL without query or fragment"),
+        ("https://user@fhir.example.org", "is not an absolute http(s) URL without query or fragment"),
+        ("https://fhir.example.org:port", "is not an absolute http(s) URL without query or fragment"),
+        ("", "is not an absolute http(s) URL without query or fragment"),
+    ],
+)
+def test_a_canonical_base_that_is_not_a_usable_url_is_refused(base: str, message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        attrs.evolve(SPEC, canonical=base)
+    assert _problems(caught.value) == {"canonical": message}
+    if base:
+        assert base not in str(caught.value)  # described, not repeated
+
+
+def test_spec_from_data_takes_the_canonical_base_from_the_argument_or_the_data() -> None:
+    data = {**_raw_spec(), "canonical": "https://fhir.example.org/data"}
+    assert spec_from_data(data).canonical == "https://fhir.example.org/data"
+    assert spec_from_data(data, canonical="https://fhir.example.org").canonical == "https://fhir.example.org"
+    assert spec_from_data(_raw_spec()).canonical is None
+    with pytest.raises(ValidationError):
+        spec_from_data({**_raw_spec(), "canonical": "https://fhir.example.org/"})
+
+
+def test_a_registered_instrument_without_a_canonical_base_is_refused() -> None:
+    from ketenzorg.interop.terminology import CANONICAL
+    from ketenzorg.pluginhost import InstrumentRegistry, PluginError
+
+    class NoBase:
+        spec = attrs.evolve(SPEC, canonical=None)
+
+        def assess(self, answers: object) -> InstrumentResult:
+            return InstrumentResult()
+
+    class Plugin:
+        ketenzorg_plugin_name = "org.nobase"
+
+        @hookimpl
+        def ketenzorg_register_instruments(self, registry: InstrumentRegistry) -> None:
+            registry.add(NoBase())
+
+    with pytest.raises(PluginError, match="declares no canonical base") as caught:
+        Engine(plugins=[Plugin()])
+    assert (caught.value.plugin, caught.value.hook) == ("org.nobase", "ketenzorg_register_instruments")
+    shipped = Engine().instruments
+    assert {r.spec.canonical for r in shipped.values()} == {CANONICAL}

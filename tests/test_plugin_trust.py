@@ -76,6 +76,7 @@ class InstrumentPlugin:
 SPEC = InstrumentSpec(
     id="org.scan",
     version="1",
+    canonical="https://fhir.example.org",
     name={"nl": "Scan", "en": "Scan"},
     description={"nl": "Voorbeeld", "en": "Example"},
     items=(

@@ -584,6 +584,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if is_valid(outcome) else EXIT_NEGATIVE
 
 
+def _cmd_conformance(args: argparse.Namespace) -> int:
+    from ketenzorg.interop.conformance import write_package
+
+    written = write_package(args.out, _engine(args).instruments, force=args.force)
+    _out(f"{len(written)} files of the FHIR package in {Path(args.out) / 'package'}")
+    return EXIT_OK
+
+
 def _replay_issues(engine: Engine, case: Case, locate: Callable[[str], str | None]) -> list[dict[str, Any]]:
     """Re-decide every recorded transition: a forged phase change is an error at its resource."""
     from ketenzorg.errors import TransitionBlockedError
@@ -708,6 +716,17 @@ def _parser() -> _Parser:
         "--format", choices=("json", "xml"), default=None, help="input format (default: by content)"
     )
     validate.set_defaults(func=_cmd_validate)
+
+    conformance = sub.add_parser(
+        "conformance",
+        help="write the FHIR conformance package: the profile and every installed instrument",
+    )
+    conformance.add_argument("--out", required=True, metavar="DIR", help="write DIR/package/...")
+    conformance.add_argument(
+        "--force", action="store_true", help="write into a non-empty DIR, replacing its package"
+    )
+    _engine_options(conformance, policy=False)
+    conformance.set_defaults(func=_cmd_conformance)
     return parser
 
 

@@ -95,6 +95,38 @@ def _texts(_: object, attribute: attrs.Attribute[Any], value: Mapping[str, str])
             raise ValidationError([Problem(f"{attribute.name}.{lang}", "must not be empty")])
 
 
+def _canonical_base(_: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    """An absolute http(s) URL without a trailing slash, query or fragment (or ``None``)."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise ValidationError([Problem(attribute.name, f"expected text, got {type(value).__name__}")])
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        usable = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and parts.username is None
+            and (parts.port is None or parts.port > 0)
+            and not parts.query
+            and not parts.fragment
+            and not any(c in value for c in "?#|")
+            and value.isascii()
+            and value.isprintable()
+            and not any(c.isspace() for c in value)
+        )
+    except ValueError:  # a port that is not a number, a broken IPv6 address
+        usable = False
+    if not usable:
+        raise ValidationError(
+            [Problem(attribute.name, "is not an absolute http(s) URL without query or fragment")]
+        )
+    if value.endswith("/"):
+        raise ValidationError([Problem(attribute.name, "must not end with a slash")])
+
+
 @attrs.frozen(kw_only=True)
 class Item:
     """One question of an instrument."""
@@ -158,6 +190,13 @@ class InstrumentSpec:
     name: Mapping[str, str] = attrs.field(validator=_texts)
     description: Mapping[str, str] = attrs.field(validator=_texts)
     items: tuple[Item, ...] = attrs.field(validator=[tuple_of(Item), unique_ids])
+    canonical: str | None = attrs.field(default=None, validator=_canonical_base)
+    """The canonical URL base the instrument's FHIR definitions live under (its Questionnaire
+    ``<canonical>/Questionnaire/<id>``, its code systems ``<canonical>/CodeSystem/...``): the
+    publishing organisation's own, e.g. ``https://fhir.example.org``, never another's. An absolute
+    http(s) URL without a trailing slash. ``None`` only for a spec that is never registered: an
+    engine refuses to register an instrument without it, so two organisations' instruments with
+    the same id never share a URL."""
 
     def item(self, item_id: str) -> Item:
         for item in self.items:
@@ -214,8 +253,11 @@ class Instrument(Protocol):
     def assess(self, answers: Mapping[str, Answer]) -> InstrumentResult: ...
 
 
-def spec_from_data(data: Mapping[str, Any]) -> InstrumentSpec:
-    """Build a spec from plain data (an instrument's JSON data file), refusing bad data with a path."""
+def spec_from_data(data: Mapping[str, Any], *, canonical: str | None = None) -> InstrumentSpec:
+    """Build a spec from plain data (an instrument's JSON data file), refusing bad data with a path.
+
+    The canonical base is the ``canonical`` argument, else the data's ``canonical`` key.
+    """
     items: list[Item] = []
     problems: list[Problem] = []
     for index, raw in enumerate(data.get("items", ())):
@@ -250,6 +292,7 @@ def spec_from_data(data: Mapping[str, Any]) -> InstrumentSpec:
         name=data["name"],
         description=data["description"],
         items=tuple(items),
+        canonical=canonical if canonical is not None else data.get("canonical"),
     )
 
 

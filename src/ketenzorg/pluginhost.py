@@ -267,6 +267,15 @@ class InstrumentRegistry(_Registry):
         if not isinstance(instrument, Instrument) or not isinstance(instrument.spec, InstrumentSpec):
             raise TypeError("an instrument has a `spec` (InstrumentSpec) and an `assess` method")
         spec = instrument.spec
+        if spec.canonical is None:
+            # Never ketenzorg's base by default: two organisations' instruments with one id would
+            # then share a Questionnaire URL and code systems.
+            raise PluginError(
+                self._plugin,
+                "ketenzorg_register_instruments",
+                f"instrument {spec.id!r} declares no canonical base (InstrumentSpec.canonical, the "
+                "organisation's own URL for its FHIR definitions, e.g. https://fhir.example.org)",
+            )
         existing = self._items.get(spec.id)
         if existing is not None:
             raise self._duplicate(

@@ -27,6 +27,7 @@ from ketenzorg.instruments import (
     load_data,
     spec_from_data,
 )
+from ketenzorg.interop.terminology import CANONICAL
 from ketenzorg.pluginhost import InstrumentRegistry
 
 __all__ = ["Geweldsanalyse"]
@@ -58,7 +59,7 @@ class Geweldsanalyse:
 
     @cached_property
     def spec(self) -> InstrumentSpec:
-        return spec_from_data(self.data)
+        return spec_from_data(self.data, canonical=CANONICAL)
 
     def _points(self, answers: Mapping[str, Answer]) -> tuple[int, list[str]]:
         weights: Mapping[str, Any] = self.data["weights"]

@@ -26,6 +26,7 @@ from ketenzorg.instruments import (
     load_data,
     spec_from_data,
 )
+from ketenzorg.interop.terminology import CANONICAL
 from ketenzorg.pluginhost import InstrumentRegistry
 
 __all__ = ["Gezinsprofielen"]
@@ -39,7 +40,7 @@ class Gezinsprofielen:
 
     @cached_property
     def spec(self) -> InstrumentSpec:
-        return spec_from_data(self.data)
+        return spec_from_data(self.data, canonical=CANONICAL)
 
     def fits(self, answers: Mapping[str, Answer]) -> list[tuple[float, Mapping[str, Any]]]:
         """Every profile with its degree of fit (0..1), best first."""
