@@ -53,6 +53,7 @@ def _item(item_id: str, answer_type: AnswerType, **kw: Any) -> Item:
 COUNTING = InstrumentSpec(
     id="org.counting",
     version="2.0",
+    canonical="https://fhir.example.org",
     name={"nl": "Teltest", "en": "Counting test"},
     description={"nl": "Alleen voor tests", "en": "For tests only"},
     items=(
