@@ -120,14 +120,14 @@ def _read_case(data: Any) -> Any:
 
 
 def _read_bundle(data: Any) -> Any:
-    outcome, case = read_bundle(data)
+    outcome, case = read_bundle(data, engine=Engine())
     if case is None:
         bundle_to_case(data)
     return outcome
 
 
 def _read_bundle_strictly(data: Any) -> Any:
-    return read_bundle(data, strict=True)
+    return read_bundle(data, strict=True, engine=Engine())
 
 
 @pytest.mark.parametrize(("document", "path", "is_key", "variant"), _cases(), ids=repr)

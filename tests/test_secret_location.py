@@ -144,7 +144,7 @@ def test_an_open_location_may_be_visited_again(engine: Engine) -> None:
     case = moved(engine, case, 2, None, "move-home")
     case = moved(engine, case, 3, OPEN, "move-back")
     bundle = exported(case)
-    assert is_valid(validate_bundle(bundle))  # one Location, not two under one fullUrl
+    assert is_valid(validate_bundle(bundle, engine=Engine()))  # one Location, not two under one fullUrl
     assert [e["resource"]["resourceType"] for e in bundle["entry"]].count("Location") == 1
     assert bundle_to_case(bundle) == case
     assert case.state.open_locations == {OPEN.id}
@@ -196,7 +196,7 @@ def test_validate_reports_a_secret_stay_tied_to_an_addressed_location(
 ) -> None:
     bundle = exported(open_then_secret, kind)
     location, _ = tie_secret_stay_to_open_location(bundle)
-    outcome, case = read_bundle(bundle)
+    outcome, case = read_bundle(bundle, engine=Engine())
     assert case is None
     errors = {i["expression"][0]: i["diagnostics"] for i in outcome["issue"] if i["severity"] == "error"}
     at = f"Bundle.entry[{location}].resource"
@@ -217,7 +217,7 @@ def test_validate_reports_every_findable_element_of_a_secret_stays_location(open
     place["name"] = SECRET_LOCATION_NAME  # the placeholder is the one name allowed
     secret_stay = bundle["entry"][stay]["resource"]
     secret_stay["location"] = [{"location": {"reference": bundle["entry"][location]["fullUrl"]}}]
-    outcome = validate_bundle(bundle)
+    outcome = validate_bundle(bundle, engine=Engine())
     errors = {i["expression"][0] for i in outcome["issue"] if i["severity"] == "error"}
     at = f"Bundle.entry[{location}].resource"
     assert {f"{at}.address", f"{at}.telecom", f"{at}.position", at} <= errors
@@ -233,7 +233,7 @@ def test_validate_reports_every_findable_element_of_a_secret_stays_location(open
 
 def test_validate_accepts_what_the_engine_exports(open_then_secret: Case) -> None:
     for kind in KINDS:
-        outcome, case = read_bundle(exported(open_then_secret, kind), strict=True)
+        outcome, case = read_bundle(exported(open_then_secret, kind), strict=True, engine=Engine())
         assert is_valid(outcome), outcome
         assert case == as_exported(open_then_secret)
 
@@ -471,7 +471,7 @@ def test_no_secret_location_leaks_from_any_history(history: Any, first: Move, pl
         }
         located = [
             where
-            for i in validate_bundle(bundle)["issue"]
+            for i in validate_bundle(bundle, engine=Engine())["issue"]
             if i["severity"] == "error"
             for where in i["expression"]
             if ".location" in where or ".fullUrl" in where or where.partition(".resource")[0] in places

@@ -20,10 +20,10 @@ from ketenzorg._version import __version__
 # Everything past the standard library is imported where it is used: ``--version`` and ``--help``
 # then load no engine, no attrs and no orjson, and each command loads only what it needs.
 if TYPE_CHECKING:
-    from ketenzorg.case import Case
     from ketenzorg.decision import Decision
     from ketenzorg.engine import Engine
     from ketenzorg.instruments import InstrumentResult
+    from ketenzorg.loading import Format
     from ketenzorg.messages import Language
     from ketenzorg.pluginhost import PluginError
 
@@ -50,38 +50,6 @@ def _out(text: str) -> None:
 
 def _err(text: str) -> None:
     sys.stderr.write(f"ketenzorg: error: {text}\n")
-
-
-MAX_INPUT_BYTES = 64 * 1024 * 1024
-
-
-def _read(path: str) -> bytes:
-    """Read an input file: a regular file of at most ``MAX_INPUT_BYTES`` (no FIFOs or devices)."""
-    import stat
-
-    from ketenzorg.errors import MalformedInputError
-
-    try:
-        info = Path(path).stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError
-        if not stat.S_ISREG(info.st_mode):
-            raise MalformedInputError.at(path, "is not a regular file")
-        if info.st_size > MAX_INPUT_BYTES:
-            raise MalformedInputError.at(path, f"is larger than {MAX_INPUT_BYTES} bytes")
-        with Path(path).open("rb") as handle:
-            data = handle.read(MAX_INPUT_BYTES + 1)
-        if len(data) > MAX_INPUT_BYTES:
-            raise MalformedInputError.at(path, f"is larger than {MAX_INPUT_BYTES} bytes")
-        return data
-    except FileNotFoundError:
-        raise MalformedInputError.at(path, "file not found") from None
-    except IsADirectoryError:
-        raise MalformedInputError.at(path, "is a directory") from None
-    except PermissionError:
-        raise MalformedInputError.at(path, "permission denied") from None
-    except OSError as exc:
-        raise MalformedInputError.at(path, f"cannot be read ({exc.strerror})") from None
 
 
 def _parse_at(value: str | None) -> datetime | None:
@@ -126,17 +94,11 @@ def _listener_failed(failure: PluginError) -> None:
 def _engine(args: argparse.Namespace) -> Engine:
     """The engine for a command: the policy file, installed plugins minus the blocked ones."""
     from ketenzorg.engine import Engine
-    from ketenzorg.errors import ValidationError
+    from ketenzorg.loading import load_policy
     from ketenzorg.policy import Policy
 
-    policy = Policy()
     policy_path: str | None = getattr(args, "policy", None)
-    if policy_path is not None:
-        data = _load_json(policy_path)
-        try:
-            policy = Policy.from_mapping(data)
-        except ValidationError as error:
-            raise error.with_source(policy_path) from None
+    policy = Policy() if policy_path is None else load_policy(policy_path)
     return Engine(
         policy,
         entry_points=True,
@@ -145,77 +107,6 @@ def _engine(args: argparse.Namespace) -> Engine:
         on_listener_error=_listener_failed,
         hook_timeout=_plugin_timeout(args),
     )
-
-
-def _load_json(path: str) -> Any:
-    """Untrusted JSON, read defensively (no duplicate keys, NaN, lossy numbers; limits)."""
-    from ketenzorg.interop.safeinput import read_json
-
-    return read_json(_read(path), source=path)
-
-
-def _load_document(path: str, fmt: str | None = None) -> Any:
-    """A JSON document, or FHIR XML converted to its JSON form: by ``fmt`` or else by content."""
-    from ketenzorg.errors import ValidationError
-
-    raw = _read(path)
-    if fmt == "xml" or (fmt is None and raw.lstrip()[:1] == b"<"):
-        from ketenzorg.interop.fhirxml import from_xml
-
-        try:
-            return from_xml(raw, source=path)
-        except ValidationError as error:
-            raise error.with_source(path) from None
-    from ketenzorg.interop.safeinput import read_json
-
-    return read_json(raw, source=path)
-
-
-def _load_case(path: str, fmt: str | None = None) -> Case:
-    """A case from the engine's case JSON or from a FHIR bundle (JSON or XML)."""
-    from ketenzorg import caseformat
-    from ketenzorg.errors import ValidationError
-
-    data = _load_document(path, fmt)
-    try:
-        if isinstance(data, dict) and data.get("resourceType") is not None:
-            return _case_from_bundle(data, path)
-        return caseformat.case_from_dict(data)
-    except ValidationError as error:
-        raise error.with_source(path) from None
-
-
-def _case_from_bundle(data: dict[str, Any], path: str) -> Case:
-    """Validate a bundle (structure, profile, case) and convert it once; refuse with locations."""
-    from ketenzorg.errors import MalformedInputError, Problem
-    from ketenzorg.interop.fhir import FhirMappingError, bundle_to_case
-    from ketenzorg.interop.validate import read_bundle
-
-    outcome, case = read_bundle(data)
-    if case is not None:
-        return case
-    errors = [i for i in outcome["issue"] if i["severity"] in ("fatal", "error")]
-    if not errors:  # a valid bundle that carries no whole case
-        return bundle_to_case(data)
-    problems = [Problem((i.get("expression") or ["Bundle"])[0], i["diagnostics"]) for i in errors]
-    if any(i["severity"] == "fatal" for i in errors):
-        raise MalformedInputError(problems)
-    raise FhirMappingError(problems)
-
-
-def _load_replayed(engine: Engine, path: str, fmt: str | None = None) -> Case:
-    """Load a case and re-decide every recorded transition under the engine's policy.
-
-    A file whose phase changes the rules would have blocked (edited by hand, or from another
-    policy) is refused rather than believed.
-    """
-    from ketenzorg.errors import TransitionBlockedError
-
-    case = _load_case(path, fmt)
-    try:
-        return engine.replay(case.case_id, case.events)
-    except TransitionBlockedError as error:
-        raise TransitionBlockedError(f"{path}: {error}", error.decision, event_id=error.event_id) from None
 
 
 def _decimal(value: Any) -> Any:
@@ -234,11 +125,19 @@ def _dumps_json(data: Any) -> str:
     return orjson.dumps(data, option=orjson.OPT_INDENT_2, default=_decimal).decode() + "\n"
 
 
-def _write(path: str, data: bytes, *, force: bool) -> None:
-    """Write a result file atomically; an existing file only with ``--force``, never via a link."""
+def _loadable(data: bytes, fmt: Format, what: str) -> bytes:
+    """``data``, once it is sure ketenzorg reads it back (within the limits); else OutputLimitError."""
+    from ketenzorg.loading import ensure_loadable
+
+    return ensure_loadable(data, fmt, what=what)
+
+
+def _write(path: str, data: bytes, *, force: bool, fmt: Format = "json") -> None:
+    """Write a result file atomically; an existing file only with ``--force``, never via a link;
+    never a file ketenzorg could not read back."""
     from ketenzorg.files import write_atomically
 
-    write_atomically(path, data, overwrite=force)
+    write_atomically(path, _loadable(data, fmt, path), overwrite=force)
 
 
 def _print_decision(decision: Decision, args: argparse.Namespace) -> None:
@@ -282,7 +181,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             "bundle.json": orjson.dumps(bundle, option=orjson.OPT_INDENT_2),
             "bundle.xml": to_xml(bundle),
         }
-        if not args.force:  # refuse before writing any, so nothing is half replaced
+        formats: dict[str, Format] = {name: "xml" if name.endswith(".xml") else "json" for name in files}
+        for name, data in files.items():  # refuse before writing any, so nothing is half replaced
+            _loadable(data, formats[name], str(out / name))
+        if not args.force:
             for name in files:
                 if os.path.lexists(out / name):
                     raise FileWriteError(str(out / name), "exists; it is replaced only when asked (--force)")
@@ -291,17 +193,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise FileWriteError(str(out), f"cannot be created ({exc.strerror})") from None
         for name, data in files.items():
-            _write(str(out / name), data, force=args.force)
+            _write(str(out / name), data, force=args.force, fmt=formats[name])
         _out(f"\nwrote {out / 'case.json'}, {out / 'bundle.json'} and {out / 'bundle.xml'} (FHIR R4)")
     return EXIT_OK
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from ketenzorg.errors import ValidationError
+    from ketenzorg.loading import load_replayed
 
     engine = _engine(args)
     at = _parse_at(args.at)
-    case = _load_replayed(engine, args.case, args.format)
+    case = load_replayed(engine, args.case, args.format)
     try:
         decision = engine.evaluate(case, at=at)
     except ValidationError as error:
@@ -368,11 +271,12 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     from ketenzorg.errors import InvalidEventError, Problem, ValidationError
     from ketenzorg.events import InstrumentApplied
     from ketenzorg.instruments import ResponseError
+    from ketenzorg.loading import load_json, load_replayed
     from ketenzorg.messages import Message, render
 
     engine = _engine(args)
-    case = _load_replayed(engine, args.case, args.format)
-    answers = _load_json(args.answers)
+    case = load_replayed(engine, args.case, args.format)
+    answers = load_json(args.answers)
     at = _parse_at(args.at) or max(engine.clock(), case.state.latest_at)
     try:
         new = engine.assess(case, args.instrument, answers, at=at, applied_by=args.by)
@@ -428,27 +332,29 @@ def _print_result(result: InstrumentResult, lang: Language) -> None:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from ketenzorg.interop.fhir import case_to_bundle
+    from ketenzorg.loading import load_replayed
 
     # What goes to a partner is re-decided first: a forged phase change is never sent on.
     engine = _engine(args)
-    case = _load_replayed(engine, args.case)
+    case = load_replayed(engine, args.case)
     bundle = case_to_bundle(case, type=args.type, instruments=engine.instruments)
     if args.format == "xml":
         from ketenzorg.interop.fhirxml import to_xml
 
-        sys.stdout.buffer.write(to_xml(bundle))
+        sys.stdout.buffer.write(_loadable(to_xml(bundle), "xml", f"{args.case} as a FHIR bundle in XML"))
     else:
-        sys.stdout.write(_dumps_json(bundle))
+        sys.stdout.buffer.write(
+            _loadable(_dumps_json(bundle).encode(), "json", f"{args.case} as a FHIR bundle in JSON")
+        )
     return EXIT_OK
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from ketenzorg.errors import MalformedInputError, ValidationError
+    from ketenzorg.errors import ValidationError
     from ketenzorg.interop.fhirxml import to_xml
+    from ketenzorg.loading import load_resource
 
-    data = _load_document(args.file, args.format)
-    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
-        raise MalformedInputError.at(args.file, "not a FHIR resource")
+    data = load_resource(args.file, args.format)
     # Both directions pass the same checks (R4 elements, narrative XHTML): what is written in one
     # form has the other form too, and no active narrative passes through unchecked.
     try:
@@ -456,26 +362,28 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     except ValidationError as error:
         raise error.with_source(args.file) from None
     if args.to == "xml":
-        sys.stdout.buffer.write(xml)
+        sys.stdout.buffer.write(_loadable(xml, "xml", f"{args.file} in XML"))
     else:
-        sys.stdout.write(_dumps_json(data))
+        sys.stdout.buffer.write(_loadable(_dumps_json(data).encode(), "json", f"{args.file} in JSON"))
     return EXIT_OK
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from ketenzorg import caseformat
+    from ketenzorg.loading import load_replayed
 
     # A bundle's phase changes are re-decided before it becomes a case: a forged one is refused.
-    case = _load_replayed(_engine(args), args.bundle, args.format)
-    sys.stdout.write(caseformat.dumps(case).decode())
+    case = load_replayed(_engine(args), args.bundle, args.format)
+    sys.stdout.buffer.write(_loadable(caseformat.dumps(case), "json", f"{args.bundle} as a case"))
     return EXIT_OK
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
     from ketenzorg import caseformat
-    from ketenzorg.errors import MalformedInputError, ValidationError
+    from ketenzorg.errors import ValidationError
     from ketenzorg.interop.merge import MergeRefusedError, SenderUnknownError, merge_bundle
     from ketenzorg.interop.signature import PartyKeys
+    from ketenzorg.loading import load_bundle, load_json, load_replayed
 
     if args.sender is None and args.keys is None:
         raise _UsageError(
@@ -485,14 +393,12 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     keys = None
     if args.keys is not None:
         try:
-            keys = PartyKeys.from_mapping(_load_json(args.keys))
+            keys = PartyKeys.from_mapping(load_json(args.keys))
         except ValidationError as error:
             raise error.with_source(args.keys) from None
     engine = _engine(args)
-    case = _load_replayed(engine, args.case, args.format)
-    bundle = _load_document(args.bundle, args.format)
-    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        raise MalformedInputError.at(args.bundle, "not a FHIR Bundle")
+    case = load_replayed(engine, args.case, args.format)
+    bundle = load_bundle(args.bundle, args.format)
     try:
         new, outcome = merge_bundle(engine, case, bundle, sender=args.sender, keys=keys)
     except SenderUnknownError as error:
@@ -507,7 +413,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
         _write(args.out, caseformat.dumps(new), force=args.force)
         _out(f"merged {added} event(s) from {args.bundle}; wrote {args.out}")
     else:
-        sys.stdout.write(caseformat.dumps(new).decode())
+        sys.stdout.buffer.write(_loadable(caseformat.dumps(new), "json", "the merged case"))
     return EXIT_OK
 
 
@@ -516,16 +422,15 @@ def _cmd_sign(args: argparse.Namespace) -> int:
 
     from ketenzorg.errors import MalformedInputError
     from ketenzorg.interop.signature import canonical_json, sign_bundle
+    from ketenzorg.loading import load_bundle, load_json
 
     when = _parse_at(args.at) or datetime.now(UTC)
-    bundle = _load_document(args.bundle, args.format)
-    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        raise MalformedInputError.at(args.bundle, "not a FHIR Bundle")
+    bundle = load_bundle(args.bundle, args.format)
     try:
         canonical_json(bundle)
     except ValueError as error:
         raise MalformedInputError.at(args.bundle, f"cannot be signed: {error}") from None
-    jwk = _load_json(args.key)
+    jwk = load_json(args.key)
     if not isinstance(jwk, dict):
         raise MalformedInputError.at(args.key, "expected a private key as a JWK object")
     try:
@@ -537,7 +442,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
         _write(args.out, data, force=args.force)
         _out(f"signed {args.bundle} as {args.signer}; wrote {args.out}")
     else:
-        sys.stdout.write(data.decode("utf-8"))
+        sys.stdout.buffer.write(_loadable(data, "json", f"{args.bundle} signed"))
     return EXIT_OK
 
 
@@ -550,30 +455,11 @@ def _print_outcome(outcome: dict[str, Any], source: str, stream: Any, *, quiet_o
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from ketenzorg import caseformat
-    from ketenzorg.errors import MalformedInputError, ValidationError
-    from ketenzorg.interop.fhir import entry_of_event
-    from ketenzorg.interop.validate import is_valid, issue, operation_outcome, read_bundle
+    from ketenzorg.interop.validate import is_valid
+    from ketenzorg.loading import validate_file
 
-    data = _load_document(args.file, args.format)
-    if isinstance(data, dict) and data.get("resourceType") is not None:
-        outcome, case = read_bundle(data, strict=args.strict)
-        if case is not None:
-            outcome = operation_outcome(
-                _replay_issues(_engine(args), case, lambda event_id: entry_of_event(data, event_id))
-            )
-    elif isinstance(data, dict) and data.get("format") == caseformat.FORMAT_NAME:
-        try:
-            case = caseformat.case_from_dict(data)
-        except ValidationError as error:
-            outcome = operation_outcome(
-                [issue("error", "invalid", p.message, p.path or None) for p in error.problems]
-            )
-        else:
-            index = {event.id: f"events[{i}]" for i, event in enumerate(case.events)}
-            outcome = operation_outcome(_replay_issues(_engine(args), case, index.get))
-    else:
-        raise MalformedInputError.at(args.file, "neither a FHIR resource nor a ketenzorg case document")
+    # The engine first: the plugins' instruments and the policy judge the file.
+    outcome = validate_file(_engine(args), args.file, args.format, strict=args.strict)
     if any(i["severity"] == "fatal" for i in outcome["issue"]):
         _print_outcome(outcome, args.file, sys.stderr)
         return EXIT_UNUSABLE
@@ -590,19 +476,6 @@ def _cmd_conformance(args: argparse.Namespace) -> int:
     written = write_package(args.out, _engine(args).instruments, force=args.force)
     _out(f"{len(written)} files of the FHIR package in {Path(args.out) / 'package'}")
     return EXIT_OK
-
-
-def _replay_issues(engine: Engine, case: Case, locate: Callable[[str], str | None]) -> list[dict[str, Any]]:
-    """Re-decide every recorded transition: a forged phase change is an error at its resource."""
-    from ketenzorg.errors import TransitionBlockedError
-    from ketenzorg.interop.validate import issue
-
-    try:
-        engine.replay(case.case_id, case.events)
-    except TransitionBlockedError as error:
-        where = locate(error.event_id) if error.event_id is not None else None
-        return [issue("error", "business-rule", str(error), where)]
-    return []
 
 
 def _parser() -> _Parser:

@@ -20,6 +20,7 @@ __all__ = [
     "InvalidEventError",
     "KetenzorgError",
     "MalformedInputError",
+    "OutputLimitError",
     "PolicyError",
     "Problem",
     "TransitionBlockedError",
@@ -93,6 +94,19 @@ class FileWriteError(KetenzorgError, OSError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
+
+
+class OutputLimitError(KetenzorgError):
+    """A result that is not written because ketenzorg could not read it back: it would break one of
+    the limits of :mod:`ketenzorg.limits` (named in the message); nothing was written."""
+
+    def __init__(self, what: str, message: str) -> None:
+        self.what = what
+        self.message = message
+        super().__init__(f"{what}: {message}")
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.message}"
 
 
 class TransitionBlockedError(KetenzorgError):

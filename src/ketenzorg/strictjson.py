@@ -31,6 +31,9 @@ import attrs
 
 from ketenzorg.errors import MalformedInputError, Problem
 
+# The limits are stated once, in :mod:`ketenzorg.limits`; re-exported here for the readers.
+from ketenzorg.limits import MAX_BYTES, MAX_CONTAINERS, MAX_DECIMALS, MAX_DEPTH, MAX_VALUES
+
 __all__ = [
     "MAX_BYTES",
     "MAX_CONTAINERS",
@@ -43,32 +46,6 @@ __all__ = [
     "loads",
 ]
 
-MAX_BYTES: Final = 32 * 1024 * 1024
-"""The largest document read: a FHIR bundle of about 24,000 incidents as the export writes them."""
-MAX_DEPTH: Final = 64
-"""Deeper than any FHIR resource needs (a bundle of contained resources nests about 20 deep)."""
-MAX_CONTAINERS: Final = 1_500_000
-"""Arrays and objects in one document of at most :data:`MAX_BYTES`.
-
-A FHIR bundle has about 28 per entry (the demo bundle: 2,352 in 84 entries, 56 bytes each; an
-incident Observation: 29 in about 1.3 kB), so the largest legitimate bundle the byte limit admits
-holds about 730,000: this is twice that. Parsed to Python, one container costs 90 to 230 bytes,
-so the budget bounds them to about 340 MB, where 30 MiB of ``[],`` would take about 1 GB.
-"""
-MAX_VALUES: Final = 4_000_000
-"""Values in one document of at most :data:`MAX_BYTES`, every key, array and object included.
-
-Counted as the ``[``, ``{``, ``,`` and ``:`` outside strings: one per value or key (an empty array
-or object counts one more). The largest legitimate bundle the byte limit admits holds about 2.4
-million (a FHIR value or key takes 13 bytes on average). The cheapest value that still costs memory,
-a two-letter string, takes 5 bytes of input and about 85 bytes as a Python string in a list, so the
-budget bounds values to about 340 MB.
-"""
-MAX_DECIMALS: Final = 500_000
-"""Decimal numbers in one document (``1.5``, ``2e3``): each is a :class:`~decimal.Decimal` of about
-200 bytes made from as few as 2 bytes of input. A FHIR bundle has few (quantities, a risk
-assessment's probability); 500,000 is more than one per entry of the largest legitimate bundle.
-"""
 MAX_INTEGER: Final = 2**63 - 1
 """The largest integer kept exactly (FHIR's integer64); beyond it a number is refused, not rounded."""
 MAX_DIGITS: Final = 40

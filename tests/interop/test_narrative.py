@@ -199,7 +199,7 @@ def test_accepted_by_the_checker(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(REFUSED))
 def test_validate_refuses_it_at_the_div(name: str) -> None:
     bundle, index = with_narrative(REFUSED[name])
-    outcome = validate_bundle(bundle)
+    outcome = validate_bundle(bundle, engine=Engine())
     assert not is_valid(outcome)
     problems = [i for i in outcome["issue"] if i["severity"] == "error"]
     assert [i["expression"] for i in problems] == [[f"Bundle.entry[{index}].resource.text.div"]]
@@ -209,7 +209,7 @@ def test_validate_refuses_it_at_the_div(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(ACCEPTED))
 def test_validate_accepts_it(name: str) -> None:
     bundle, _ = with_narrative(ACCEPTED[name])
-    outcome = validate_bundle(bundle)
+    outcome = validate_bundle(bundle, engine=Engine())
     assert is_valid(outcome), outcome
 
 
@@ -242,8 +242,8 @@ def test_xml_both_ways_keeps_it(name: str) -> None:
 
 def test_our_own_exports_pass() -> None:
     bundle = orjson.loads(_bundle_bytes())
-    assert is_valid(validate_bundle(bundle))
-    assert is_valid(validate_bundle(from_xml(to_xml(bundle)), strict=True))
+    assert is_valid(validate_bundle(bundle, engine=Engine()))
+    assert is_valid(validate_bundle(from_xml(to_xml(bundle)), strict=True, engine=Engine()))
 
 
 def test_a_hostile_narrative_gets_a_bounded_list_of_problems() -> None:

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from ketenzorg.demo import build_demo_case, walk
+from ketenzorg.engine import Engine
 from ketenzorg.errors import MalformedInputError
 from ketenzorg.interop.definitions import X_GOAL_STATUS, X_RANK
 from ketenzorg.interop.fhir import bundle_to_case, case_to_bundle
@@ -134,7 +135,7 @@ def partner_score() -> dict[str, Any]:
 @pytest.mark.parametrize("kind", ["collection", "transaction"])
 def test_the_demo_bundle_is_valid(kind: str) -> None:
     bundle = orjson.loads(orjson.dumps(case_to_bundle(build_demo_case(), type=kind)))  # type: ignore[arg-type]
-    outcome = check(validate_bundle(bundle))
+    outcome = check(validate_bundle(bundle, engine=Engine()))
     assert is_valid(outcome)
     assert len(outcome["issue"]) == 1
     assert outcome["issue"][0]["severity"] == "information"
@@ -142,13 +143,13 @@ def test_the_demo_bundle_is_valid(kind: str) -> None:
 
 
 def test_the_demo_bundle_is_valid_in_strict_mode() -> None:
-    outcome = check(validate_bundle(fresh(), strict=True))
+    outcome = check(validate_bundle(fresh(), strict=True, engine=Engine()))
     assert [i["severity"] for i in outcome["issue"]] == ["information"]
 
 
 @pytest.mark.parametrize("step", range(len(walk())))
 def test_every_step_of_the_demo_is_valid(step: int) -> None:
-    outcome = check(validate_bundle(fresh(step)))
+    outcome = check(validate_bundle(fresh(step), engine=Engine()))
     assert is_valid(outcome), outcome
     assert "case-level rules not applied" not in str(outcome)
 
@@ -157,7 +158,7 @@ def test_validation_does_not_change_the_bundle() -> None:
     bundle = fresh()
     bundle["entry"][index_of(bundle, is_score)]["resource"]["valueInteger"] = 11
     before = orjson.dumps(bundle)
-    validate_bundle(bundle, strict=True)
+    validate_bundle(bundle, strict=True, engine=Engine())
     assert orjson.dumps(bundle) == before
 
 
@@ -176,7 +177,7 @@ def test_validation_does_not_change_the_bundle() -> None:
     ids=["patient", "no-resourceType", "array", "string", "null"],
 )
 def test_not_a_bundle_is_fatal(data: Any) -> None:
-    issue = only_error(validate_bundle(data))
+    issue = only_error(validate_bundle(data, engine=Engine()))
     assert issue["severity"] == "fatal"
     assert issue["code"] == "structure"
     assert issue["expression"] == ["Bundle"]
@@ -185,7 +186,7 @@ def test_not_a_bundle_is_fatal(data: Any) -> None:
 def test_entry_that_is_not_a_list_is_fatal() -> None:
     bundle = fresh()
     bundle["entry"] = {"resource": bundle["entry"][0]["resource"]}
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert issue["severity"] == "fatal"
     assert issue["expression"] == ["Bundle.entry"]
 
@@ -194,7 +195,7 @@ def test_entry_that_is_not_a_list_is_fatal() -> None:
 def test_wrong_bundle_type(value: Any) -> None:
     bundle = fresh()
     bundle["type"] = value
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert (issue["severity"], issue["code"]) == ("error", "value")
     assert issue["expression"] == ["Bundle.type"]
 
@@ -202,7 +203,7 @@ def test_wrong_bundle_type(value: Any) -> None:
 def test_entry_without_a_resource() -> None:
     bundle = fresh()
     bundle["entry"].append({"fullUrl": NEW_URL})
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert (issue["severity"], issue["code"]) == ("error", "required")
     assert issue["expression"] == [f"Bundle.entry[{len(bundle['entry']) - 1}].resource"]
 
@@ -211,15 +212,15 @@ def test_entry_without_a_resource_is_fine_in_a_transaction_response() -> None:
     bundle = partner_score()
     bundle["type"] = "transaction-response"
     bundle["entry"].append({"response": {"status": "200 OK"}})
-    assert is_valid(check(validate_bundle(bundle)))
+    assert is_valid(check(validate_bundle(bundle, engine=Engine())))
     bundle["type"] = "collection"
-    assert only_error(validate_bundle(bundle))["expression"] == ["Bundle.entry[1].resource"]
+    assert only_error(validate_bundle(bundle, engine=Engine()))["expression"] == ["Bundle.entry[1].resource"]
 
 
 def test_entry_that_is_not_an_object() -> None:
     bundle = fresh()
     bundle["entry"].append("Observation/1")
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert issue["expression"] == [f"Bundle.entry[{len(bundle['entry']) - 1}]"]
 
 
@@ -227,7 +228,7 @@ def test_duplicate_full_url() -> None:
     bundle = fresh()
     patient = index_of(bundle, is_type("Patient"))
     bundle["entry"].append(orjson.loads(orjson.dumps(bundle["entry"][patient])))
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert (issue["severity"], issue["code"]) == ("error", "duplicate")
     assert issue["expression"] == [f"Bundle.entry[{len(bundle['entry']) - 1}].fullUrl"]
     assert bundle["entry"][patient]["fullUrl"] not in issue["diagnostics"]  # described, not quoted
@@ -238,7 +239,7 @@ def test_duplicate_full_url() -> None:
 def test_r4b_only_resource_types_are_not_supported(rtype: str) -> None:
     bundle = fresh()
     bundle["entry"].append({"fullUrl": NEW_URL, "resource": {"resourceType": rtype, "status": "active"}})
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert (issue["severity"], issue["code"]) == ("error", "not-supported")
     assert issue["expression"] == [f"Bundle.entry[{len(bundle['entry']) - 1}].resource"]
     assert rtype in issue["diagnostics"]
@@ -249,7 +250,7 @@ def test_r4b_only_resource_is_refused_in_strict_mode_too() -> None:
     bundle["entry"].append(
         {"fullUrl": NEW_URL, "resource": {"resourceType": "SubscriptionTopic", "status": "active"}}
     )
-    issue = only_error(validate_bundle(bundle, strict=True))
+    issue = only_error(validate_bundle(bundle, strict=True, engine=Engine()))
     assert issue["code"] == "not-supported"
 
 
@@ -260,7 +261,7 @@ def test_unknown_resource_type(rtype: str | None) -> None:
     if rtype is not None:
         resource["resourceType"] = rtype
     bundle["entry"].append({"fullUrl": NEW_URL, "resource": resource})
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert issue["severity"] == "error"
     assert issue["code"] in {"structure", "not-supported", "invalid"}
     assert issue["expression"] == [f"Bundle.entry[{len(bundle['entry']) - 1}].resource"]
@@ -287,7 +288,7 @@ def test_empty_values_are_not_allowed(path: tuple[Any, ...], value: Any, code: s
     for step in path[:-1]:
         target = target[step]
     target[path[-1]] = value
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert (issue["severity"], issue["code"]) == ("error", code)
     where = f"Bundle.entry[{patient}].resource"
     for step in path:
@@ -304,7 +305,7 @@ def test_code_not_in_our_code_system() -> None:
     bundle = fresh()
     score = index_of(bundle, is_score)
     bundle["entry"][score]["resource"]["interpretation"][0]["coding"][0]["code"] = "purple"
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert (issue["severity"], issue["code"]) == ("error", "code-invalid")
     assert issue["expression"] == [f"Bundle.entry[{score}].resource.interpretation[0].coding[0].code"]
     assert "purple" not in issue["diagnostics"]  # described, not quoted
@@ -318,7 +319,7 @@ def test_phase_code_that_does_not_exist() -> None:
     category = bundle["entry"][trajectory]["resource"]["category"]
     n = next(i for i, c in enumerate(category) if c["coding"][0]["system"] == code_system("phase"))
     category[n]["coding"][0]["code"] = "4"
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert issue["code"] == "code-invalid"
     assert issue["expression"] == [f"Bundle.entry[{trajectory}].resource.category[{n}].coding[0].code"]
 
@@ -327,7 +328,7 @@ def test_codes_of_other_systems_are_not_judged() -> None:
     bundle = fresh()
     score = index_of(bundle, is_score)
     bundle["entry"][score]["resource"]["category"][0]["coding"][0]["code"] = "no-such-category-here"
-    assert is_valid(check(validate_bundle(bundle)))
+    assert is_valid(check(validate_bundle(bundle, engine=Engine())))
 
 
 def _drop(resource: dict[str, Any], key: str) -> None:
@@ -356,7 +357,7 @@ def test_score_rules(change: Callable[[dict[str, Any]], None], element: str, cod
     bundle = fresh()
     score = index_of(bundle, is_score)
     change(bundle["entry"][score]["resource"])
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert (issue["severity"], issue["code"]) == ("error", code)
     assert issue["expression"] == [f"Bundle.entry[{score}].resource.{element}"]
 
@@ -368,7 +369,7 @@ def test_score_bounds_are_allowed(value: int) -> None:
     bundle["entry"][score]["resource"]["valueInteger"] = value
     band = "acute-danger" if value == 0 else "recovery"
     bundle["entry"][score]["resource"]["interpretation"][0]["coding"][0]["code"] = band
-    outcome = check(validate_bundle(bundle))
+    outcome = check(validate_bundle(bundle, engine=Engine()))
     assert not any(i.get("expression", [""])[0].endswith("valueInteger") for i in outcome["issue"])
 
 
@@ -381,7 +382,7 @@ def test_an_empty_score_element_is_one_problem(element: str, value: Any) -> None
     bundle = fresh()
     score = index_of(bundle, is_score)
     bundle["entry"][score]["resource"][element] = value
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert issue["expression"] == [f"Bundle.entry[{score}].resource.{element}"]
 
 
@@ -389,7 +390,7 @@ def test_reference_that_does_not_resolve() -> None:
     bundle = fresh()
     score = index_of(bundle, is_score)
     bundle["entry"][score]["resource"]["subject"] = {"reference": UNRESOLVED}
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert (issue["severity"], issue["code"]) == ("error", "not-found")
     assert issue["expression"] == [f"Bundle.entry[{score}].resource.subject.reference"]
     assert UNRESOLVED not in issue["diagnostics"]  # described, not quoted
@@ -402,7 +403,7 @@ def test_references_outside_the_bundle_are_not_judged() -> None:
     bundle["entry"][score]["resource"]["derivedFrom"] = [
         {"reference": "https://partner.example.org/fhir/Observation/9"}
     ]
-    assert is_valid(check(validate_bundle(bundle)))
+    assert is_valid(check(validate_bundle(bundle, engine=Engine())))
 
 
 def test_every_problem_is_reported_once_and_all_at_once() -> None:
@@ -415,7 +416,7 @@ def test_every_problem_is_reported_once_and_all_at_once() -> None:
     bundle["entry"][scores[3]]["resource"]["subject"] = {"reference": UNRESOLVED}
     bundle["entry"][patient]["resource"]["gender"] = ""
     bundle["type"] = "bogus"
-    found = errors(validate_bundle(bundle))
+    found = errors(validate_bundle(bundle, engine=Engine()))
     assert sorted((i["code"], i["expression"][0]) for i in found) == sorted(
         [
             ("value", f"Bundle.entry[{scores[0]}].resource.valueInteger"),
@@ -433,7 +434,7 @@ def test_outcome_loads_as_an_r4_operation_outcome() -> None:
 
     bundle = fresh()
     bundle["entry"][index_of(bundle, is_score)]["resource"]["valueInteger"] = 11
-    outcome = validate_bundle(bundle)
+    outcome = validate_bundle(bundle, engine=Engine())
     loaded = OperationOutcome.model_validate(outcome)
     assert [i.expression for i in loaded.issue] == [i["expression"] for i in outcome["issue"]]
 
@@ -466,7 +467,7 @@ def test_four_active_work_goals_break_the_top_3() -> None:
         {"url": X_GOAL_STATUS, "valueCoding": {"system": code_system("goal-status"), "code": "active"}},
         {"url": X_RANK, "valueInteger": 4},
     ]
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert (issue["severity"], issue["code"]) == ("error", "business-rule")
     assert issue["expression"][0].startswith(f"Bundle.entry[{plan}].resource")
     assert "4" in issue["diagnostics"]
@@ -494,7 +495,7 @@ def test_four_active_work_goals_added_to_the_latest_plan() -> None:
     ]
     bundle["entry"].append({"fullUrl": NEW_URL, "resource": extra})
     resource["goal"].append({"reference": NEW_URL})
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert issue["code"] == "business-rule"
     assert issue["expression"][0].startswith(f"Bundle.entry[{plan}].resource")
 
@@ -502,7 +503,7 @@ def test_four_active_work_goals_added_to_the_latest_plan() -> None:
 def test_an_earlier_plan_is_not_judged_by_the_top_3() -> None:
     # The last demo step's latest plan has recovery goals only; earlier plans are revoked.
     bundle = fresh()
-    assert is_valid(check(validate_bundle(bundle)))
+    assert is_valid(check(validate_bundle(bundle, engine=Engine())))
     assert bundle["entry"][_latest_plan(bundle)]["resource"]["status"] == "completed"
 
 
@@ -510,7 +511,7 @@ def test_a_score_from_a_party_outside_the_case_is_located() -> None:
     bundle = fresh()
     score = index_of(bundle, is_score)
     bundle["entry"][score]["resource"]["performer"][0]["identifier"]["value"] = "onbekende-partij"
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert issue["expression"][0].startswith(f"Bundle.entry[{score}].resource")
 
 
@@ -518,7 +519,7 @@ def test_a_naive_time_in_a_whole_case_is_located() -> None:
     bundle = fresh()
     score = index_of(bundle, is_score)
     bundle["entry"][score]["resource"]["effectiveDateTime"] = "2026-01-19T10:00:00"
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert issue["expression"][0].startswith(f"Bundle.entry[{score}].resource")
 
 
@@ -535,7 +536,7 @@ def test_a_case_that_cannot_be_read_is_an_issue_not_an_exception(
     bundle = fresh()
     where = index_of(bundle, is_type(rtype))  # the first Organization is our own
     change(bundle["entry"][where]["resource"])
-    issue = only_error(validate_bundle(bundle))
+    issue = only_error(validate_bundle(bundle, engine=Engine()))
     assert issue["expression"][0].startswith(f"Bundle.entry[{where}].resource")
 
 
@@ -558,8 +559,8 @@ def test_strict_mode_catches_structure_the_fast_layers_do_not(
     bundle = fresh()
     patient = index_of(bundle, is_type("Patient"))
     change(bundle["entry"][patient]["resource"])
-    assert is_valid(check(validate_bundle(bundle)))
-    found = errors(validate_bundle(bundle, strict=True))
+    assert is_valid(check(validate_bundle(bundle, engine=Engine())))
+    found = errors(validate_bundle(bundle, strict=True, engine=Engine()))
     assert found
     assert all(i["code"] == "structure" for i in found)
     where = f"Bundle.entry[{patient}].resource" + (f".{element}" if element else "")
@@ -570,7 +571,7 @@ def test_strict_mode_locates_inside_a_score() -> None:
     bundle = fresh()
     score = index_of(bundle, is_score)
     bundle["entry"][score]["resource"]["note"][0]["time"] = "gisteren"
-    found = errors(validate_bundle(bundle, strict=True))
+    found = errors(validate_bundle(bundle, strict=True, engine=Engine()))
     assert [i["expression"][0] for i in found] == [f"Bundle.entry[{score}].resource.note[0].time"]
 
 
@@ -578,7 +579,7 @@ def test_strict_mode_does_not_report_a_problem_twice() -> None:
     bundle = fresh()
     patient = index_of(bundle, is_type("Patient"))
     bundle["entry"][patient]["resource"]["gender"] = ""
-    issue = only_error(validate_bundle(bundle, strict=True))
+    issue = only_error(validate_bundle(bundle, strict=True, engine=Engine()))
     assert issue["expression"] == [f"Bundle.entry[{patient}].resource.gender"]
 
 
@@ -586,7 +587,7 @@ def test_strict_mode_does_not_report_a_problem_twice() -> None:
 
 
 def test_a_partial_bundle_gets_the_informational_issue() -> None:
-    outcome = check(validate_bundle(partner_score()))
+    outcome = check(validate_bundle(partner_score(), engine=Engine()))
     assert is_valid(outcome)
     assert len(outcome["issue"]) == 1
     info = outcome["issue"][0]
@@ -597,7 +598,7 @@ def test_a_partial_bundle_gets_the_informational_issue() -> None:
 def test_a_partial_bundle_still_gets_the_profile_rules() -> None:
     bundle = partner_score()
     bundle["entry"][0]["resource"]["valueInteger"] = 11
-    outcome = check(validate_bundle(bundle))
+    outcome = check(validate_bundle(bundle, engine=Engine()))
     issue = only_error(outcome)
     assert issue["expression"] == ["Bundle.entry[0].resource.valueInteger"]
     assert any("case-level rules not applied" in i["diagnostics"] for i in outcome["issue"])
@@ -609,7 +610,7 @@ def test_a_bundle_without_its_trajectory_plan_is_partial() -> None:
     # Keep every reference resolvable: the entry stays, only its kind changes.
     category = bundle["entry"][trajectory]["resource"]["category"]
     category[0] = {"text": "traject"}
-    outcome = check(validate_bundle(bundle))
+    outcome = check(validate_bundle(bundle, engine=Engine()))
     assert is_valid(outcome)
     assert any("case-level rules not applied" in i["diagnostics"] for i in outcome["issue"])
 
@@ -633,7 +634,7 @@ def too_many_entries() -> list[Any]:
 
 def test_a_bundle_of_too_many_entries_is_refused_before_any_entry_is_read() -> None:
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": too_many_entries()}
-    outcome = check(validate_bundle(bundle, strict=True))
+    outcome = check(validate_bundle(bundle, strict=True, engine=Engine()))
     assert outcome["issue"] == [
         {
             "severity": "fatal",
@@ -654,7 +655,7 @@ def test_a_bundle_of_exactly_the_limit_is_read() -> None:
         "entry": [{"resource": {"resourceType": "Basic"}}],
     }
     bundle["entry"] *= MAX_ENTRIES
-    outcome = check(validate_bundle(bundle))
+    outcome = check(validate_bundle(bundle, engine=Engine()))
     assert is_valid(outcome)
 
 
@@ -681,7 +682,7 @@ def many_problems(count: int) -> dict[str, Any]:
 
 
 def test_an_outcome_lists_at_most_the_limit_and_says_how_many_more() -> None:
-    outcome = check(validate_bundle(many_problems(MAX_ISSUES + 500)))
+    outcome = check(validate_bundle(many_problems(MAX_ISSUES + 500), engine=Engine()))
     assert len(outcome["issue"]) == MAX_ISSUES
     listed = outcome["issue"][:-1]
     assert [i["expression"] for i in listed] == [
@@ -696,7 +697,7 @@ def test_an_outcome_lists_at_most_the_limit_and_says_how_many_more() -> None:
 
 
 def test_an_outcome_at_the_limit_is_not_cut() -> None:
-    outcome = check(validate_bundle(many_problems(MAX_ISSUES - 1)))
+    outcome = check(validate_bundle(many_problems(MAX_ISSUES - 1), engine=Engine()))
     assert len(outcome["issue"]) == MAX_ISSUES
     assert all(i["code"] != "too-costly" for i in outcome["issue"])
 

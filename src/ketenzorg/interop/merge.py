@@ -541,7 +541,7 @@ def merge_bundle(
     """
     if keys is not None and not isinstance(keys, PartyKeys):
         keys = PartyKeys.from_mapping(keys)
-    outcome = validate_bundle(bundle)
+    outcome = validate_bundle(bundle, engine=engine)
     errors = [i for i in outcome["issue"] if i["severity"] in ("fatal", "error")]
     if any(i["severity"] == "fatal" for i in errors):
         raise MergeRefusedError(operation_outcome(errors))

@@ -21,7 +21,8 @@ from lxml import etree
 from ketenzorg import strictjson
 from ketenzorg.errors import MalformedInputError, Problem
 from ketenzorg.interop.decimals import ExactDecimal
-from ketenzorg.strictjson import MAX_BYTES, MAX_DEPTH, Limits, line_col
+from ketenzorg.limits import MAX_BYTES, MAX_DEPTH, MAX_XML_NODES
+from ketenzorg.strictjson import Limits, line_col
 
 __all__ = [
     "MAX_BYTES",
@@ -32,16 +33,6 @@ __all__ = [
     "parse_xml",
     "read_json",
 ]
-
-MAX_XML_NODES: Final = 2_000_000
-"""Elements and attributes in one XML document of at most :data:`MAX_BYTES`.
-
-FHIR XML writes every primitive as an element with a ``value`` attribute: our bundles take 23
-(compact) to 32 (indented) bytes per node, so the largest legitimate bundle the byte limit admits
-holds about 1.4 million. As lxml elements and then the JSON form, a node costs 130 to 430 bytes
-while ``<entry/>`` takes 8 bytes and an attribute ``a=""`` 6, so 30 MiB of them took 3 GB and a
-minute in ``evaluate``; the budget bounds them to well under a gigabyte.
-"""
 
 
 class UnsafeInputError(MalformedInputError):
