@@ -275,3 +275,12 @@ def test_a_plugin_with_a_bad_data_file_is_refused_with_the_file_and_the_place() 
         "plugin 'org.check' failed in ketenzorg_register_instruments: InstrumentDataError: "
         "org_check/check.json: items[2].minimum: is above the maximum: no answer could fit"
     )
+
+
+def test_the_example_in_the_plugin_guide_fits_the_schema_and_loads() -> None:
+    guide = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = guide.split("### Instrument data files", 1)[1]
+    example = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    assert _schema_errors(example) == []
+    assert [i.id for i in spec_from_data(example).items] == ["injured", "children", "frequency"]
+    assert "schemas/instrument.schema.json" in section
