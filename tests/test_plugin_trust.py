@@ -350,6 +350,8 @@ def test_a_looping_rule_is_stopped_and_changes_nothing() -> None:
     assert time.monotonic() - started < LONG / 2
     assert (caught.value.plugin, caught.value.hook) == ("org.looper", "rule 'org.loops'")
     assert caught.value.budget == BUDGET
+    assert caught.value.location is not None
+    assert caught.value.location[0] == __file__  # stopped in the plugin's own code
     assert str(caught.value) == (
         "plugin 'org.looper' failed in rule 'org.loops': "
         "took longer than its time budget of 0.2 s and was stopped"

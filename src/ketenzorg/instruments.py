@@ -8,7 +8,6 @@ the declaration, one problem per item. Applying an instrument records an
 
 from __future__ import annotations
 
-import difflib
 import enum
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
@@ -329,6 +328,8 @@ def _item_from_data(raw: Any, path: str) -> tuple[Item | None, list[Problem]]:
     problems: list[Problem] = []
     for key in raw:
         if key not in known:
+            import difflib  # only for a file with a fault
+
             close = difflib.get_close_matches(str(key), sorted(known), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             problems.append(Problem(f"{path}.{key}", f"not a key of an item{hint}"))
