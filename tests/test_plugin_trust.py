@@ -351,6 +351,8 @@ def test_a_looping_rule_is_stopped_and_changes_nothing() -> None:
     assert time.monotonic() - started < LONG / 2
     assert (caught.value.plugin, caught.value.hook) == ("org.looper", "rule 'org.loops'")
     assert caught.value.budget == BUDGET
+    assert caught.value.location is not None
+    assert caught.value.location[0] == __file__  # stopped in the plugin's own code
     assert str(caught.value) == (
         "plugin 'org.looper' failed in rule 'org.loops': "
         "took longer than its time budget of 0.2 s and was stopped"
@@ -731,3 +733,101 @@ def test_the_cli_names_overrides_in_plugins_and_in_decisions(tmp_path: Path, cas
     assert "[ok] advance.safety-agreements (overridden by plugin 'org-lenient'): agreed" in decision.stdout
     dutch = _cli(site, "evaluate", str(case_file), "--at", day(8).isoformat(), "--lang", "nl")
     assert "[ok] advance.safety-agreements (vervangen door plugin 'org-lenient'): akkoord" in dutch.stdout
+
+
+def test_the_cli_places_a_failure_on_the_plugins_line_and_shows_its_message_only_with_debug(
+    tmp_path: Path, case_file: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    _install(
+        site,
+        "org-weights",
+        f"""
+        import pathlib
+        from ketenzorg import hookimpl
+        from ketenzorg.rules import Rule
+
+        def weighs(ctx):
+            rationale = ctx.state.latest_scores["client"].rationale
+            return pathlib.Path("/nonexistent-{MARKER}", rationale).read_bytes()
+
+        @hookimpl
+        def ketenzorg_register_rules(registry):
+            registry.add(Rule("org.weighs", weighs))
+        """,
+    )
+    case_file.write_bytes(
+        caseformat.dumps(
+            Engine().give_score(new_case(), party_id="client", score=6, rationale=MARKER, at=day(1))
+        )
+    )
+    plain = _cli(site, "evaluate", str(case_file), "--at", day(2).isoformat())
+    assert plain.returncode == 1
+    place = f"{site / 'org_weights.py'}:8"
+    assert f"failed in rule 'org.weighs': FileNotFoundError at {place}\n" in plain.stderr
+    assert "pathlib" not in plain.stderr
+    assert "--debug" in plain.stderr
+    assert MARKER not in plain.stderr + plain.stdout
+    environ = {**os.environ, "PYTHONPATH": str(site)}
+    environ.pop("KETENZORG_PLUGIN_TIMEOUT", None)
+    at = day(2).isoformat()
+    debug = subprocess.run(
+        [sys.executable, "-m", "ketenzorg", "--debug", "evaluate", str(case_file), "--at", at],
+        capture_output=True, text=True, encoding="utf-8", timeout=120, env=environ, check=False,
+    )  # fmt: skip
+    assert debug.returncode == 1
+    assert f"FileNotFoundError at {place}: [Errno 2] No such file or directory" in debug.stderr
+    assert MARKER in debug.stderr  # asked for: the message and the traceback
+    assert "Traceback (most recent call last)" in debug.stderr
+
+
+def test_the_cli_shows_a_plugins_bad_data_file_with_the_file_and_the_place(
+    tmp_path: Path, case_file: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    package = site / "org_dash"
+    package.mkdir()
+    item = {"id": "q", "answer_type": "integer", "minimum": 3, "maximum": 1, "requird": True}
+    item["text"] = {"nl": "Vraag", "en": "Question"}
+    data = {
+        "id": "org.dash",
+        "version": "1",
+        "name": item["text"],
+        "description": item["text"],
+        "items": [item],
+    }
+    (package / "dash.json").write_text(json.dumps(data), encoding="utf-8")
+    (package / "__init__.py").write_text(
+        textwrap.dedent(
+            """
+            from ketenzorg import hookimpl
+            from ketenzorg.instruments import load_data, spec_from_data
+
+            class Dash:
+                spec = property(lambda self: spec_from_data(load_data("org_dash", "dash.json")))
+
+                def assess(self, answers):
+                    raise AssertionError
+
+            @hookimpl
+            def ketenzorg_register_instruments(registry):
+                registry.add(Dash())
+            """
+        ),
+        encoding="utf-8",
+    )
+    info = site / "org_dash-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: org-dash\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[ketenzorg]\norg-dash = org_dash\n", encoding="utf-8")
+    result = _cli(site, "plugins")
+    assert result.returncode == 1
+    assert (
+        "failed in ketenzorg_register_instruments: InstrumentDataError at "
+        f"{package / '__init__.py'}:6: org_dash/dash.json: "
+        "items[0].requird: not a key of an item (did you mean 'required'?)\n"
+    ) in result.stderr
+    assert "items[0].minimum: is above the maximum" not in result.stderr  # the first problem stops the item
+    assert "--debug" not in result.stderr  # nothing was left out

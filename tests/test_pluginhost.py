@@ -299,3 +299,205 @@ def test_a_plugin_rule_with_an_unknown_text_is_named() -> None:
     with pytest.raises(PluginError, match="a text cannot be shown") as caught:
         engine.evaluate(new_case(), at=day(1))
     assert (caught.value.plugin, caught.value.hook) == ("org.texts", "rule 'org.bad-text'")
+
+
+# --- provenance: the same whichever way a plugin is given ----------------------------------------
+
+SCAN_PLUGIN = """
+    from ketenzorg import hookimpl
+    from ketenzorg.instruments import AnswerType, InstrumentResult, InstrumentSpec, Item
+
+    class Scan:
+        spec = InstrumentSpec(
+            id="org.scan",
+            version="1",
+            canonical="https://fhir.example.org",
+            name={"nl": "Scan", "en": "Scan"},
+            description={"nl": "Synthetisch", "en": "Synthetic"},
+            items=(Item(id="q", text={"nl": "Vraag", "en": "Question"}, answer_type=AnswerType.BOOLEAN),),
+        )
+
+        def assess(self, answers):
+            return InstrumentResult()
+
+    @hookimpl
+    def ketenzorg_register_instruments(registry):
+        registry.add(Scan())
+"""
+
+
+def _applied(engine: Engine) -> tuple[str, str | None, str | None]:
+    event = engine.assess(new_case(), "org.scan", {"q": True}, at=day(1)).events[-1]
+    return event.plugin, event.distribution, event.distribution_version  # type: ignore[attr-defined]
+
+
+def test_an_in_process_plugin_records_the_distribution_its_entry_point_would(site: Path) -> None:
+    _install_fake_distribution(site, "org-fake-scan", "org_fake_scan", SCAN_PLUGIN)
+    by_entry_point = Engine(entry_points=True)
+    in_process = Engine(plugins=[importlib.import_module("org_fake_scan")])
+    assert _applied(by_entry_point) == ("org-fake-scan", "org-fake-scan", "1.2.3")
+    assert _applied(in_process) == ("org_fake_scan", "org-fake-scan", "1.2.3")
+    infos = {i.name: i for i in in_process.plugin_info()}
+    assert (infos["org_fake_scan"].distribution, infos["org_fake_scan"].version) == ("org-fake-scan", "1.2.3")
+
+
+def test_an_in_process_plugin_is_found_in_the_distribution_that_installed_it(site: Path) -> None:
+    package = site / "org_fake_tool"
+    package.mkdir()
+    (package / "__init__.py").write_text(textwrap.dedent(SCAN_PLUGIN), encoding="utf-8")
+    info = site / "org_fake_tool-4.5.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: org-fake-tool\nVersion: 4.5\n")
+    (info / "RECORD").write_text("org_fake_tool/__init__.py,,\norg_fake_tool-4.5.dist-info/METADATA,,\n")
+    engine = Engine(plugins=[importlib.import_module("org_fake_tool")])
+    assert _applied(engine) == ("org_fake_tool", "org-fake-tool", "4.5")
+
+
+def test_an_in_process_plugin_may_declare_its_distribution_and_version() -> None:
+    class Declared:
+        ketenzorg_plugin_name = "org.declared"
+        ketenzorg_plugin_distribution = "org-declared"
+        ketenzorg_plugin_version = "2.0.1"
+
+        @hookimpl
+        def ketenzorg_register_instruments(self, registry: InstrumentRegistry) -> None:
+            module: dict[str, Any] = {}
+            exec(textwrap.dedent(SCAN_PLUGIN), module)
+            registry.add(module["Scan"]())
+
+    engine = Engine(plugins=[Declared()])
+    assert _applied(engine) == ("org.declared", "org-declared", "2.0.1")
+    assert {i.name: (i.distribution, i.version) for i in engine.plugin_info()}["org.declared"] == (
+        "org-declared",
+        "2.0.1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ({"ketenzorg_plugin_version": "1"}, "ketenzorg_plugin_version is given without"),
+        ({"ketenzorg_plugin_distribution": ""}, "ketenzorg_plugin_distribution is not a text"),
+        ({"ketenzorg_plugin_distribution": "x", "ketenzorg_plugin_version": 1}, "version is not a text"),
+    ],
+)
+def test_a_declared_provenance_that_cannot_be_used_is_refused(
+    attributes: dict[str, Any], message: str
+) -> None:
+    plugin = type("Declares", (), {"ketenzorg_plugin_name": "org.declares", **attributes})()
+    with pytest.raises(PluginError, match=message) as caught:
+        Engine(plugins=[plugin])
+    assert (caught.value.plugin, caught.value.hook) == ("org.declares", "register")
+
+
+def test_an_unknown_provenance_is_recorded_as_unknown() -> None:
+    class Anonymous:
+        ketenzorg_plugin_name = "org.anonymous"
+
+        @hookimpl
+        def ketenzorg_register_instruments(self, registry: InstrumentRegistry) -> None:
+            module: dict[str, Any] = {}
+            exec(textwrap.dedent(SCAN_PLUGIN), module)
+            registry.add(module["Scan"]())
+
+    engine = Engine(plugins=[Anonymous()])  # defined in a test module: no distribution installed it
+    assert _applied(engine) == ("org.anonymous", None, None)
+
+
+def test_building_an_engine_does_not_read_the_installed_distributions(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.metadata
+
+    _install_fake_distribution(site, "org-fake-lazy", "org_fake_lazy", SCAN_PLUGIN)
+    module = importlib.import_module("org_fake_lazy")
+    reads: list[str] = []
+    for name in ("entry_points", "packages_distributions"):
+        real = getattr(importlib.metadata, name)
+        monkeypatch.setattr(
+            importlib.metadata,
+            name,
+            lambda *a, _real=real, _name=name, **k: reads.append(_name) or _real(*a, **k),
+        )
+    engine = Engine(plugins=[module])
+    assert reads == []
+    assert _applied(engine)[1:] == ("org-fake-lazy", "1.2.3")
+    assert reads == ["entry_points"]
+    _applied(engine)
+    assert reads == ["entry_points"]  # looked up once per engine
+
+
+# --- where a plugin failed -----------------------------------------------------------------------
+
+
+def test_a_failure_inside_a_library_is_placed_on_the_plugins_own_line(tmp_path: Path) -> None:
+    missing = tmp_path / "weights-missing.json"
+
+    def reads_a_file(ctx: RuleContext) -> Finding:
+        missing.read_bytes()  # the plugin's own line: the exception is raised inside pathlib
+        raise AssertionError("unreachable")
+
+    engine = Engine(plugins=[RulesPlugin(Rule("org.reads", reads_a_file), name="org.reader")])
+    with pytest.raises(PluginError) as caught:
+        engine.evaluate(new_case(), at=day(1))
+    line = reads_a_file.__code__.co_firstlineno + 1
+    assert caught.value.location == (__file__, line)
+    described = caught.value.describe()
+    assert (
+        described == f"plugin 'org.reader' failed in rule 'org.reads': FileNotFoundError at {__file__}:{line}"
+    )
+    assert caught.value.message_hidden
+    # The message (here the file name) and the traceback only when asked for.
+    detailed = caught.value.describe(debug=True)
+    assert detailed.startswith(f"{described}: [Errno 2] No such file or directory: '{missing}'\n")
+    assert "Traceback (most recent call last)" in detailed
+    assert "missing.read_bytes()" in detailed
+
+
+def test_a_plugin_that_does_not_compile_is_placed_where_it_breaks(site: Path) -> None:
+    _install_fake_distribution(site, "org-fake-typo", "org_fake_typo", "x = 1\ndef broken(:\n    pass\n")
+    with pytest.raises(PluginError) as caught:
+        Engine(entry_points=True)
+    assert caught.value.location == (str(site / "org_fake_typo.py"), 2)
+    assert "SyntaxError at " in caught.value.describe()
+
+
+def test_a_plugins_own_validation_error_reaches_the_user_as_written() -> None:
+    from ketenzorg.errors import Problem, ValidationError
+    from ketenzorg.instruments import ResponseError
+
+    class Strict:
+        ketenzorg_plugin_name = "org.strict"
+
+        @hookimpl
+        def ketenzorg_register_instruments(self, registry: InstrumentRegistry) -> None:
+            module: dict[str, Any] = {}
+            exec(textwrap.dedent(SCAN_PLUGIN), module)
+
+            class StrictScan(module["Scan"]):  # type: ignore[misc, name-defined]
+                def assess(self, answers: Any) -> Any:
+                    raise ResponseError([Problem("q", "answer 'no' needs a rationale item")])
+
+            registry.add(StrictScan())
+
+        @hookimpl
+        def ketenzorg_register_rules(self, registry: RuleRegistry) -> None:
+            def refuses(ctx: RuleContext) -> Finding:
+                raise ValidationError([Problem("policy.threshold", "must be 1..24")])
+
+            registry.add(Rule("org.refuses", refuses))
+
+    engine = Engine(plugins=[Strict()])
+    with pytest.raises(PluginError) as assessed:
+        engine.assess(new_case(), "org.scan", {"q": False}, at=day(1))
+    assert str(assessed.value) == (
+        "plugin 'org.strict' failed in assess of instrument 'org.scan': "
+        "ResponseError: q: answer 'no' needs a rationale item"
+    )
+    assert not assessed.value.message_hidden
+    with pytest.raises(PluginError) as evaluated:
+        engine.evaluate(new_case(), at=day(1))
+    assert str(evaluated.value).endswith("ValidationError: policy.threshold: must be 1..24")
+    described = evaluated.value.describe()
+    assert f"ValidationError at {__file__}:" in described
+    assert described.endswith(": policy.threshold: must be 1..24")

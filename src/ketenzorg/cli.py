@@ -247,7 +247,11 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
         return EXIT_OK
     for info in infos:
-        origin = f"{info.distribution} {info.version}" if info.distribution else "in-process"
+        origin = (
+            f"{info.distribution} {info.version or '(version unknown)'}"
+            if info.distribution
+            else ("distribution unknown")
+        )
         kind = " (shipped)" if info.builtin else ""
         _out(f"{info.name}{kind}: {origin}")
         _out(f"  hooks: {', '.join(info.hooks) or '-'}")
@@ -486,6 +490,11 @@ def _parser() -> _Parser:
         description="Phased chain care (gefaseerde ketenzorg): decisions that explain themselves.",
     )
     parser.add_argument("--version", action="version", version=f"ketenzorg {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on a plugin's failure, also show its exception's message and traceback (may show case data)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="walk a synthetic case through the whole method")
@@ -646,19 +655,23 @@ def _run(argv: Sequence[str] | None) -> int:
     return func(args)
 
 
-def _plugin_failure(error: PluginError) -> str:
-    """Name plugin, hook, exception type and where it was raised; never the cause's message,
-    which may carry case data."""
-    cause = error.cause
-    if isinstance(cause, str):
-        return str(error)
-    where = ""
-    tb = cause.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if tb is not None:
-        where = f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
-    return f"plugin {error.plugin!r} failed in {error.hook}: {type(cause).__name__}{where}"
+def _plugin_failure(error: PluginError, *, debug: bool) -> str:
+    """Name plugin, hook, exception type and the plugin's line; the cause's message, which may carry
+    case data, only with ``--debug``."""
+    text = error.describe(debug=debug)
+    if error.message_hidden and not debug:
+        text += "\n(run `ketenzorg --debug ...` to see its message and traceback; they may show case data)"
+    return text
+
+
+def _debug(argv: Sequence[str]) -> bool:
+    """Whether ``--debug`` is among the options before the command (where the parser takes it)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return False
+        if arg == "--debug":
+            return True
+    return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -668,6 +681,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     from ketenzorg.errors import FileWriteError, KetenzorgError, MalformedInputError
 
+    debug = _debug(list(sys.argv[1:] if argv is None else argv))
     try:
         return _run(argv)
     except _UsageError as exc:
@@ -682,7 +696,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ketenzorg.pluginhost import PluginError
 
             if isinstance(exc, PluginError):
-                _err(_plugin_failure(exc))
+                _err(_plugin_failure(exc, debug=debug))
                 return EXIT_NEGATIVE
         _err(str(exc))
         return EXIT_NEGATIVE

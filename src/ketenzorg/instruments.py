@@ -23,6 +23,8 @@ __all__ = [
     "AnswerType",
     "Classification",
     "Instrument",
+    "InstrumentData",
+    "InstrumentDataError",
     "InstrumentResult",
     "InstrumentSpec",
     "Item",
@@ -40,6 +42,13 @@ Answer = bool | int | str | tuple[str, ...]
 
 class ResponseError(ValidationError):
     """Answers that do not fit the instrument: one problem per item."""
+
+
+class InstrumentDataError(ValidationError):
+    """An instrument's data file that cannot be read or describes an impossible instrument.
+
+    Names the file (``source``) and the place in it (``items[3].required``).
+    """
 
 
 class AnswerType(enum.Enum):
@@ -87,12 +96,34 @@ class AdvisedSetting(enum.Enum):
         return list(AdvisedSetting).index(self)
 
 
+LANGUAGES_REQUIRED = ("nl", "en")
+"""The languages every text of an instrument has (others may be added)."""
+
+
 def _texts(_: object, attribute: attrs.Attribute[Any], value: Mapping[str, str]) -> None:
-    if not isinstance(value, Mapping) or not {"nl", "en"} <= set(value):
-        raise ValidationError([Problem(attribute.name, "needs a text in 'nl' and in 'en'")])
-    for lang, text in value.items():
-        if not isinstance(text, str) or not text.strip():
-            raise ValidationError([Problem(f"{attribute.name}.{lang}", "must not be empty")])
+    problems = _text_problems(value, attribute.name)
+    if problems:
+        raise ValidationError(problems)
+
+
+def _text_problems(value: Any, path: str) -> list[Problem]:
+    if not isinstance(value, Mapping) or not set(LANGUAGES_REQUIRED) <= set(value):
+        return [Problem(path, "needs a text in 'nl' and in 'en'")]
+    return [
+        Problem(f"{path}.{lang}", "must not be empty")
+        for lang, text in value.items()
+        if not isinstance(text, str) or not text.strip()
+    ]
+
+
+def _boolean(_: object, attribute: attrs.Attribute[Any], value: bool) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError([Problem(attribute.name, "expected true or false")])
+
+
+def _optional_whole_number(_: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValidationError([Problem(attribute.name, "expected a whole number")])
 
 
 def _canonical_base(_: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
@@ -135,11 +166,11 @@ class Item:
     text: Mapping[str, str] = attrs.field(validator=_texts)
     """The question, by language ("nl", "en")."""
     answer_type: AnswerType
-    required: bool = True
+    required: bool = attrs.field(default=True, validator=_boolean)
     allowed: tuple[str, ...] = attrs.field(default=(), validator=tuple_of(str))
     """Codes for choice items."""
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: int | None = attrs.field(default=None, validator=_optional_whole_number)
+    maximum: int | None = attrs.field(default=None, validator=_optional_whole_number)
     section: str | None = attrs.field(default=None, validator=optional_text)
     """The part of the instrument the item belongs to, if it has parts."""
 
@@ -149,6 +180,20 @@ class Item:
             raise ValidationError([Problem("allowed", "a choice item needs codes")])
         if not choice and self.allowed:
             raise ValidationError([Problem("allowed", "only choice items have codes")])
+        seen: set[str] = set()
+        for index, code in enumerate(self.allowed):
+            if not code.strip():
+                raise ValidationError([Problem(f"allowed[{index}]", "must not be empty")])
+            if code in seen:
+                raise ValidationError([Problem(f"allowed[{index}]", "this code is given twice")])
+            seen.add(code)
+        if self.section is not None and not self.section.strip():
+            raise ValidationError([Problem("section", "must not be empty")])
+        ranged = [name for name in ("minimum", "maximum") if getattr(self, name) is not None]
+        if ranged and self.answer_type is not AnswerType.INTEGER:
+            raise ValidationError([Problem(ranged[0], "only integer items have a minimum or maximum")])
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValidationError([Problem("minimum", "is above the maximum: no answer could fit")])
 
     def check(self, value: Any) -> str | None:
         """Why ``value`` is not a valid answer to this item, or ``None``."""
@@ -253,37 +298,63 @@ class Instrument(Protocol):
     def assess(self, answers: Mapping[str, Answer]) -> InstrumentResult: ...
 
 
-def spec_from_data(data: Mapping[str, Any], *, canonical: str | None = None) -> InstrumentSpec:
+class InstrumentData(dict[str, Any]):
+    """The contents of an instrument's data file, remembering which file it came from."""
+
+    def __init__(self, data: Mapping[str, Any], source: str) -> None:
+        super().__init__(data)
+        self.source = source
+
+
+SPEC_KEYS = ("id", "version", "name", "description", "items")
+OPTIONAL_SPEC_KEYS = ("canonical",)
+"""The keys of a data file that describe the instrument; any other top-level key is the
+instrument's own data (weights, thresholds), which the instrument reads itself."""
+
+
+def _item_keys() -> frozenset[str]:
+    return frozenset(field.name for field in attrs.fields(Item))
+
+
+def spec_from_data(
+    data: Mapping[str, Any], *, source: str | None = None, canonical: str | None = None
+) -> InstrumentSpec:
     """Build a spec from plain data (an instrument's JSON data file), refusing bad data with a path.
 
-    The canonical base is the ``canonical`` argument, else the data's ``canonical`` key.
+    The format is documented in docs/plugins.md and described by ``schemas/instrument.schema.json``.
+    An item with a key it does not have (a typo such as ``requird``), an impossible range, a choice
+    item without codes or with a code twice, or a text without Dutch or English is refused with an
+    :class:`InstrumentDataError` naming every problem by its place: ``items[3].requird``. The file
+    is named from ``source``, else from the data when :func:`load_data` read it. The canonical base
+    is the ``canonical`` argument, else the data's ``canonical`` key.
     """
+    source = source if source is not None else getattr(data, "source", None)
+    try:
+        return _spec_from_data(data, canonical)
+    except ValidationError as error:
+        raise InstrumentDataError(error.problems, source=source) from None
+
+
+def _spec_from_data(data: Any, canonical: str | None) -> InstrumentSpec:
+    if not isinstance(data, Mapping):
+        raise ValidationError([Problem("", "an instrument's data is a JSON object")])
+    problems = [Problem(key, "missing in instrument data") for key in SPEC_KEYS if key not in data]
+    for key in ("id", "version"):
+        if key in data and (not isinstance(data[key], str) or not data[key].strip()):
+            problems.append(Problem(key, "must be a text that is not empty"))
+    for key in ("name", "description"):
+        if key in data:
+            problems += _text_problems(data[key], key)
+    raw_items = data.get("items", [])
+    if not isinstance(raw_items, list) or ("items" in data and not raw_items):
+        problems.append(Problem("items", "must be a list of at least one item"))
+        raw_items = []
     items: list[Item] = []
-    problems: list[Problem] = []
-    for index, raw in enumerate(data.get("items", ())):
-        try:
-            items.append(
-                Item(
-                    id=raw["id"],
-                    text=raw["text"],
-                    answer_type=AnswerType(raw["answer_type"]),
-                    required=raw.get("required", True),
-                    allowed=tuple(raw.get("allowed", ())),
-                    minimum=raw.get("minimum"),
-                    maximum=raw.get("maximum"),
-                    section=raw.get("section"),
-                )
-            )
-        except KeyError as missing:
-            problems.append(Problem(f"items[{index}].{missing.args[0]}", "missing in instrument data"))
-        except ValidationError as error:
-            problems += [Problem(f"items[{index}].{p.path}", p.message) for p in error.problems]
-        except ValueError:
-            allowed = ", ".join(t.value for t in AnswerType)
-            problems.append(Problem(f"items[{index}].answer_type", f"not one of {allowed}"))
-    for key in ("id", "version", "name", "description", "items"):
-        if key not in data:
-            problems.append(Problem(key, "missing in instrument data"))
+    for index, raw in enumerate(raw_items):
+        item, found = _item_from_data(raw, f"items[{index}]")
+        problems += found
+        if item is not None:
+            items.append(item)
     if problems:
         raise ValidationError(problems)
     return InstrumentSpec(
@@ -296,14 +367,81 @@ def spec_from_data(data: Mapping[str, Any], *, canonical: str | None = None) -> 
     )
 
 
-def load_data(package: str, name: str) -> dict[str, Any]:
-    """Read a JSON data file shipped inside ``package`` (item sets and weights are data)."""
+def _item_from_data(raw: Any, path: str) -> tuple[Item | None, list[Problem]]:
+    if not isinstance(raw, Mapping):
+        return None, [Problem(path, "an item is a JSON object")]
+    known = _item_keys()
+    problems: list[Problem] = []
+    for key in raw:
+        if key not in known:
+            import difflib  # only for a file with a fault
+
+            close = difflib.get_close_matches(str(key), sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(Problem(f"{path}.{key}", f"not a key of an item{hint}"))
+    problems += [
+        Problem(f"{path}.{key}", "missing in instrument data")
+        for key in ("id", "text", "answer_type")
+        if key not in raw
+    ]
+    if "text" in raw:
+        problems += _text_problems(raw["text"], f"{path}.text")
+    answer_type = None
+    if "answer_type" in raw:
+        try:
+            answer_type = AnswerType(raw["answer_type"])
+        except ValueError:
+            allowed = ", ".join(t.value for t in AnswerType)
+            problems.append(Problem(f"{path}.answer_type", f"not one of {allowed}"))
+    allowed_codes = raw.get("allowed", [])
+    if not isinstance(allowed_codes, list):
+        problems.append(Problem(f"{path}.allowed", "must be a list of codes"))
+    if problems or answer_type is None:
+        return None, problems
+    try:
+        item = Item(
+            id=raw["id"],
+            text=raw["text"],
+            answer_type=answer_type,
+            required=raw.get("required", True),
+            allowed=tuple(allowed_codes),
+            minimum=raw.get("minimum"),
+            maximum=raw.get("maximum"),
+            section=raw.get("section"),
+        )
+    except ValidationError as error:
+        return None, [Problem(f"{path}.{p.path}", p.message) for p in error.problems]
+    return item, []
+
+
+def load_data(package: str, name: str) -> InstrumentData:
+    """Read a JSON data file shipped inside ``package`` (item sets and weights are data).
+
+    The result remembers the file, so that :func:`spec_from_data` names it in its errors. A file
+    that is missing or not a JSON object is an :class:`InstrumentDataError` naming it.
+    """
     import importlib.resources
 
     import orjson
 
-    data: dict[str, Any] = orjson.loads(importlib.resources.files(package).joinpath(name).read_bytes())
-    return data
+    source = f"{package}/{name}"
+    try:
+        raw = importlib.resources.files(package).joinpath(name).read_bytes()
+    except (OSError, ModuleNotFoundError) as error:
+        what = (
+            "no such file in the package"
+            if isinstance(error, FileNotFoundError)
+            else (f"cannot be read ({type(error).__name__})")
+        )
+        raise InstrumentDataError([Problem("", what)], source=source) from None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        where = f"line {error.lineno}, column {error.colno}"
+        raise InstrumentDataError([Problem(where, "not valid JSON")], source=source) from None
+    if not isinstance(data, dict):
+        raise InstrumentDataError([Problem("", "an instrument's data is a JSON object")], source=source)
+    return InstrumentData(data, source)
 
 
 def validate_answers(spec: InstrumentSpec, answers: Any) -> dict[str, Answer]:

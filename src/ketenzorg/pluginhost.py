@@ -15,10 +15,11 @@ import inspect
 import logging
 import math
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from types import FrameType, TracebackType
+from types import FrameType, ModuleType, TracebackType
 from typing import Any
 
 import attrs
@@ -61,30 +62,86 @@ class PluginError(KetenzorgError):
 
     ``str()`` names the plugin, the hook and the type of the exception, never the exception's
     message: a plugin's message may repeat what it was given (a rationale, a name), and an
-    application may log this error. The original exception is ``__cause__`` (and :attr:`cause`),
-    with its message and traceback, for a caller that decides to look at it. A text ``cause`` is a
-    description ketenzorg wrote itself and holds no case data; ``detail`` is such a description
-    added to an exception's type.
+    application may log this error. The exception is the one exception to that: an error of
+    ketenzorg's own kinds (a :class:`~ketenzorg.errors.KetenzorgError`, such as the
+    ``ValidationError`` or ``ResponseError`` a plugin raises on purpose with its problems) is shown
+    as written, because those texts are written to be shown and never repeat case data.
+
+    The original exception is ``__cause__`` (and :attr:`cause`), with its message and traceback,
+    for a caller that decides to look at it; :attr:`location` is the file and line in the plugin's
+    own code where it went wrong, and :meth:`describe` renders all of it for a developer. A text
+    ``cause`` is a description ketenzorg wrote itself and holds no case data; ``detail`` is such a
+    description added to an exception's type.
     """
 
     def __init__(
-        self, plugin: str, hook: str, cause: BaseException | str, *, detail: str | None = None
+        self,
+        plugin: str,
+        hook: str,
+        cause: BaseException | str,
+        *,
+        detail: str | None = None,
+        location: tuple[str, int] | None = None,
     ) -> None:
         self.plugin = plugin
         self.hook = hook
         self.cause = cause
-        text = cause if isinstance(cause, str) else type(cause).__name__
-        if detail and not isinstance(cause, str):
-            text += f" ({detail})"
-        super().__init__(f"plugin {plugin!r} failed in {hook}: {text}")
+        self.detail = detail if not isinstance(cause, str) else None
+        self.location: tuple[str, int] | None = (
+            location if location is not None or isinstance(cause, str) else own_frame(cause)
+        )
+        """The file and line of the plugin's own code where it failed, if known."""
+        super().__init__(f"plugin {plugin!r} failed in {hook}: {self._what(at=False, debug=False)}")
+
+    @property
+    def message_hidden(self) -> bool:
+        """Whether :meth:`describe` leaves out the exception's message unless asked for detail."""
+        cause = self.cause
+        return not isinstance(cause, str | KetenzorgError) and bool(str(cause))
+
+    def _what(self, *, at: bool, debug: bool) -> str:
+        cause = self.cause
+        where = f"{self.location[0]}:{self.location[1]}" if at and self.location else ""
+        if isinstance(cause, str):
+            return f"{cause} (at {where})" if where else cause
+        text = type(cause).__name__
+        if self.detail:
+            text += f" ({self.detail})"
+        if where:
+            text += f" at {where}"
+        if isinstance(cause, KetenzorgError) or (debug and str(cause)):
+            text += f": {cause}"
+        return text
+
+    def describe(self, *, debug: bool = False) -> str:
+        """The failure for a developer: plugin, hook, exception type and where in the plugin.
+
+        Without ``debug``, the exception's message is left out (it may repeat case data) unless
+        it is one of ketenzorg's own errors; with ``debug``, the message and the traceback are
+        added. Show ``debug`` output only to whoever may see the case.
+        """
+        text = f"plugin {self.plugin!r} failed in {self.hook}: {self._what(at=True, debug=debug)}"
+        cause = self.cause
+        if debug and isinstance(cause, BaseException):
+            import traceback
+
+            text += "\n" + "".join(traceback.format_exception(cause)).rstrip()
+        return text
 
 
 class PluginTimeoutError(PluginError):
     """A hook call ran longer than the engine's time budget (``hook_timeout``) and was stopped."""
 
-    def __init__(self, plugin: str, hook: str, budget: float) -> None:
+    def __init__(
+        self, plugin: str, hook: str, budget: float, *, location: tuple[str, int] | None = None
+    ) -> None:
         self.budget = budget
-        super().__init__(plugin, hook, f"took longer than its time budget of {budget:g} s and was stopped")
+        super().__init__(
+            plugin,
+            hook,
+            f"took longer than its time budget of {budget:g} s and was stopped",
+            location=location,
+        )
 
 
 class _OutOfTime(BaseException):
@@ -139,11 +196,51 @@ class HookBudget:
         if self._expired:
             # The budget is spent: whatever the call did with the interruption, it failed.
             assert self.seconds is not None
-            raise PluginTimeoutError(self.plugin, self.hook, self.seconds) from None
+            where = own_frame(error) if isinstance(error, _OutOfTime) else None
+            raise PluginTimeoutError(self.plugin, self.hook, self.seconds, location=where) from None
 
 
 _EXIT_CODE = HookBudget.__exit__.__code__
 _NO_BUDGET: AbstractContextManager[object] = contextlib.nullcontext()
+
+
+def own_frame(error: BaseException) -> tuple[str, int] | None:
+    """The file and line in the plugin's own code where ``error`` was raised, if there is one.
+
+    The plugin's code is the package of the first frame of the traceback outside ketenzorg's core,
+    pluggy and the standard library (where ketenzorg called into the plugin); its own frame is the
+    deepest frame in that package, so a failure inside a library the plugin called (``pathlib``)
+    is placed on the plugin's line that called it. A plugin that does not compile is placed where
+    the compiler found the fault. Without any frame of the plugin's, the deepest frame.
+    """
+    if isinstance(error, SyntaxError) and error.filename and error.lineno:
+        return error.filename, error.lineno
+    frames: list[tuple[str, str, int]] = []
+    tb = error.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        frames.append((str(tb.tb_frame.f_globals.get("__name__", "")), code.co_filename, tb.tb_lineno))
+        tb = tb.tb_next
+    if not frames:
+        return None
+    package = next((_package(module) for module, _, _ in frames if not _is_library(module)), None)
+    if package is not None:
+        for module, filename, line in reversed(frames):
+            if module == package or module.startswith(package + "."):
+                return filename, line
+    return frames[-1][1], frames[-1][2]
+
+
+def _is_library(module: str) -> bool:
+    top = module.partition(".")[0]
+    if top == "ketenzorg":
+        return not module.startswith("ketenzorg.plugins.")
+    return top in sys.stdlib_module_names or top in ("pluggy", "attr", "attrs")
+
+
+def _package(module: str) -> str:
+    # A plugin shipped inside ketenzorg is its own module; any other plugin is its whole package.
+    return module if module.startswith("ketenzorg.") else module.partition(".")[0]
 
 
 def _can_alarm() -> bool:
@@ -176,8 +273,16 @@ class RegisteredInstrument:
 
     instrument: Instrument
     plugin: str
-    distribution: str | None
-    version: str | None
+    provenance: Callable[[], tuple[str | None, str | None]] = attrs.field(eq=False, repr=False)
+    """The plugin's distribution and version (``None``: unknown), found when first asked."""
+
+    @property
+    def distribution(self) -> str | None:
+        return self.provenance()[0]
+
+    @property
+    def version(self) -> str | None:
+        return self.provenance()[1]
 
     @property
     def spec(self) -> InstrumentSpec:
@@ -281,8 +386,9 @@ class InstrumentRegistry(_Registry):
             raise self._duplicate(
                 "ketenzorg_register_instruments", f"instrument {spec.id!r}", existing.plugin
             )
-        distribution, version = self._provenance(self._plugin)
-        self._items[spec.id] = RegisteredInstrument(instrument, self._plugin, distribution, version)
+        self._items[spec.id] = RegisteredInstrument(
+            instrument, self._plugin, functools.partial(self._provenance, self._plugin)
+        )
 
     def instruments(self) -> Mapping[str, RegisteredInstrument]:
         return dict(self._items)
@@ -310,6 +416,8 @@ class PluginHost:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self._dist: dict[str, tuple[str | None, str | None]] = {}
+        self._undeclared: dict[str, object] = {}
+        """In-process plugins that declared no distribution: it is looked up when first needed."""
         self._builtin: set[str] = set()
         self._on_listener_error = on_listener_error or _log_listener_error
         blocked = set(block)
@@ -328,7 +436,9 @@ class PluginHost:
         for plugin in plugins:
             name = _plugin_name(plugin)
             if name not in blocked:
-                self._register(plugin, name, (None, None))
+                self._register(plugin, name, _declared_provenance(plugin, name))
+                if self._dist[name] == (None, None):
+                    self._undeclared[name] = plugin
         if entry_points:
             self._load_entry_points(blocked)
         for impl_plugin, hook_name in self._wrappers():
@@ -412,7 +522,7 @@ class PluginHost:
         return registry.rules()
 
     def _collect_instruments(self) -> Mapping[str, RegisteredInstrument]:
-        registry = InstrumentRegistry(lambda plugin: self._dist.get(plugin, (None, None)))
+        registry = InstrumentRegistry(self.provenance)
         self._call_each("ketenzorg_register_instruments", registry)
         return registry.instruments()
 
@@ -449,15 +559,76 @@ class PluginHost:
 
     # --- introspection ---------------------------------------------------------------------------
 
+    def provenance(self, plugin: str) -> tuple[str | None, str | None]:
+        """The distribution and version a plugin comes from; ``(None, None)`` when unknown.
+
+        Shipped plugins come from ``ketenzorg``; installed ones from the distribution of their entry
+        point; an in-process plugin from what it declares (``ketenzorg_plugin_distribution``,
+        ``ketenzorg_plugin_version``), else from the installed distribution its module belongs
+        to, looked up on first use (reading the installed distributions costs tens of
+        milliseconds, which building an engine does not pay).
+        """
+        waiting = self._undeclared.pop(plugin, None)
+        if waiting is not None:
+            self._dist[plugin] = _installed_provenance(waiting)
+        return self._dist.get(plugin, (None, None))
+
     def info(self) -> tuple[PluginInfo, ...]:
         out = []
         for name, plugin in self.pm.list_name_plugin():
             if plugin is None:
                 continue
             hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
-            dist, version = self._dist.get(name, (None, None))
+            dist, version = self.provenance(name)
             out.append(PluginInfo(name, dist, version, name in self._builtin, hooks))
         return tuple(out)
+
+
+def _declared_provenance(plugin: object, name: str) -> tuple[str | None, str | None]:
+    """What an in-process plugin says about its distribution and version (both optional)."""
+    distribution = getattr(plugin, "ketenzorg_plugin_distribution", None)
+    version = getattr(plugin, "ketenzorg_plugin_version", None)
+    for attribute, value in (("distribution", distribution), ("version", version)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise PluginError(name, "register", f"ketenzorg_plugin_{attribute} is not a text")
+    if version is not None and distribution is None:
+        raise PluginError(
+            name, "register", "ketenzorg_plugin_version is given without ketenzorg_plugin_distribution"
+        )
+    if distribution is not None and version is None:
+        import importlib.metadata
+
+        try:
+            version = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            version = None
+    return distribution, version
+
+
+def _installed_provenance(plugin: object) -> tuple[str | None, str | None]:
+    """The installed distribution an in-process plugin's module belongs to, or ``(None, None)``.
+
+    First a distribution that names the module's package in its ``ketenzorg`` entry points (what
+    loading it through the entry point would record), then the one distribution that installed
+    that package.
+    """
+    import importlib.metadata
+
+    module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+    package = module.partition(".")[0]
+    if package == "ketenzorg":
+        return "ketenzorg", _builtin_version()
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.module.partition(".")[0] == package and ep.dist is not None:
+            return ep.dist.name, ep.dist.version
+    names = set(importlib.metadata.packages_distributions().get(package, ()))
+    if len(names) == 1:
+        [name] = names
+        try:
+            return name, importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None, None
+    return None, None
 
 
 def _plugin_name(plugin: object) -> str:

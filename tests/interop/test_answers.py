@@ -695,10 +695,10 @@ class _Failing(Counting):
 
 def test_an_instrument_that_fails_on_recheck_is_a_plugin_error() -> None:
     event = _counted()
-    registered = RegisteredInstrument(_Failing(), "org.counting", None, None)
+    registered = RegisteredInstrument(_Failing(), "org.counting", lambda: (None, None))
     with pytest.raises(PluginError, match=r"org\.counting"):
         result_issues(registered, event, where=WHERE)
-    wrong = RegisteredInstrument(_Returning(), "org.counting", None, None)
+    wrong = RegisteredInstrument(_Returning(), "org.counting", lambda: (None, None))
     with pytest.raises(PluginError, match="not an InstrumentResult"):
         result_issues(wrong, event, where=WHERE)
 
@@ -719,7 +719,12 @@ def test_the_instrument_gets_a_read_only_copy_of_the_answers() -> None:
             return super().assess(answers)
 
     event = _counted()
-    assert result_issues(RegisteredInstrument(Spying(), "org.counting", None, None), event, where=WHERE) == []
+    assert (
+        result_issues(
+            RegisteredInstrument(Spying(), "org.counting", lambda: (None, None)), event, where=WHERE
+        )
+        == []
+    )
     assert seen
     assert seen[0] is not event.answers
 

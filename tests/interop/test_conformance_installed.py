@@ -301,7 +301,7 @@ def test_an_instrument_named_like_its_bases_instrument_system_is_a_typed_error()
         def assess(self, answers: object) -> InstrumentResult:
             return InstrumentResult()
 
-    registered = RegisteredInstrument(Clash(), "org-a", None, None)
+    registered = RegisteredInstrument(Clash(), "org-a", lambda: (None, None))
     with pytest.raises(ValidationError, match="clashes with a code system"):
         conformance.files([registered])
 
