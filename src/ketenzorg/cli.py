@@ -187,6 +187,7 @@ def _load_case(path: str, fmt: str | None = None) -> Case:
 
 def _case_from_bundle(data: dict[str, Any], path: str) -> Case:
     """Validate a bundle (structure, profile, case) and convert it once; refuse with locations."""
+    from ketenzorg.engine import Engine
     from ketenzorg.errors import MalformedInputError, Problem
     from ketenzorg.interop.fhir import FhirMappingError, bundle_to_case
     from ketenzorg.interop.validate import read_bundle
@@ -196,7 +197,7 @@ def _case_from_bundle(data: dict[str, Any], path: str) -> Case:
         return case
     errors = [i for i in outcome["issue"] if i["severity"] in ("fatal", "error")]
     if not errors:  # a valid bundle that carries no whole case
-        return bundle_to_case(data)
+        return bundle_to_case(data, engine=Engine())
     problems = [Problem((i.get("expression") or ["Bundle"])[0], i["diagnostics"]) for i in errors]
     if any(i["severity"] == "fatal" for i in errors):
         raise MalformedInputError(problems)
@@ -267,7 +268,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from ketenzorg.messages import Message, render
 
     lang: Language = args.lang
-    steps = walk(Engine(lang=lang))
+    engine = Engine(lang=lang)
+    steps = walk(engine)
     refused = render(Message("demo.refused"), lang)
     for index, step in enumerate(steps, start=1):
         _out(f"\n=== {index}. {TITLES[step.key][lang]}")
@@ -276,7 +278,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         _out(step.decision.explain(lang))
     if args.out:
         out = Path(args.out)
-        bundle = case_to_bundle(steps[-1].case)
+        bundle = case_to_bundle(steps[-1].case, engine=engine)
         files = {
             "case.json": caseformat.dumps(steps[-1].case),
             "bundle.json": orjson.dumps(bundle, option=orjson.OPT_INDENT_2),
@@ -432,7 +434,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     # What goes to a partner is re-decided first: a forged phase change is never sent on.
     engine = _engine(args)
     case = _load_replayed(engine, args.case)
-    bundle = case_to_bundle(case, type=args.type, instruments=engine.instruments)
+    bundle = case_to_bundle(case, engine=engine, type=args.type)
     if args.format == "xml":
         from ketenzorg.interop.fhirxml import to_xml
 

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
+from factories import shipped_engine
 from ketenzorg.demo import build_demo_case, walk
 from ketenzorg.errors import MalformedInputError
 from ketenzorg.interop.definitions import X_GOAL_STATUS, X_RANK
@@ -48,7 +49,7 @@ def _steps() -> list[Any]:
 
 @functools.cache
 def _bundle_bytes(step: int = -1, kind: str = "collection") -> bytes:
-    return orjson.dumps(case_to_bundle(_steps()[step].case, type=kind))  # type: ignore[arg-type]
+    return orjson.dumps(case_to_bundle(_steps()[step].case, engine=shipped_engine(), type=kind))  # type: ignore[arg-type]
 
 
 def fresh(step: int = -1, kind: str = "collection") -> dict[str, Any]:
@@ -133,7 +134,7 @@ def partner_score() -> dict[str, Any]:
 
 @pytest.mark.parametrize("kind", ["collection", "transaction"])
 def test_the_demo_bundle_is_valid(kind: str) -> None:
-    bundle = orjson.loads(orjson.dumps(case_to_bundle(build_demo_case(), type=kind)))  # type: ignore[arg-type]
+    bundle = orjson.loads(orjson.dumps(case_to_bundle(build_demo_case(), engine=shipped_engine(), type=kind)))  # type: ignore[arg-type]
     outcome = check(validate_bundle(bundle))
     assert is_valid(outcome)
     assert len(outcome["issue"]) == 1
@@ -643,7 +644,7 @@ def test_a_bundle_of_too_many_entries_is_refused_before_any_entry_is_read() -> N
         }
     ]
     with pytest.raises(MalformedInputError) as caught:
-        bundle_to_case(bundle)
+        bundle_to_case(bundle, engine=shipped_engine())
     assert caught.value.problems[0].path == "Bundle.entry"
 
 

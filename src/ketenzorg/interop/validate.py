@@ -673,18 +673,19 @@ wrong (each takes about as long as validating the resource with ``strict=True``)
 
 def _case(bundle: Mapping[str, Any], issues: _Issues) -> Case | None:
     from ketenzorg.decision import RuleStatus
-    from ketenzorg.interop.export import default_engine
+    from ketenzorg.engine import Engine
     from ketenzorg.interop.read import bundle_to_case, entry_of_event
 
+    engine = Engine()  # the shipped plugins and the default policy, until the caller's engine is passed
     try:
-        case = bundle_to_case(bundle)
+        case = bundle_to_case(bundle, engine=engine)
     except ValidationError as error:  # FhirMappingError, or a value the domain refuses
         issues += _located(bundle, error.problems)
         return None
     state = case.state
     if state.plan is not None:
         try:
-            decision = default_engine().evaluate(case, at=state.latest_at)
+            decision = engine.evaluate(case, at=state.latest_at)
         except OverflowError:
             issues.append(
                 issue("error", "value", "the case's dates are out of range: it cannot be evaluated")
