@@ -83,21 +83,20 @@ class _Exporter(Writer):
         settings: list[tuple[int, Event, CareSetting]] = [(0, self.opened, self.opened.care_setting)]
         previous_plan: str | None = None
         for seq, event in events:
-            match event:
-                case CareSettingChanged():
-                    settings.append((seq, event, event.care_setting))
-                case ConferenceHeld():
-                    self.conference(seq, event)
-                case ScoreGiven():
-                    write_score(self, seq, event)
-                case IncidentReported():
-                    write_incident(self, seq, event)
-                case PlanRevised():
-                    previous_plan = write_plan(self, seq, event, previous_plan)
-                case PhaseChanged():
-                    write_phase_change(self, seq, event)
-                case InstrumentApplied():
-                    write_assessment(self, seq, event, self.item_types)
+            if isinstance(event, ScoreGiven):  # the most frequent first
+                write_score(self, seq, event)
+            elif isinstance(event, CareSettingChanged):
+                settings.append((seq, event, event.care_setting))
+            elif isinstance(event, ConferenceHeld):
+                self.conference(seq, event)
+            elif isinstance(event, IncidentReported):
+                write_incident(self, seq, event)
+            elif isinstance(event, PlanRevised):
+                previous_plan = write_plan(self, seq, event, previous_plan)
+            elif isinstance(event, PhaseChanged):
+                write_phase_change(self, seq, event)
+            elif isinstance(event, InstrumentApplied):
+                write_assessment(self, seq, event, self.item_types)
         for index, (seq, event, setting) in enumerate(settings):
             until = settings[index + 1][1].at if index + 1 < len(settings) else None
             self.stay(seq, event, setting, until)

@@ -32,14 +32,15 @@ _NAMESPACE_BYTES: Final = RESOURCE_ID_NAMESPACE.bytes
 def resource_id(case_id: str, *parts: str) -> str:
     """The id of a resource of a case: ``uuid5(RESOURCE_ID_NAMESPACE, "case_id|part|...")``.
 
-    Computed with SHA-1 directly (RFC 4122, section 4.3), which gives the very same id as
-    :func:`uuid.uuid5` in a fraction of its time.
+    Computed with SHA-1 directly (RFC 4122, section 4.3): the very same id as :func:`uuid.uuid5`,
+    in a fraction of its time (the version digit is 5, the variant digit one of ``89ab``).
     """
-    digest = bytearray(sha1(_NAMESPACE_BYTES + "|".join((case_id, *parts)).encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = sha1(_NAMESPACE_BYTES + "|".join((case_id, *parts)).encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+_VARIANT: Final = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+"""The RFC 4122 variant digit for each hex digit of the hash in its place (the two top bits 10)."""
 
 
 # --- small builders ------------------------------------------------------------------------------
