@@ -321,3 +321,14 @@ def test_no_mapping_module_is_over_600_lines() -> None:
         "merge",
     ):
         assert len((INTEROP / f"{name}.py").read_text(encoding="utf-8").splitlines()) <= 600, name
+
+
+def test_a_prediction_of_neither_kind_is_refused_not_dropped(demo: Case) -> None:
+    bundle = orjson.loads(orjson.dumps(case_to_bundle(demo, engine=shipped_engine())))
+    index, resource = next(
+        (i, e["resource"]) for i, e in enumerate(bundle["entry"]) if "qualitativeRisk" in str(e["resource"])
+    )
+    resource["prediction"][0] = {"outcome": resource["prediction"][0]["qualitativeRisk"]}  # the earlier form
+    with pytest.raises(FhirMappingError) as caught:
+        bundle_to_case(bundle, engine=shipped_engine())
+    assert [p.path for p in caught.value.problems] == [f"Bundle.entry[{index}].resource.prediction[0]"]

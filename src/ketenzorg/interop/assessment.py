@@ -190,11 +190,11 @@ def read_risk_factors(element: Mapping[str, Any]) -> tuple[RiskFactor, ...]:
 
 
 def _read_predictions(
-    resource: Mapping[str, Any],
+    resource: Mapping[str, Any], where: str
 ) -> tuple[SafetyCode | None, tuple[Classification, ...]]:
     safety: SafetyCode | None = None
     classifications = []
-    for prediction in resource.get("prediction", ()):
+    for n, prediction in enumerate(resource.get("prediction", ())):
         found = code(prediction.get("qualitativeRisk"), "safety-code")
         info = ext(prediction, X_CLASSIFICATION)
         if found is not None:
@@ -210,6 +210,15 @@ def _read_predictions(
                     fit=float(fit),
                     emphasis=prediction.get("rationale", ""),
                 )
+            )
+        else:  # never dropped in silence (e.g. a safety code as an outcome, as written before)
+            raise FhirMappingError(
+                [
+                    Problem(
+                        f"{where}.prediction[{n}]",
+                        "a prediction is a safety code (qualitativeRisk) or a classification (extension)",
+                    )
+                ]
             )
     return safety, tuple(classifications)
 
@@ -237,7 +246,7 @@ def read_assessment(
                 at = entries.where(qr_index, f"item[{n}].answer[0]")
                 raise FhirMappingError([Problem(at, "an answer needs its value[x]")])
             answers[item["linkId"]] = given[0]
-    safety_code, classifications = _read_predictions(resource)
+    safety_code, classifications = _read_predictions(resource, where)
     urgency = ext(resource, X_URGENCY)
     setting = ext(resource, X_ADVISED_SETTING)
     applied_by = ext(resource, X_APPLIED_BY)
