@@ -70,6 +70,9 @@ from ketenzorg.interop.fhir import case_to_bundle
 from ketenzorg.interop.fhirxml import to_xml
 from ketenzorg.interop.safeinput import read_json
 
+ENGINE = Engine()
+"""The engine every export and import of this benchmark is given (the shipped plugins)."""
+
 MIB = 1024 * 1024
 HOSTILE_SIZE = 30 * MIB
 """The size of the hostile inputs: inside the 32 MiB limit, as an attacker would choose it."""
@@ -154,7 +157,7 @@ def legit_bundle(incidents: int) -> dict[str, Any]:
         )
         for n in range(incidents)
     ]
-    return case_to_bundle(Case(case.case_id, tuple(events)))
+    return case_to_bundle(Case(case.case_id, tuple(events)), engine=ENGINE)
 
 
 def hostile_inputs(size: int) -> dict[str, Callable[[], bytes]]:

@@ -53,6 +53,11 @@ NETWORK = Party(id="network", role=PartyRole.NETWORK, name="Netwerk Test")
 TEAM = (CLIENT, PRACTITIONER, POLICE, VEILIG_THUIS)
 
 
+def shipped_engine() -> Engine:
+    """A fresh engine with only the shipped plugins: what an export or import in a test is given."""
+    return Engine()
+
+
 def day(n: float) -> datetime:
     """``n`` days after the case was opened."""
     return T0 + timedelta(days=n)

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import pytest
 
+from factories import shipped_engine
 from ketenzorg import Engine, KetenzorgError, caseformat
 from ketenzorg.demo import walk
 from ketenzorg.interop.fhir import bundle_to_case, case_to_bundle
@@ -43,7 +44,7 @@ def demo_case_dict() -> dict[str, Any]:
 
 @functools.cache
 def demo_bundle() -> dict[str, Any]:
-    return case_to_bundle(walk()[-1].case)
+    return case_to_bundle(walk()[-1].case, engine=shipped_engine())
 
 
 def shape(path: Path) -> tuple[str, ...]:
@@ -122,7 +123,7 @@ def _read_case(data: Any) -> Any:
 def _read_bundle(data: Any) -> Any:
     outcome, case = read_bundle(data, engine=Engine())
     if case is None:
-        bundle_to_case(data)
+        bundle_to_case(data, engine=shipped_engine())
     return outcome
 
 

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from factories import as_exported, day, new_case
+from factories import as_exported, day, new_case, shipped_engine
 from ketenzorg import (
     CareSetting,
     CareSettingChanged,
@@ -63,14 +63,14 @@ def moved(engine: Engine, case: Case, at_day: float, location: Location | None, 
 
 def exported(case: Case, kind: str = "collection") -> dict[str, Any]:
     """The bundle as a partner receives it (JSON text parsed back)."""
-    return orjson.loads(orjson.dumps(case_to_bundle(case, type=kind)))  # type: ignore[arg-type]
+    return orjson.loads(orjson.dumps(case_to_bundle(case, engine=shipped_engine(), type=kind)))  # type: ignore[arg-type]
 
 
 def all_bytes(case: Case) -> list[bytes]:
     """Every form an export takes: collection and transaction, JSON and XML."""
     out = []
     for kind in KINDS:
-        bundle = case_to_bundle(case, type=kind)  # type: ignore[arg-type]
+        bundle = case_to_bundle(case, engine=shipped_engine(), type=kind)  # type: ignore[arg-type]
         out += [orjson.dumps(bundle), to_xml(bundle)]
     return out
 
@@ -146,7 +146,7 @@ def test_an_open_location_may_be_visited_again(engine: Engine) -> None:
     bundle = exported(case)
     assert is_valid(validate_bundle(bundle, engine=Engine()))  # one Location, not two under one fullUrl
     assert [e["resource"]["resourceType"] for e in bundle["entry"]].count("Location") == 1
-    assert bundle_to_case(bundle) == case
+    assert bundle_to_case(bundle, engine=shipped_engine()) == case
     assert case.state.open_locations == {OPEN.id}
 
 
@@ -181,7 +181,7 @@ def test_import_refuses_a_bundle_that_makes_an_open_location_secret(
     bundle = exported(open_then_secret, kind)
     _, stay = tie_secret_stay_to_open_location(bundle)
     with pytest.raises(FhirMappingError) as caught:
-        bundle_to_case(bundle)
+        bundle_to_case(bundle, engine=shipped_engine())
     assert [p.path for p in caught.value.problems] == [f"Bundle.entry[{stay}].resource"]
     assert "care_setting.location.secret" in str(caught.value)
     never_repeats(caught.value, OPEN.name, ADDRESS)
@@ -227,7 +227,7 @@ def test_validate_reports_every_findable_element_of_a_secret_stays_location(open
     assert ADDRESS not in text
     assert "0612345678" not in text
     with pytest.raises(FhirMappingError) as caught:
-        bundle_to_case(bundle)
+        bundle_to_case(bundle, engine=shipped_engine())
     assert [p.path for p in caught.value.problems] == [f"Bundle.entry[{stay}].resource.location"]
 
 
@@ -288,23 +288,25 @@ def test_a_pseudonym_skips_the_id_of_an_open_location(engine: Engine) -> None:
     case = moved(engine, case, 2, SECRET, "m2")
     bundle = exported(case)
     assert stay_ids(bundle) == ["secret-location-2"]
-    again = bundle_to_case(bundle)
+    again = bundle_to_case(bundle, engine=shipped_engine())
     assert again == as_exported(case)
-    assert orjson.dumps(case_to_bundle(again)) == orjson.dumps(case_to_bundle(case))
+    assert orjson.dumps(case_to_bundle(again, engine=shipped_engine())) == orjson.dumps(
+        case_to_bundle(case, engine=shipped_engine())
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_export_import_export_is_stable(engine: Engine, open_then_secret: Case, kind: str) -> None:
     case = moved(engine, open_then_secret, 3, attrs.evolve(SECRET, id="shelter-2", name="Tweede"), "m3")
-    first = case_to_bundle(case, type=kind)  # type: ignore[arg-type]
-    imported = bundle_to_case(orjson.loads(orjson.dumps(first)))
+    first = case_to_bundle(case, engine=shipped_engine(), type=kind)  # type: ignore[arg-type]
+    imported = bundle_to_case(orjson.loads(orjson.dumps(first)), engine=shipped_engine())
     assert imported == as_exported(case)
     assert imported.state.secret_locations == {"secret-location-1", "secret-location-2"}
     assert {loc.name for loc in _locations(imported) if loc.secret} == {SECRET_LOCATION_NAME}
-    second = case_to_bundle(imported, type=kind)  # type: ignore[arg-type]
+    second = case_to_bundle(imported, engine=shipped_engine(), type=kind)  # type: ignore[arg-type]
     assert orjson.dumps(second) == orjson.dumps(first)
-    via_xml = bundle_to_case(from_xml(to_xml(first)))
-    assert to_xml(case_to_bundle(via_xml, type=kind)) == to_xml(first)  # type: ignore[arg-type]
+    via_xml = bundle_to_case(from_xml(to_xml(first)), engine=shipped_engine())
+    assert to_xml(case_to_bundle(via_xml, engine=shipped_engine(), type=kind)) == to_xml(first)  # type: ignore[arg-type]
 
 
 def _locations(case: Case) -> list[Location]:
@@ -320,7 +322,7 @@ def test_a_location_that_was_ever_secret_is_exported_as_secret_everywhere(open_t
     state = attrs.evolve(open_then_secret.state, secret_locations=frozenset({OPEN.id, SECRET.id}))
     forged = copy.copy(open_then_secret)
     object.__setattr__(forged, "_state", state)
-    bundle = case_to_bundle(forged)
+    bundle = case_to_bundle(forged, engine=shipped_engine())
     assert not [e for e in bundle["entry"] if e["resource"]["resourceType"] == "Location"]
     assert stay_ids(bundle) == ["secret-location-1", "secret-location-2"]
     for data in all_bytes(forged):
@@ -477,6 +479,8 @@ def test_no_secret_location_leaks_from_any_history(history: Any, first: Move, pl
             if ".location" in where or ".fullUrl" in where or where.partition(".resource")[0] in places
         ]
         assert located == []
-        imported = bundle_to_case(bundle)
+        imported = bundle_to_case(bundle, engine=shipped_engine())
         assert imported == as_exported(case)
-        assert orjson.dumps(case_to_bundle(imported, type=kind)) == orjson.dumps(bundle)  # type: ignore[arg-type]
+        assert orjson.dumps(case_to_bundle(imported, engine=shipped_engine(), type=kind)) == orjson.dumps(
+            bundle
+        )  # type: ignore[arg-type]

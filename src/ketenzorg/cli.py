@@ -166,7 +166,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from ketenzorg.messages import Message, render
 
     lang: Language = args.lang
-    steps = walk(Engine(lang=lang))
+    engine = Engine(lang=lang)
+    steps = walk(engine)
     refused = render(Message("demo.refused"), lang)
     for index, step in enumerate(steps, start=1):
         _out(f"\n=== {index}. {TITLES[step.key][lang]}")
@@ -175,7 +176,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         _out(step.decision.explain(lang))
     if args.out:
         out = Path(args.out)
-        bundle = case_to_bundle(steps[-1].case)
+        bundle = case_to_bundle(steps[-1].case, engine=engine)
         files = {
             "case.json": caseformat.dumps(steps[-1].case),
             "bundle.json": orjson.dumps(bundle, option=orjson.OPT_INDENT_2),
@@ -341,7 +342,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     # What goes to a partner is re-decided first: a forged phase change is never sent on.
     engine = _engine(args)
     case = load_replayed(engine, args.case)
-    bundle = case_to_bundle(case, type=args.type, instruments=engine.instruments)
+    bundle = case_to_bundle(case, engine=engine, type=args.type)
     if args.format == "xml":
         from ketenzorg.interop.fhirxml import to_xml
 

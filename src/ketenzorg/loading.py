@@ -149,7 +149,7 @@ def _case_from_bundle(data: dict[str, Any], engine: Engine) -> Case:
         return case
     errors = [i for i in outcome["issue"] if i["severity"] in ("fatal", "error")]
     if not errors:  # a valid bundle that carries no whole case
-        return bundle_to_case(data)
+        return bundle_to_case(data, engine=engine)
     problems = [Problem((i.get("expression") or ["Bundle"])[0], i["diagnostics"]) for i in errors]
     if any(i["severity"] == "fatal" for i in errors):
         raise MalformedInputError(problems)

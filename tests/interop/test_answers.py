@@ -199,7 +199,7 @@ def _assessed_case() -> Case:
 @pytest.mark.parametrize("which", ["demo", "assessed"])
 def test_the_writer_gives_the_items_the_exporter_writes_today(which: str) -> None:
     case = _demo() if which == "demo" else _assessed_case()
-    bundle = case_to_bundle(case, instruments=_engine().instruments)
+    bundle = case_to_bundle(case, engine=_engine())
     responses = [
         (n, entry["resource"])
         for n, entry in enumerate(bundle["entry"])

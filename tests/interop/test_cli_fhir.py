@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from factories import as_exported
+from factories import as_exported, shipped_engine
 from factories import run_cli as run
 from ketenzorg import (
     CareSetting,
@@ -108,7 +108,9 @@ def test_demo_writes_a_bundle_that_validate_accepts(demo_dir: Path) -> None:
     bundle = json.loads(path.read_text(encoding="utf-8"))
     assert bundle["resourceType"] == "Bundle"
     assert bundle == json.loads(
-        json.dumps(case_to_bundle(caseformat.loads((demo_dir / "case.json").read_bytes())))
+        json.dumps(
+            case_to_bundle(caseformat.loads((demo_dir / "case.json").read_bytes()), engine=shipped_engine())
+        )
     )
     assert SECRET_SHELTER.name not in path.read_text(encoding="utf-8")
     result = run("validate", str(path))
@@ -400,7 +402,7 @@ def test_evaluate_refuses_a_forged_phase_change(tmp_path: Path) -> None:
 
 def test_evaluate_refuses_a_forged_phase_change_in_a_bundle(tmp_path: Path) -> None:
     forged = caseformat.loads(_forged(tmp_path).read_bytes())
-    path = write_json(tmp_path / "forged-bundle.json", case_to_bundle(forged))
+    path = write_json(tmp_path / "forged-bundle.json", case_to_bundle(forged, engine=shipped_engine()))
     result = run("evaluate", str(path))
     assert result.returncode == 1
     assert "was not allowed" in result.stderr
@@ -446,7 +448,7 @@ def test_export_refuses_a_case_with_a_forged_phase_change(tmp_path: Path) -> Non
 
 def test_validate_and_import_refuse_a_forged_phase_change_in_a_bundle(tmp_path: Path) -> None:
     forged = caseformat.loads(_forged(tmp_path).read_bytes())
-    path = write_json(tmp_path / "forged-bundle.json", case_to_bundle(forged))
+    path = write_json(tmp_path / "forged-bundle.json", case_to_bundle(forged, engine=shipped_engine()))
     result = run("validate", str(path), "--json")
     assert result.returncode == 1
     outcome = json.loads(result.stdout)
@@ -522,7 +524,7 @@ def test_a_case_file_that_makes_an_open_location_secret_is_refused(tmp_path: Pat
 
 
 def test_validate_and_import_refuse_a_bundle_that_ties_a_secret_stay_to_an_address(tmp_path: Path) -> None:
-    bundle = json.loads(json.dumps(case_to_bundle(open_then_secret())))
+    bundle = json.loads(json.dumps(case_to_bundle(open_then_secret(), engine=shipped_engine())))
     entries = bundle["entry"]
     place = next(i for i, e in enumerate(entries) if e["resource"]["resourceType"] == "Location")
     stays = [x for e in entries for x in e["resource"].get("extension", ()) if x["url"] == X_SECRET_LOCATION]

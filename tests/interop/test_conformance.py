@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import pytest
 
+from factories import shipped_engine
 from ketenzorg import Engine
 from ketenzorg.demo import build_demo_case
 from ketenzorg.instruments import AnswerType
@@ -64,7 +65,7 @@ def validator(resource_type: str) -> Any:
 
 @pytest.fixture(scope="module")
 def bundle() -> dict[str, Any]:
-    return case_to_bundle(build_demo_case())
+    return case_to_bundle(build_demo_case(), engine=shipped_engine())
 
 
 def walk(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:

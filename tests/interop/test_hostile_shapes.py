@@ -21,6 +21,7 @@ import orjson
 import pytest
 
 from factories import run_cli as run
+from factories import shipped_engine
 from ketenzorg import Case, Engine
 from ketenzorg.demo import walk
 from ketenzorg.errors import ValidationError
@@ -40,7 +41,7 @@ VALUES: list[Any] = [None, True, 0, Decimal("1.5"), "", "x", [], {}, [{}], {"a":
 @functools.cache
 def _demo() -> tuple[Case, bytes]:
     case = walk(Engine())[-1].case
-    return case, orjson.dumps(case_to_bundle(case))
+    return case, orjson.dumps(case_to_bundle(case, engine=shipped_engine()))
 
 
 def demo_case() -> Case:
@@ -150,7 +151,7 @@ def readers(bundle: dict[str, Any], *, strict: bool = False, merge: bool = False
         )
         if outcome is not None:
             check_outcome(outcome)
-    attempt("bundle_to_case", lambda: bundle_to_case(bundle))
+    attempt("bundle_to_case", lambda: bundle_to_case(bundle, engine=shipped_engine()))
     attempt("to_xml", lambda: to_xml(bundle))
     if merge:
         attempt("merge_bundle", lambda: merge_bundle(Engine(), demo_case(), bundle))
@@ -241,7 +242,7 @@ def test_an_answer_without_a_value_is_located() -> None:
     )
     item["answer"][0] = {"extension": [{"url": "x", "valueString": "y"}]}
     with pytest.raises(FhirMappingError) as caught:
-        bundle_to_case(bundle)
+        bundle_to_case(bundle, engine=shipped_engine())
     assert caught.value.problems[0].path.startswith(f"Bundle.entry[{index}].resource.item[")
     assert "value[x]" in caught.value.problems[0].message
     outcome = validate_bundle(bundle, engine=Engine())
@@ -257,7 +258,7 @@ def test_an_incident_without_its_acute_component_is_located() -> None:
         {"code": {"coding": [{"system": "urn:example", "code": "other"}]}, "valueBoolean": True}
     ]
     with pytest.raises(FhirMappingError) as caught:
-        bundle_to_case(bundle)
+        bundle_to_case(bundle, engine=shipped_engine())
     assert [p.path for p in caught.value.problems] == [f"Bundle.entry[{index}].resource.component"]
     assert not is_valid(validate_bundle(bundle, engine=Engine()))
 
@@ -265,7 +266,7 @@ def test_an_incident_without_its_acute_component_is_located() -> None:
 @pytest.mark.parametrize("value", [None, True, 5, "x", [], [1], {"entry": []}], ids=repr)
 def test_bundle_to_case_of_anything_is_a_typed_error(value: Any) -> None:
     with pytest.raises(ValidationError):
-        bundle_to_case(value)
+        bundle_to_case(value, engine=shipped_engine())
 
 
 @pytest.mark.parametrize(
@@ -346,7 +347,7 @@ def test_the_command_line_refuses_a_wrong_shape_cleanly(
     source = tmp_path / "bundle.json"
     source.write_bytes(orjson.dumps(mutated(path, value), default=str))
     case = tmp_path / "case.json"
-    case.write_bytes(orjson.dumps(case_to_bundle(demo_case())))
+    case.write_bytes(orjson.dumps(case_to_bundle(demo_case(), engine=shipped_engine())))
     commands = {
         "category-number": ["import", str(source)],
         "coding-string": ["validate", "--strict", str(source)],

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from factories import run_cli as run
+from factories import shipped_engine
 from ketenzorg import (
     Case,
     Engine,
@@ -263,7 +264,7 @@ def test_an_incident_without_its_acute_component_is_refused(engine: Engine, case
     resource = incident()
     del resource["component"]
     found = refused(engine, case, bundle(resource))
-    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource"]
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.component"]
 
 
 # --- references through entries of the bundle ----------------------------------------------------
@@ -470,7 +471,7 @@ def test_an_other_kind_of_observation_is_a_warning(engine: Engine, case: Case) -
 
 
 def test_our_own_export_merges_to_nothing(engine: Engine, case: Case) -> None:
-    new, outcome = merged(engine, case, case_to_bundle(case))
+    new, outcome = merged(engine, case, case_to_bundle(case, engine=shipped_engine()))
     assert new.events == case.events
     assert {i["severity"] for i in outcome["issue"]} <= {"warning", "information"}
 
@@ -480,7 +481,7 @@ def test_a_later_export_of_ours_cannot_add_events_under_our_ids(engine: Engine, 
     later = _steps()[4].case  # the acute incident of May, reported by the police
     incident_id = later.events[-1].id
     assert isinstance(later.events[-1], IncidentReported)
-    exported = case_to_bundle(later)
+    exported = case_to_bundle(later, engine=shipped_engine())
     found = refused(engine, case, exported)
     where = next(
         f"Bundle.entry[{i}].resource"
@@ -941,3 +942,44 @@ def test_a_careplan_entry_that_also_names_another_case_is_refused(engine: Engine
     resource["basedOn"] = [_based_on(case.case_id), {"reference": url(1)}]
     found = refused(engine, case, bundle(resource, plan))
     assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.basedOn[1]"]
+
+
+# --- one reader of a score: merge and the case reader read alike ----------------------------------
+
+
+def test_merge_reads_a_score_with_the_readers_own_reading(engine: Engine, case: Case) -> None:
+    from ketenzorg.interop.fhir import read_score
+
+    resource = score(5, note=None)
+    resource["note"] = [{"text": "Eerste waarneming."}, {"text": "  Tweede, met spaties.  "}]
+    new, _ = merged(engine, case, bundle(resource))
+    event = new.events[-1]
+    assert isinstance(event, ScoreGiven)
+    reading = read_score(resource, "Bundle.entry[0].resource")
+    assert event.rationale == reading.rationale == "Eerste waarneming.\n  Tweede, met spaties.  "
+    assert (event.at, event.score, event.party_id) == (reading.at, reading.score, reading.party_id)
+
+
+def test_a_note_of_the_wrong_shape_is_refused_not_dropped(engine: Engine, case: Case) -> None:
+    resource = score(5, note=None)
+    resource["note"] = {"text": RATIONALE}
+    found = refused(engine, case, bundle(resource))
+    assert "Bundle.entry[0].resource.note" in [i["expression"][0] for i in found]
+    assert RATIONALE not in str(found)
+
+
+def test_a_date_without_a_time_is_refused_alike_by_merge_and_the_case_reader(
+    engine: Engine, case: Case
+) -> None:
+    from ketenzorg.interop.fhir import FhirMappingError, bundle_to_case
+
+    found = refused(engine, case, bundle(score(5, when="2026-03-20")))
+    assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.effectiveDateTime"]
+    exported = case_to_bundle(case, engine=engine)
+    index = next(i for i, e in enumerate(exported["entry"]) if "valueInteger" in e["resource"])
+    exported["entry"][index]["resource"]["effectiveDateTime"] = "2026-03-20"
+    with pytest.raises(FhirMappingError) as caught:
+        bundle_to_case(exported, engine=engine)
+    problems = [(p.path, p.message) for p in caught.value.problems]
+    assert problems == [(f"Bundle.entry[{index}].resource.effectiveDateTime", found[0]["diagnostics"])]
+    assert "date without a time" in found[0]["diagnostics"]

@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 
 from factories import run_cli as run
+from factories import shipped_engine
 from ketenzorg import Engine
 from ketenzorg.demo import walk
 from ketenzorg.interop import narrative
@@ -95,7 +96,7 @@ ACCEPTED = {
 
 @functools.cache
 def _bundle_bytes() -> bytes:
-    return orjson.dumps(case_to_bundle(walk(Engine())[-1].case))
+    return orjson.dumps(case_to_bundle(walk(Engine())[-1].case, engine=shipped_engine()))
 
 
 def with_narrative(xhtml: str) -> tuple[dict[str, Any], int]:

@@ -243,9 +243,10 @@ def test_fhir_xml_imports_neither_fhir_resources_nor_pydantic() -> None:
     code = (
         "import sys\n"
         "from ketenzorg.demo import build_demo_case\n"
+        "from ketenzorg.engine import Engine\n"
         "from ketenzorg.interop.fhir import case_to_bundle\n"
         "from ketenzorg.interop.fhirxml import from_xml, to_xml\n"
-        "bundle = case_to_bundle(build_demo_case())\n"
+        "bundle = case_to_bundle(build_demo_case(), engine=Engine())\n"
         "back = from_xml(to_xml(bundle))\n"
         "assert back['resourceType'] == 'Bundle' and len(back['entry']) == len(bundle['entry'])\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fhir', 'pydantic', 'pydantic_core')))\n"

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from factories import shipped_engine
 from ketenzorg import MalformedInputError, ValidationError
 from ketenzorg.interop import safeinput
 from ketenzorg.interop.fhirxml import FhirXmlError, from_xml
@@ -578,7 +579,7 @@ def test_the_default_budgets_leave_room_for_the_largest_legitimate_bundle() -> N
     from ketenzorg.demo import build_demo_case
     from ketenzorg.interop.fhir import case_to_bundle
 
-    raw = orjson.dumps(case_to_bundle(build_demo_case()))
+    raw = orjson.dumps(case_to_bundle(build_demo_case(), engine=shipped_engine()))
     text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', raw.decode())
     containers = text.count("[") + text.count("{")
     values = containers + text.count(",") + text.count(":")

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
+from factories import shipped_engine
 from ketenzorg.demo import build_demo_case, walk
 from ketenzorg.engine import Engine
 from ketenzorg.errors import MalformedInputError
@@ -49,7 +50,7 @@ def _steps() -> list[Any]:
 
 @functools.cache
 def _bundle_bytes(step: int = -1, kind: str = "collection") -> bytes:
-    return orjson.dumps(case_to_bundle(_steps()[step].case, type=kind))  # type: ignore[arg-type]
+    return orjson.dumps(case_to_bundle(_steps()[step].case, engine=shipped_engine(), type=kind))  # type: ignore[arg-type]
 
 
 def fresh(step: int = -1, kind: str = "collection") -> dict[str, Any]:
@@ -134,8 +135,8 @@ def partner_score() -> dict[str, Any]:
 
 @pytest.mark.parametrize("kind", ["collection", "transaction"])
 def test_the_demo_bundle_is_valid(kind: str) -> None:
-    bundle = orjson.loads(orjson.dumps(case_to_bundle(build_demo_case(), type=kind)))  # type: ignore[arg-type]
-    outcome = check(validate_bundle(bundle, engine=Engine()))
+    bundle = orjson.loads(orjson.dumps(case_to_bundle(build_demo_case(), engine=shipped_engine(), type=kind)))  # type: ignore[arg-type]
+    outcome = check(validate_bundle(bundle, engine=shipped_engine()))
     assert is_valid(outcome)
     assert len(outcome["issue"]) == 1
     assert outcome["issue"][0]["severity"] == "information"
@@ -644,7 +645,7 @@ def test_a_bundle_of_too_many_entries_is_refused_before_any_entry_is_read() -> N
         }
     ]
     with pytest.raises(MalformedInputError) as caught:
-        bundle_to_case(bundle)
+        bundle_to_case(bundle, engine=shipped_engine())
     assert caught.value.problems[0].path == "Bundle.entry"
 
 

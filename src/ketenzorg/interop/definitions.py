@@ -335,11 +335,14 @@ EXTENSIONS: Final[tuple[ExtensionDef, ...]] = (
     ExtensionDef(
         X_CLASSIFICATION,
         "Classificatie",
-        "A classification the instrument found (e.g. a family profile), as the instrument names it.",
+        "A classification the instrument found (e.g. a family profile), as the instrument names it, "
+        "with how well it fits: a degree of fit, not a probability (no prediction.probability[x] is "
+        "written).",
         ("RiskAssessment.prediction",),
         parts=(
             Part("code", "string", "The code of the classification"),
             Part("display", "string", "The name of the classification"),
+            Part("fit", "decimal", "How well the classification fits, 0..1 (not a probability)"),
         ),
     ),
     ExtensionDef(

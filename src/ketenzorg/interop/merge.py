@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -39,33 +38,27 @@ from typing import Any, Final
 import attrs
 
 from ketenzorg.case import Case
-from ketenzorg.domain import IncidentSeverity
 from ketenzorg.engine import Engine
 from ketenzorg.errors import InvalidEventError, KetenzorgError, Problem, ValidationError
 from ketenzorg.events import Event, IncidentReported, ScoreGiven
-from ketenzorg.interop.definitions import CASE_ID, EVENT_ID, PARTY_ID
-from ketenzorg.interop.instant import parse_instant
-from ketenzorg.interop.read import _UNREADABLE
+from ketenzorg.interop.definitions import CASE_ID, EVENT_ID
+from ketenzorg.interop.observations import observation_kind, read_incident, read_score
+from ketenzorg.interop.reading import UNREADABLE, FhirMappingError
 from ketenzorg.interop.signature import (
     PartyKeys,
     SignatureError,
     UnknownSignerError,
     verify_bundle,
 )
-from ketenzorg.interop.terminology import code_system
 from ketenzorg.interop.validate import R4_RESOURCE_TYPES, issue, operation_outcome, validate_bundle
 
 __all__ = ["MergeRefusedError", "SenderUnknownError", "merge_bundle", "partner_event_id"]
 
-_KIND: Final = code_system("observation-kind")
-_SEVERITY: Final = code_system("incident-severity")
 _SUPPORTING: Final = frozenset(
     {"Organization", "Practitioner", "PractitionerRole", "CarePlan", "Encounter", "Patient"}
 )
 _LEGACY_NAMESPACE: Final = uuid.UUID("5d2c0a8e-3f4b-4c59-8d1e-2b7a9e6c4f10")
 """How event ids were derived before the sender was part of them (kept to recognise re-sends)."""
-_PARTIAL_DATE: Final = re.compile(r"[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?")
-"""R4 dateTime's forms without a time (a year, a month, a day): valid FHIR, but not a moment."""
 _ELEMENT: Final = {
     "at": "effectiveDateTime",
     "party_id": "performer[0]",
@@ -111,22 +104,6 @@ def partner_event_id(sender: str, system: str | None, value: str) -> str:
 
 def _legacy_event_id(system: Any, value: str) -> str:
     return uuid.uuid5(_LEGACY_NAMESPACE, f"{system}|{value}").hex
-
-
-def _code(concept: Any, system: str) -> str | None:
-    codings = concept.get("coding") if isinstance(concept, Mapping) else None
-    for c in codings if isinstance(codings, list) else ():
-        if isinstance(c, Mapping) and c.get("system") == system:
-            code = c.get("code")
-            return code if isinstance(code, str) else None
-    return None
-
-
-def _moment(value: Any) -> datetime:
-    """A FHIR R4 dateTime that names a moment: to the second, with its offset."""
-    if isinstance(value, str) and _PARTIAL_DATE.fullmatch(value):
-        raise ValueError("a date without a time is not a moment: give the time and its timezone")
-    return parse_instant(value)
 
 
 @attrs.frozen
@@ -292,48 +269,29 @@ class _Merger:
         )
         return None
 
-    def moment(self, resource: Mapping[str, Any], at: str) -> datetime | None:
+    def in_time(self, when: datetime, at: str) -> bool:
+        """Whether a partner's moment may be recorded: not before the opening, not in the future."""
         where = f"{at}.effectiveDateTime"
-        value = resource.get("effectiveDateTime")
-        if value is None:
-            self.refuse(where, "needs the time it happened", "required")
-            return None
-        try:
-            when = _moment(value)
-        except ValueError as error:
-            self.refuse(where, str(error), "value")
-            return None
         if when > self.latest_allowed:
             self.refuse(
                 where, "is later than now (beyond the allowed clock skew): a partner sends what happened"
             )
-            return None
+            return False
         if when < self.state.opened.at:
             self.refuse(where, "is before the case was opened")
-            return None
-        return when
+            return False
+        return True
 
-    def performer(self, resource: Mapping[str, Any], at: str) -> tuple[bool, str | None]:
-        """Whether the performer can be read, and the party it names (``None``: no performer)."""
-        performers = resource.get("performer")
-        if performers is None or performers == []:
-            return True, None
-        if not isinstance(performers, list):
-            self.refuse(f"{at}.performer", "performer is a list of references", "structure")
-            return False, None
-        party_id = self.identifier_of(performers[0], PARTY_ID)
-        if party_id is None or party_id not in self.state.known_parties:
+    def party(self, party_id: str | None, at: str) -> bool:
+        """Whether the performer (if any) is a party of the case's care team."""
+        if party_id is not None and party_id not in self.state.known_parties:
             self.refuse(f"{at}.performer[0]", "names no party of the case's care team")
-            return False, None
-        return True, party_id
+            return False
+        return True
 
-    def conference(self, resource: Mapping[str, Any], at: str) -> tuple[bool, str | None]:
-        """Whether the encounter is acceptable, and the conference of this case it names."""
-        encounter = resource.get("encounter")
-        if encounter is None:
-            return True, None
-        found = self.values(encounter, EVENT_ID)
-        if not found:
+    def conference(self, encounter: bool, conference_id: str | None, at: str) -> bool:
+        """Whether the encounter a score names is acceptable (one of this case's conferences, or none)."""
+        if encounter and conference_id is None:
             self.issues.append(
                 issue(
                     "warning",
@@ -343,61 +301,55 @@ class _Merger:
                     f"{at}.encounter",
                 )
             )
-            return True, None
-        if len(found) > 1:
-            self.refuse(f"{at}.encounter", "names more than one conference")
-            return False, None
-        conference_id = found[0]
-        if conference_id not in self.state.conferences:
+        elif conference_id is not None and conference_id not in self.state.conferences:
             self.refuse(f"{at}.encounter", "names a conference this case does not hold")
-            return False, None
-        return True, conference_id
+            return False
+        return True
+
+    def target(self, ref: Any) -> Mapping[str, Any] | None:
+        url = ref.get("reference") if isinstance(ref, Mapping) else None
+        found = self.by_url.get(url) if isinstance(url, str) else None
+        return found if isinstance(found, Mapping) else None
 
     def observation(self, resource: Mapping[str, Any], at: str, sender: str) -> _Read | None:
-        kind = _code(resource.get("code"), _KIND)
+        """Read a score or an incident (the one reader of each), then apply this merge's rules."""
         about = self.about_this_case(resource, at)
         ident = self.event_id(resource, at, sender)
-        when = self.moment(resource, at)
-        readable, party_id = self.performer(resource, at)
-        note = resource.get("note")
-        texts = [n.get("text") for n in note if isinstance(n, Mapping)] if isinstance(note, list) else []
-        text = " ".join(t for t in texts if isinstance(t, str)).strip()
-        if kind == "safety-score":
-            if readable and party_id is None:
-                self.refuse(f"{at}.performer", "a safety score names the party that gave it", "required")
-            attended, conference_id = self.conference(resource, at)
-            if not (about and ident and when and party_id and attended):
-                return None
-            event: Event = ScoreGiven(
-                id=ident[0],
-                at=when,
-                party_id=party_id,
-                role=self.state.known_parties[party_id].role,
-                score=resource["valueInteger"],
-                rationale=text,
-                conference_id=conference_id,
-            )
-        else:
-            severity = _code(resource.get("valueCodeableConcept"), _SEVERITY)
-            components = resource.get("component")
-            acute = [
-                c.get("valueBoolean")
-                for c in (components if isinstance(components, list) else ())
-                if isinstance(c, Mapping) and _code(c.get("code"), _KIND) == "incident-acute"
-            ]
-            if severity is None or not acute or not isinstance(acute[0], bool):
-                self.refuse(at, "an incident needs its severity and whether it was acute", "required")
-                return None
-            if not (about and ident and when and readable):
-                return None
-            event = IncidentReported(
-                id=ident[0],
-                at=when,
-                severity=IncidentSeverity(severity),
-                acute=acute[0],
-                description=text,
-                reported_by=party_id or sender,
-            )
+        try:
+            if observation_kind(resource) == "safety-score":
+                score = read_score(resource, at, self.target)
+                good = self.party(score.party_id, at) & self.conference(
+                    score.encounter, score.conference_id, at
+                )
+                if not (self.in_time(score.at, at) and good and about and ident):
+                    return None
+                event: Event = ScoreGiven(
+                    id=ident[0],
+                    at=score.at,
+                    party_id=score.party_id,
+                    role=self.state.known_parties[score.party_id].role,
+                    score=score.score,
+                    rationale=score.rationale,
+                    conference_id=score.conference_id,
+                )
+            else:
+                incident = read_incident(resource, at, self.target)
+                good = self.party(incident.reported_by, at)
+                if not (self.in_time(incident.at, at) and good and about and ident):
+                    return None
+                event = IncidentReported(
+                    id=ident[0],
+                    at=incident.at,
+                    severity=incident.severity,
+                    acute=incident.acute,
+                    description=incident.description,
+                    reported_by=incident.reported_by or sender,
+                )
+        except FhirMappingError as error:
+            for p in error.problems:
+                if p.path not in self.reported:
+                    self.refuse(p.path, p.message, "invalid")
+            return None
         return _Read(event, at, ours=ident[1], legacy_id=ident[2])
 
     # the sender's rules --------------------------------------------------------------------------
@@ -461,10 +413,7 @@ class _Merger:
             rtype = resource.get("resourceType")
             if not isinstance(rtype, str):
                 continue  # validation has refused it
-            if rtype != "Observation" or _code(resource.get("code"), _KIND) not in (
-                "safety-score",
-                "incident",
-            ):
+            if rtype != "Observation" or observation_kind(resource) not in ("safety-score", "incident"):
                 if rtype not in _SUPPORTING:
                     self.issues.append(
                         issue(
@@ -478,7 +427,7 @@ class _Merger:
                 continue
             try:
                 read = self.observation(resource, at, sender)
-            except (ValidationError, *_UNREADABLE) as error:
+            except (ValidationError, *UNREADABLE) as error:
                 # Never drop a resource silently: if validation has not said what is wrong with
                 # it, say here that it could not be read (the kind of problem, not the value).
                 if not any(where.startswith(at) for where in self.reported):

@@ -74,7 +74,7 @@ def _case(bundle: Mapping[str, Any], issues: Issues, engine: Engine, *, strict: 
     from ketenzorg.interop.read import bundle_to_case, entry_of_event
 
     try:
-        case = bundle_to_case(bundle)
+        case = bundle_to_case(bundle, engine=engine)
     except ValidationError as error:  # FhirMappingError, or a value the domain refuses
         issues += _located(bundle, error.problems, strict=strict)
         return None
