@@ -7,6 +7,7 @@ parties and conferences, no event after closing, no skipped phase) and folded in
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -66,7 +67,8 @@ class CaseState:
     event_count: int = 1
     latest_at: datetime
     """The time of the latest event (events may be recorded out of time order)."""
-    event_ids: frozenset[str] = frozenset()
+    positions: Mapping[str, int] = _EMPTY
+    """Each event's place in the history (0 for ``case_opened``), by event id: the recorded order."""
     secret_locations: frozenset[str] = frozenset()
     """Ids of every location that was ever secret: such an id never becomes open."""
     open_locations: frozenset[str] = frozenset()
@@ -76,6 +78,20 @@ class CaseState:
     @property
     def is_closed(self) -> bool:
         return self.closed is not None
+
+    @property
+    def event_ids(self) -> AbstractSet[str]:
+        """The ids of every event recorded."""
+        return self.positions.keys()
+
+    def order(self, event: Event) -> tuple[datetime, int]:
+        """When ``event`` happened, for "since", "before" and "after": its moment, then its place.
+
+        Events at the same moment are taken in the order they were recorded [design]: an incident
+        recorded before a conference of the same moment came before it. ``event`` is one of this
+        case's events (``KeyError`` otherwise).
+        """
+        return (event.at, self.positions[event.id])
 
     def latest_assessment(self, instrument_id: str, at: datetime | None = None) -> InstrumentApplied | None:
         """The most recent application of an instrument (up to ``at``), or ``None``."""
@@ -122,7 +138,7 @@ class _Fold:
         self.closed = state.closed
         self.event_count = state.event_count
         self.latest_at = state.latest_at
-        self.event_ids: frozenset[str] | set[str] = state.event_ids
+        self.positions: Mapping[str, int] = state.positions
         self.secret_locations: frozenset[str] | set[str] = state.secret_locations
         self.open_locations: frozenset[str] | set[str] = state.open_locations
         self._owned: set[str] = set()
@@ -166,7 +182,9 @@ class _Fold:
             closed=self.closed,
             event_count=self.event_count,
             latest_at=self.latest_at,
-            event_ids=frozenset(self.event_ids),
+            positions=(
+                self.positions if self.positions is self.state.positions else MappingProxyType(self.positions)
+            ),
             secret_locations=frozenset(self.secret_locations),
             open_locations=frozenset(self.open_locations),
         )
@@ -180,7 +198,9 @@ class _Fold:
         opened_at = self.opened_at
         latest = self.latest_at
         index = first_index or 0
-        ids = self.event_ids = set(self.event_ids)
+        ids: dict[str, int] = dict(self.positions)
+        self.positions = ids
+        position = self.event_count
         for event in events:
             try:
                 handler = handlers.get(type(event))
@@ -188,7 +208,8 @@ class _Fold:
                 if handler is None or self.closed is not None or at < opened_at or event.id in ids:  # type: ignore[operator]
                     self._refuse(event, handler is None, ids)
                 handler(self, event)  # type: ignore[misc]
-                ids.add(event.id)
+                ids[event.id] = position
+                position += 1
                 if at > latest:  # type: ignore[operator]
                     latest = self.latest_at = at  # type: ignore[assignment]
             except InvalidEventError as error:
@@ -198,7 +219,7 @@ class _Fold:
             index += 1
         self.event_count += index - (first_index or 0)
 
-    def _refuse(self, event: Event, unknown: bool, ids: set[str]) -> None:
+    def _refuse(self, event: Event, unknown: bool, ids: Mapping[str, int]) -> None:
         """The slow path of :meth:`apply_all`: say why an event cannot join the history."""
         if unknown:
             raise _problem("type", f"not an event: {type(event).__name__}")
@@ -396,7 +417,7 @@ def _start(case_id: str, event: Event) -> CaseState:
         care_setting=event.care_setting,
         phase_since=event.at,
         latest_at=event.at,
-        event_ids=frozenset({event.id}),
+        positions=MappingProxyType({event.id: 0}),
         secret_locations=frozenset({location.id} if location is not None and location.secret else ()),
         open_locations=frozenset({location.id} if location is not None and not location.secret else ()),
     )

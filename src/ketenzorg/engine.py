@@ -364,14 +364,58 @@ class Engine:
 
     # --- transitions -----------------------------------------------------------------------------
 
-    def _blocked(self, key: str, decision: Decision, **params: object) -> TransitionBlockedError:
-        head = render(Message(key, params), self.lang)
-        reasons = [
-            f"{r.rule_id}: " + "; ".join(render(m, self.lang) for m in r.missing)
+    def _gate_reasons(self, decision: Decision, sep: str = "; ") -> list[str]:
+        """Each failed gate with what it misses, in this engine's language."""
+        return [
+            f"{r.rule_id}: " + sep.join(render(m, self.lang) for m in r.missing)
             if r.missing
             else f"{r.rule_id}: {render(r.message, self.lang)}"
             for r in decision.blocking
         ]
+
+    def _why_refused(self, decision: Decision, event: PhaseChanged | CaseClosed) -> list[str]:
+        """Why ``event`` may not follow the history ``decision`` was made on: the answer to the
+        question the event asks (may it close? may it go back? may it go to that phase?), not to
+        another one (the gates of an advance do not say why a case may not close in phase 2)."""
+        phase = decision.phase
+
+        def say(key: str, **params: object) -> list[str]:
+            return [render(Message(key, params), self.lang)]
+
+        def name(value: Phase) -> Message:
+            return Message(f"phase.{int(value)}")
+
+        if decision.closed:
+            return say("blocked.closed")
+        if isinstance(event, CaseClosed):
+            if phase is not Phase.RECOVERY_CARE:
+                return say("refused.close_phase", phase=name(phase))
+            return self._gate_reasons(decision, ", ")
+        if event.from_phase is not phase:
+            return say("refused.from_phase", phase=name(phase), claimed=name(event.from_phase))
+        if event.kind is TransitionKind.ADVANCE:
+            if decision.next_phase is None:
+                return say("refused.no_next", phase=name(phase))
+            if event.to_phase is not decision.next_phase:
+                return say(
+                    "refused.order",
+                    phase=name(phase),
+                    next=name(decision.next_phase),
+                    to=name(event.to_phase),
+                )
+            return self._gate_reasons(decision, ", ")
+        if event.to_phase is not Phase.IMMEDIATE_SAFETY or phase is Phase.IMMEDIATE_SAFETY:
+            return say("refused.relapse_phase", phase=name(phase))
+        if not event.reason.strip():
+            return say("refused.no_relapse_rule")
+        return say("refused.relapse_not_judgement", rule=MANUAL_RELAPSE_RULE)
+
+    def _blocked(
+        self, key: str, decision: Decision, reasons: list[str] | None = None, **params: object
+    ) -> TransitionBlockedError:
+        head = render(Message(key, params), self.lang)
+        if reasons is None:
+            reasons = self._gate_reasons(decision)
         return TransitionBlockedError("\n  ".join([head, *reasons]), decision)
 
     def advance(
@@ -419,7 +463,14 @@ class Engine:
                 evidence=(),
             )
         if transition is None:
-            raise self._blocked("blocked.relapse", decision, phase=Message(f"phase.{int(decision.phase)}"))
+            phase = Message(f"phase.{int(decision.phase)}")
+            key = (
+                "refused.relapse_phase"
+                if decision.phase is Phase.IMMEDIATE_SAFETY
+                else "refused.no_relapse_rule"
+            )
+            reasons = [render(Message(key, {"phase": phase}), self.lang)]
+            raise self._blocked("blocked.relapse", decision, reasons, phase=phase)
         return self._append(case, _phase_event(decision, transition, reason, event_id), decision)
 
     def close(
@@ -436,7 +487,11 @@ class Engine:
         if decision.closed:
             raise self._blocked("blocked.closed", decision)
         if not decision.may_close:
-            raise self._blocked("blocked.close", decision)
+            reasons = None
+            if decision.phase is not Phase.RECOVERY_CARE:  # the gates then answer another question
+                phase = Message(f"phase.{int(decision.phase)}")
+                reasons = [render(Message("refused.close_phase", {"phase": phase}), self.lang)]
+            raise self._blocked("blocked.close", decision, reasons)
         event = CaseClosed(
             id=event_id or new_id(),
             at=decision.at,
@@ -470,10 +525,7 @@ class Engine:
                 decision.may_close if isinstance(event, CaseClosed) else _transition_allowed(decision, event)
             )
             if not allowed:
-                reasons = "; ".join(
-                    f"{r.rule_id}: " + ", ".join(render(m, self.lang) for m in r.missing or (r.message,))
-                    for r in decision.blocking
-                )
+                reasons = "; ".join(self._why_refused(decision, event))
                 raise TransitionBlockedError(
                     f"events[{index}]: {event.type} at {event.at.isoformat()} was not allowed"
                     + (f" ({reasons})" if reasons else ""),
