@@ -482,6 +482,81 @@ def test_replay_refuses_a_forged_relapse_and_closing(engine: Engine) -> None:
         engine.replay(phase_3.case_id, [*phase_3.events, closing])
 
 
+def _replay_refusal(engine: Engine, case: Case, event: PhaseChanged | CaseClosed) -> str:
+    history = [*case.events, event]
+    with pytest.raises(TransitionBlockedError) as caught:
+        engine.replay(case.case_id, history)
+    message = str(caught.value)
+    assert message.startswith(f"events[{len(history) - 1}]: {event.type} at ")
+    return message
+
+
+def test_replay_says_why_a_jump_from_phase_1_to_3_was_not_allowed(engine: Engine) -> None:
+    case = case_in_phase_1_ready(engine, score=9)  # everything in place to advance to phase 2
+    jump = PhaseChanged(
+        at=day(8),
+        from_phase=Phase.IMMEDIATE_SAFETY,
+        to_phase=Phase.RECOVERY_CARE,
+        kind=TransitionKind.ADVANCE,
+    )
+    message = _replay_refusal(engine, case, jump)
+    assert message.endswith(
+        "was not allowed (phases run in order: after phase 1 (immediate safety) comes "
+        "phase 2 (risk-driven care), not phase 3 (recovery care))"
+    )
+    message = _replay_refusal(Engine(lang="nl"), case, jump)
+    assert "fasen lopen op volgorde: na fase 1 (directe veiligheid) komt fase 2" in message
+
+
+def test_replay_says_why_an_advance_from_another_phase_was_not_allowed(engine: Engine) -> None:
+    case = case_in_phase_1_ready(engine, score=9)
+    claimed = PhaseChanged(
+        at=day(8),
+        from_phase=Phase.RISK_DRIVEN_CARE,
+        to_phase=Phase.RECOVERY_CARE,
+        kind=TransitionKind.ADVANCE,
+    )
+    assert "(the case is in phase 1 (immediate safety), not in phase 2 (risk-driven care))" in (
+        _replay_refusal(engine, case, claimed)
+    )
+    beyond = PhaseChanged(
+        at=day(201), from_phase=Phase.RECOVERY_CARE, to_phase=Phase.RECOVERY_CARE, kind=TransitionKind.ADVANCE
+    )
+    assert "(there is no phase after phase 3 (recovery care))" in _replay_refusal(
+        engine, case_in_phase_3(engine), beyond
+    )
+
+
+def test_replay_says_why_a_relapse_was_not_allowed(engine: Engine) -> None:
+    case = case_in_phase_2(engine)
+    silent = PhaseChanged(
+        at=day(30),
+        from_phase=Phase.RISK_DRIVEN_CARE,
+        to_phase=Phase.IMMEDIATE_SAFETY,
+        kind=TransitionKind.RELAPSE,
+    )
+    message = _replay_refusal(engine, case, silent)
+    assert message.endswith("was not allowed (no rule proposed a relapse and no reason was given)")
+    assert "advance.stable-consensus" not in message  # the gates of an advance answer another question
+    assert "geen regel stelde een terugval voor en er is geen reden gegeven" in _replay_refusal(
+        Engine(lang="nl"), case, silent
+    )
+    unjudged = attrs.evolve(silent, reason="zorgen")  # a reason, but not recorded as a judgement
+    assert "not recorded as a professional judgement (relapse.professional-judgement)" in (
+        _replay_refusal(engine, case, unjudged)
+    )
+
+
+def test_replay_of_a_close_in_phase_2_answers_the_closing_question(engine: Engine) -> None:
+    case = case_in_phase_2(engine)
+    closing = CaseClosed(at=day(30), handover_to=("police",))
+    message = _replay_refusal(engine, case, closing)
+    assert message.endswith(
+        "was not allowed (the case is in phase 2 (risk-driven care); a case is closed from phase 3 only)"
+    )
+    assert "advance." not in message
+
+
 def test_replay_checks_transitions_under_its_own_policy() -> None:
     lenient = Engine(LENIENT)
     case = lenient.advance(phase_1(lenient, all_score(new_case(), 5)), at=day(8))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         AlertLevel,
         Decision,
         Evidence,
+        PartyRef,
         RuleResult,
         RuleStatus,
         Transition,
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
         TransitionKind,
     )
     from ketenzorg.hookspecs import hookimpl
+    from ketenzorg.messages import Message
     from ketenzorg.pluginhost import PluginError, PluginTimeoutError
     from ketenzorg.policy import Policy
 
@@ -85,6 +87,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "AlertLevel",
         "Decision",
         "Evidence",
+        "PartyRef",
         "RuleResult",
         "RuleStatus",
         "Transition",
@@ -138,6 +141,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "TransitionKind",
     ),
     "ketenzorg.hookspecs": ("hookimpl",),
+    "ketenzorg.messages": ("Message",),
     "ketenzorg.pluginhost": ("PluginError", "PluginTimeoutError"),
     "ketenzorg.policy": ("Policy",),
 }
@@ -170,11 +174,13 @@ __all__ = [
     "KetenzorgError",
     "Location",
     "MalformedInputError",
+    "Message",
     "Organisation",
     "PartnerType",
     "Party",
     "PartyJoined",
     "PartyLeft",
+    "PartyRef",
     "PartyRole",
     "Person",
     "PersonRole",

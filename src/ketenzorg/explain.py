@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ketenzorg.decision import AlertLevel, Decision, Evidence, RuleResult, RuleStatus, Transition
+from ketenzorg.decision import AlertLevel, Decision, Evidence, PartyRef, RuleResult, RuleStatus, Transition
 from ketenzorg.messages import Language, Message, render
 
 __all__ = ["explain", "to_dict"]
@@ -67,6 +67,10 @@ def _evidence(ev: Evidence, lang: Language) -> dict[str, Any]:
     }
 
 
+def _party(ref: PartyRef) -> dict[str, Any]:
+    return {"party_id": ref.party_id, "role": ref.role.value, "reason": ref.reason}
+
+
 def _result(result: RuleResult, lang: Language) -> dict[str, Any]:
     return {
         "rule_id": result.rule_id,
@@ -77,6 +81,7 @@ def _result(result: RuleResult, lang: Language) -> dict[str, Any]:
         "text": render(result.message, lang),
         "evidence": [_evidence(e, lang) for e in result.evidence],
         "missing": [render(m, lang) for m in result.missing],
+        "parties": [_party(p) for p in result.parties],
     }
 
 
@@ -115,5 +120,6 @@ def to_dict(decision: Decision, lang: Language = "en") -> dict[str, Any]:
             for a in decision.alerts
         ],
         "blocking": [r.rule_id for r in decision.blocking],
+        "blocking_parties": [_party(p) for p in decision.blocking_parties],
         "results": [_result(r, lang) for r in decision.results],
     }
