@@ -694,3 +694,87 @@ def test_explain_shows_alerts_and_a_proposed_relapse(engine: Engine) -> None:
     assert "Proposed: relapse to phase 1 (immediate safety); revise the safety action plan" in english
     dutch = engine.evaluate(case, at=day(21)).explain("nl")
     assert "Voorstel: terugval naar fase 1 (directe veiligheid)" in dutch
+
+
+# --- loading a stored case; a history recorded by hand ---------------------------------------------
+
+
+def _forged_case(engine: Engine) -> tuple[Case, int]:
+    """A phase-1 case (the police at 5) with an advance put in by hand."""
+    case = phase_1(engine, {"client": 6, "practitioner": 6, "police": 5, "vt": 6})
+    forged = PhaseChanged(
+        id="forged",
+        at=day(8),
+        from_phase=Phase.IMMEDIATE_SAFETY,
+        to_phase=Phase.RISK_DRIVEN_CARE,
+        kind=TransitionKind.ADVANCE,
+    )
+    return case.append(forged), len(case.events)
+
+
+def test_load_refuses_a_forged_history_and_marks_a_lawful_one_checked(engine: Engine) -> None:
+    forged, index = _forged_case(engine)
+    with pytest.raises(TransitionBlockedError, match=rf"events\[{index}\]: phase_changed .* not allowed"):
+        engine.load(forged.case_id, forged.events)
+    lawful = _full_history(engine)
+    loaded = engine.load(lawful.case_id, list(lawful.events))
+    assert loaded == lawful
+    assert loaded.unchecked_transitions == ()
+    assert lawful.unchecked_transitions == ()  # recorded by the engine: decided when made
+
+
+def test_load_json_re_decides_what_caseformat_loads_accepts(engine: Engine) -> None:
+    from ketenzorg import caseformat
+
+    forged, index = _forged_case(engine)
+    data = caseformat.dumps(forged)
+    assert caseformat.loads(data).unchecked_transitions == (index,)  # cheap: not re-decided
+    with pytest.raises(TransitionBlockedError, match=r"advance\.safety-consensus: Politie Test scores 5"):
+        engine.load_json(data)
+    lawful = _full_history(engine)
+    assert engine.load_json(caseformat.dumps(lawful)) == lawful
+
+
+def test_evaluate_flags_a_transition_recorded_by_hand_that_the_rules_did_not_allow(engine: Engine) -> None:
+    forged, index = _forged_case(engine)
+    by_hand = Case(forged.case_id, forged.events)
+    for case in (forged, by_hand):
+        assert case.unchecked_transitions == (index,)
+        decision = engine.evaluate(case, at=day(9))
+        assert decision.phase is Phase.RISK_DRIVEN_CARE  # flagged, not refused
+        (flag,) = decision.unjustified
+        assert (flag.index, flag.event_id, flag.at) == (index, "forged", day(8))
+        assert [m.render() for m in flag.reasons] == [
+            "advance.safety-consensus: Politie Test scores 5, at least 6 is needed"
+        ]
+    assert (
+        f"the phase change of 13 January 2026 (events[{index}]) was not allowed: advance.safety-consensus"
+        in decision.explain("en")
+    )
+    assert f"fasewissel van 13 januari 2026 (events[{index}]) was niet toegestaan" in decision.explain("nl")
+    (item,) = orjson.loads(orjson.dumps(decision.to_dict()))["unjustified"]
+    assert item["event_id"] == "forged"
+    assert item["index"] == index
+    assert item["reasons"] == ["advance.safety-consensus: Politie Test scores 5, at least 6 is needed"]
+
+
+def test_advance_and_close_do_not_build_on_an_unjustified_transition(engine: Engine) -> None:
+    forged, _ = _forged_case(engine)
+    case, _ = conference(engine, forged, day(200), all_score(forged, 8))
+    assert engine.evaluate(case, at=day(200)).may_advance  # the rules of phase 2 alone would allow it
+    with pytest.raises(TransitionBlockedError, match="holds a transition the rules did not allow") as caught:
+        engine.advance(case, at=day(200))
+    assert "advance.safety-consensus" in str(caught.value)
+    # Going back to phase 1 is more protection: never blocked by the history.
+    relapsed = engine.relapse(case, at=day(201), reason="professioneel oordeel")
+    assert relapsed.state.phase is Phase.IMMEDIATE_SAFETY
+    assert relapsed.unchecked_transitions == forged.unchecked_transitions
+
+
+def test_a_lawful_history_rebuilt_by_hand_decides_as_the_original(engine: Engine) -> None:
+    case = _full_history(engine)
+    rebuilt = Case(case.case_id, case.events)
+    assert len(rebuilt.unchecked_transitions) == 6
+    decision = engine.evaluate(rebuilt, at=day(330))
+    assert decision.unjustified == ()
+    assert decision == engine.evaluate(case, at=day(330))

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         RuleResult,
         RuleStatus,
         Transition,
+        UnjustifiedTransition,
     )
     from ketenzorg.domain import (
         AgreementStatus,
@@ -91,6 +92,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "RuleResult",
         "RuleStatus",
         "Transition",
+        "UnjustifiedTransition",
     ),
     "ketenzorg.domain": (
         "AgreementStatus",
@@ -202,6 +204,7 @@ __all__ = [
     "Transition",
     "TransitionBlockedError",
     "TransitionKind",
+    "UnjustifiedTransition",
     "ValidationError",
     "WorkGoal",
     "__version__",

@@ -480,25 +480,51 @@ def _as_events(events: Iterable[Event]) -> tuple[Event, ...]:
     return tuple(events)
 
 
+def _transitions(events: Iterable[Event], first: int) -> tuple[int, ...]:
+    return tuple(i for i, e in enumerate(events, first) if isinstance(e, PhaseChanged | CaseClosed))
+
+
 @attrs.frozen
 class Case:
-    """A case (trajectory): its id and its history. Every operation returns a new case."""
+    """A case (trajectory): its id and its history. Every operation returns a new case.
+
+    Building a case is cheap: the history is folded and each event checked against the state it
+    joins (known parties, phases in order, nothing after closing), but whether the rules allowed a
+    phase change or a closing is decided by an engine. A case read from storage is loaded with
+    :meth:`Engine.load <ketenzorg.engine.Engine.load>`, which re-decides every transition; a
+    transition put in by hand (``Case(...)``, :meth:`append`, :meth:`extend`,
+    :func:`ketenzorg.caseformat.loads`) stays in :attr:`unchecked_transitions` until then.
+    """
 
     case_id: str = attrs.field(validator=attrs.validators.instance_of(str))
     events: tuple[Event, ...] = attrs.field(converter=_as_events)
     _state: CaseState = attrs.field(init=False, repr=False, eq=False)
+    _unchecked: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_state", fold(self.case_id, self.events))
+        object.__setattr__(self, "_unchecked", _transitions(self.events, 0))
 
     @property
     def state(self) -> CaseState:
         """The current state, folded from the events."""
         return self._state
 
+    @property
+    def unchecked_transitions(self) -> tuple[int, ...]:
+        """The places in the history of the phase changes and closings that no engine decided or
+        re-decided: recorded by hand, not by ``Engine.advance``/``relapse``/``close`` or
+        ``Engine.load``. :meth:`Engine.evaluate <ketenzorg.engine.Engine.evaluate>` re-decides them
+        and reports those the rules did not allow."""
+        return self._unchecked
+
     def append(self, event: Event) -> Case:
         """Return a new case with ``event`` appended (checked and folded incrementally)."""
-        return self._with((*self.events, event), apply(self._state, event))
+        return self._with(
+            (*self.events, event),
+            apply(self._state, event),
+            self._unchecked + _transitions((event,), len(self.events)),
+        )
 
     def extend(self, events: Iterable[Event], *, first_index: int = 0) -> Case:
         """Return a new case with ``events`` appended, all or nothing, in one linear fold.
@@ -510,14 +536,22 @@ class Case:
             return self
         folder = _Fold(self._state)
         folder.apply_all(batch, first_index=first_index)
-        return self._with(self.events + batch, folder.freeze())
+        unchecked = self._unchecked + _transitions(batch, len(self.events))
+        return self._with(self.events + batch, folder.freeze(), unchecked)
 
-    def _with(self, events: tuple[Event, ...], state: CaseState) -> Case:
+    def _with(self, events: tuple[Event, ...], state: CaseState, unchecked: tuple[int, ...]) -> Case:
         new = object.__new__(Case)
         object.__setattr__(new, "case_id", self.case_id)
         object.__setattr__(new, "events", events)
         object.__setattr__(new, "_state", state)
+        object.__setattr__(new, "_unchecked", unchecked)
         return new
+
+    def _checked(self, *places: int) -> Case:
+        """This case with the transitions at ``places`` (all without) marked as decided by an
+        engine; for :class:`~ketenzorg.engine.Engine` only."""
+        unchecked = tuple(i for i in self._unchecked if places and i not in places)
+        return self if unchecked == self._unchecked else self._with(self.events, self._state, unchecked)
 
     @classmethod
     def open(cls, event: CaseOpened, case_id: str | None = None) -> Case:

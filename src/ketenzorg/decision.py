@@ -28,6 +28,7 @@ __all__ = [
     "RuleResult",
     "RuleStatus",
     "Transition",
+    "UnjustifiedTransition",
 ]
 
 
@@ -136,6 +137,25 @@ class Transition:
 
 
 @attrs.frozen
+class UnjustifiedTransition:
+    """A phase change or closing in the history that the rules did not allow at its moment.
+
+    Found by :meth:`Engine.evaluate <ketenzorg.engine.Engine.evaluate>` in a history put together
+    by hand (``Case(...)``, ``Case.append``, ``caseformat.loads``); :meth:`Engine.load
+    <ketenzorg.engine.Engine.load>` refuses such a history instead.
+    """
+
+    index: int
+    """Its place in the history (``events[index]``)."""
+    event_id: str
+    at: datetime
+    reasons: tuple[Message, ...]
+    """Why it was not allowed: the answer to the question it asks (may the case advance to that
+    phase, go back, close), as a refusal gives it."""
+    message: Message
+
+
+@attrs.frozen
 class Decision:
     """The engine's decision on a case at a moment ``at``."""
 
@@ -152,6 +172,11 @@ class Decision:
     relapse: Transition | None
     """A proposed relapse back to phase 1, or ``None``."""
     may_close: bool
+    unjustified: tuple[UnjustifiedTransition, ...] = ()
+    """Transitions in the history that the rules did not allow (only in a history recorded by
+    hand; see :attr:`Case.unchecked_transitions <ketenzorg.case.Case.unchecked_transitions>`).
+    The phase reported rests on them: :meth:`Engine.advance` and :meth:`Engine.close` refuse to
+    build on them."""
 
     @property
     def may_advance(self) -> bool:

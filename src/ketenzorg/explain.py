@@ -30,6 +30,9 @@ def explain(decision: Decision, lang: Language = "en", *, verbose: bool = False)
     lines.append("  " + t("decision.phase", phase=_phase(decision.phase, lang)))
     if decision.closed:
         lines.append("  " + t("decision.closed"))
+    if decision.unjustified:
+        lines.append("  " + t("decision.unjustified") + ":")
+        lines += [f"    !! {render(u.message, lang)}" for u in decision.unjustified]
     if decision.alerts:
         lines.append("  " + t("decision.alerts") + ":")
         lines += [f"    {_ALERT_MARK[a.level]} {render(a.message, lang)}" for a in decision.alerts]
@@ -118,6 +121,16 @@ def to_dict(decision: Decision, lang: Language = "en") -> dict[str, Any]:
                 "evidence": [_evidence(e, lang) for e in a.evidence],
             }
             for a in decision.alerts
+        ],
+        "unjustified": [
+            {
+                "index": u.index,
+                "event_id": u.event_id,
+                "at": u.at.isoformat(),
+                "reasons": [render(m, lang) for m in u.reasons],
+                "text": render(u.message, lang),
+            }
+            for u in decision.unjustified
         ],
         "blocking": [r.rule_id for r in decision.blocking],
         "blocking_parties": [_party(p) for p in decision.blocking_parties],

@@ -270,6 +270,20 @@ _CATALOG: dict[str, dict[Language, str]] = {
         "en": "Closing is only possible from phase 3 without open alerts",
     },
     # why a transition is refused, beyond the gates that block an advance
+    "blocked.unjustified": {
+        "nl": "De geschiedenis van de casus bevat een overgang die de regels niet toestonden",
+        "en": "The history of the case holds a transition the rules did not allow",
+    },
+    "decision.unjustified": {
+        "nl": "Overgangen in de geschiedenis die de regels niet toestonden",
+        "en": "Transitions in the history the rules did not allow",
+    },
+    "unjustified.transition": {
+        "nl": "{what} van {date} (events[{index}]) was niet toegestaan: {reasons}",
+        "en": "the {what} of {date} (events[{index}]) was not allowed: {reasons}",
+    },
+    "word.phase_change": {"nl": "fasewissel", "en": "phase change"},
+    "word.closing": {"nl": "afsluiting", "en": "closing"},
     "refused.no_relapse_rule": {
         "nl": "geen regel stelde een terugval voor en er is geen reden gegeven",
         "en": "no rule proposed a relapse and no reason was given",

@@ -605,7 +605,9 @@ def plan_in_conference(ctx: RuleContext) -> Finding:
 
 @rule("relapse.score")
 def relapse_score(ctx: RuleContext) -> Finding:
-    """In phase 2 or 3, a required party's counting score below 6 proposes a relapse [design].
+    """In phase 2 or 3, a required party's counting score below the relapse line proposes a
+    relapse [design]. The line is the first gate (``advance_threshold``, 6 by default) unless the
+    organisation sets its own (``relapse_threshold``, never above the first gate).
 
     Here a score counts when it has a rationale and is not too old; unlike for advancing, an
     incident after it does not set it aside (that would let an incident withdraw a relapse).
