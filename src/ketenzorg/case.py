@@ -198,9 +198,8 @@ class _Fold:
         opened_at = self.opened_at
         latest = self.latest_at
         index = first_index or 0
-        ids: dict[str, int] = dict(self.positions)
+        ids: dict[str, int] = dict(self.positions)  # every event so far: a new one's place is its size
         self.positions = ids
-        position = self.event_count
         for event in events:
             try:
                 handler = handlers.get(type(event))
@@ -208,8 +207,7 @@ class _Fold:
                 if handler is None or self.closed is not None or at < opened_at or event.id in ids:  # type: ignore[operator]
                     self._refuse(event, handler is None, ids)
                 handler(self, event)  # type: ignore[misc]
-                ids[event.id] = position
-                position += 1
+                ids[event.id] = len(ids)
                 if at > latest:  # type: ignore[operator]
                     latest = self.latest_at = at  # type: ignore[assignment]
             except InvalidEventError as error:
@@ -480,8 +478,12 @@ def _as_events(events: Iterable[Event]) -> tuple[Event, ...]:
     return tuple(events)
 
 
+_TRANSITION_TYPES = frozenset({PhaseChanged, CaseClosed})
+
+
 def _transitions(events: Iterable[Event], first: int) -> tuple[int, ...]:
-    return tuple(i for i, e in enumerate(events, first) if isinstance(e, PhaseChanged | CaseClosed))
+    kinds = _TRANSITION_TYPES
+    return tuple(i for i, e in enumerate(events, first) if type(e) in kinds)
 
 
 @attrs.frozen
