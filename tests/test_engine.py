@@ -151,33 +151,40 @@ def test_relapse_refused_without_proposal_or_reason(engine: Engine) -> None:
         engine.relapse(case, at=day(8))
     error = caught.value
     assert error.decision.relapse is None
-    assert blocking_ids(error) == ["advance.stable-consensus"]
-    message = str(error)
-    assert message.startswith("No relapse proposed in phase 2 (risk-driven care)")
-    assert (
-        "advance.stable-consensus: client has not scored since the start of phase 2 on 12 January 2026"
-        in message
+    # The refusal answers "why no relapse", not "why no advance": the gates of phase 3 are not listed.
+    assert str(error) == (
+        "No relapse proposed in phase 2 (risk-driven care)\n"
+        "  no rule proposed a relapse and no reason was given"
     )
-    with pytest.raises(TransitionBlockedError):
+    with pytest.raises(TransitionBlockedError, match="no reason was given"):
         engine.relapse(case, at=day(8), reason="   ")
+    with pytest.raises(TransitionBlockedError) as caught:
+        Engine(lang="nl").relapse(case, at=day(8))
+    assert "geen regel stelde een terugval voor en er is geen reden gegeven" in str(caught.value)
 
 
 def test_relapse_from_phase_1_is_refused_even_with_a_reason(engine: Engine) -> None:
     case = phase_1(engine, {"client": 6, "practitioner": 6, "police": 5, "vt": 6})
     with pytest.raises(TransitionBlockedError) as caught:
         engine.relapse(case, at=day(8), reason="zorgen")
-    assert str(caught.value).startswith("No relapse proposed in phase 1 (immediate safety)")
-    assert blocking_ids(caught.value) == ["advance.safety-consensus"]
-    assert "advance.safety-consensus" in str(caught.value)
+    assert str(caught.value) == (
+        "No relapse proposed in phase 1 (immediate safety)\n"
+        "  a relapse goes from phase 2 or 3 back to phase 1; the case is in phase 1 (immediate safety)"
+    )
+    assert blocking_ids(caught.value) == ["advance.safety-consensus"]  # the decision is still carried
 
 
-def test_close_refused_outside_phase_3_names_the_blocking_rules(engine: Engine) -> None:
+def test_close_refused_outside_phase_3_says_the_phase_not_the_advance_gates(engine: Engine) -> None:
     case = case_in_phase_2(engine)
     with pytest.raises(TransitionBlockedError) as caught:
         engine.close(case, handover_to=["police"], at=day(8))
-    assert str(caught.value).startswith("Closing is only possible from phase 3 without open alerts")
-    assert blocking_ids(caught.value) == ["advance.stable-consensus"]
-    assert "advance.stable-consensus" in str(caught.value)
+    # Why the case may not close, not why it may not advance to phase 3.
+    assert str(caught.value) == (
+        "Closing is only possible from phase 3 without open alerts\n"
+        "  the case is in phase 2 (risk-driven care); a case is closed from phase 3 only"
+    )
+    assert "advance.stable-consensus" not in str(caught.value)
+    assert blocking_ids(caught.value) == ["advance.stable-consensus"]  # the decision is still carried
 
 
 def test_close_refused_in_phase_3_with_an_open_alert(engine: Engine) -> None:
@@ -475,6 +482,81 @@ def test_replay_refuses_a_forged_relapse_and_closing(engine: Engine) -> None:
         engine.replay(phase_3.case_id, [*phase_3.events, closing])
 
 
+def _replay_refusal(engine: Engine, case: Case, event: PhaseChanged | CaseClosed) -> str:
+    history = [*case.events, event]
+    with pytest.raises(TransitionBlockedError) as caught:
+        engine.replay(case.case_id, history)
+    message = str(caught.value)
+    assert message.startswith(f"events[{len(history) - 1}]: {event.type} at ")
+    return message
+
+
+def test_replay_says_why_a_jump_from_phase_1_to_3_was_not_allowed(engine: Engine) -> None:
+    case = case_in_phase_1_ready(engine, score=9)  # everything in place to advance to phase 2
+    jump = PhaseChanged(
+        at=day(8),
+        from_phase=Phase.IMMEDIATE_SAFETY,
+        to_phase=Phase.RECOVERY_CARE,
+        kind=TransitionKind.ADVANCE,
+    )
+    message = _replay_refusal(engine, case, jump)
+    assert message.endswith(
+        "was not allowed (phases run in order: after phase 1 (immediate safety) comes "
+        "phase 2 (risk-driven care), not phase 3 (recovery care))"
+    )
+    message = _replay_refusal(Engine(lang="nl"), case, jump)
+    assert "fasen lopen op volgorde: na fase 1 (directe veiligheid) komt fase 2" in message
+
+
+def test_replay_says_why_an_advance_from_another_phase_was_not_allowed(engine: Engine) -> None:
+    case = case_in_phase_1_ready(engine, score=9)
+    claimed = PhaseChanged(
+        at=day(8),
+        from_phase=Phase.RISK_DRIVEN_CARE,
+        to_phase=Phase.RECOVERY_CARE,
+        kind=TransitionKind.ADVANCE,
+    )
+    assert "(the case is in phase 1 (immediate safety), not in phase 2 (risk-driven care))" in (
+        _replay_refusal(engine, case, claimed)
+    )
+    beyond = PhaseChanged(
+        at=day(201), from_phase=Phase.RECOVERY_CARE, to_phase=Phase.RECOVERY_CARE, kind=TransitionKind.ADVANCE
+    )
+    assert "(there is no phase after phase 3 (recovery care))" in _replay_refusal(
+        engine, case_in_phase_3(engine), beyond
+    )
+
+
+def test_replay_says_why_a_relapse_was_not_allowed(engine: Engine) -> None:
+    case = case_in_phase_2(engine)
+    silent = PhaseChanged(
+        at=day(30),
+        from_phase=Phase.RISK_DRIVEN_CARE,
+        to_phase=Phase.IMMEDIATE_SAFETY,
+        kind=TransitionKind.RELAPSE,
+    )
+    message = _replay_refusal(engine, case, silent)
+    assert message.endswith("was not allowed (no rule proposed a relapse and no reason was given)")
+    assert "advance.stable-consensus" not in message  # the gates of an advance answer another question
+    assert "geen regel stelde een terugval voor en er is geen reden gegeven" in _replay_refusal(
+        Engine(lang="nl"), case, silent
+    )
+    unjudged = attrs.evolve(silent, reason="zorgen")  # a reason, but not recorded as a judgement
+    assert "not recorded as a professional judgement (relapse.professional-judgement)" in (
+        _replay_refusal(engine, case, unjudged)
+    )
+
+
+def test_replay_of_a_close_in_phase_2_answers_the_closing_question(engine: Engine) -> None:
+    case = case_in_phase_2(engine)
+    closing = CaseClosed(at=day(30), handover_to=("police",))
+    message = _replay_refusal(engine, case, closing)
+    assert message.endswith(
+        "was not allowed (the case is in phase 2 (risk-driven care); a case is closed from phase 3 only)"
+    )
+    assert "advance." not in message
+
+
 def test_replay_checks_transitions_under_its_own_policy() -> None:
     lenient = Engine(LENIENT)
     case = lenient.advance(phase_1(lenient, all_score(new_case(), 5)), at=day(8))
@@ -612,3 +694,87 @@ def test_explain_shows_alerts_and_a_proposed_relapse(engine: Engine) -> None:
     assert "Proposed: relapse to phase 1 (immediate safety); revise the safety action plan" in english
     dutch = engine.evaluate(case, at=day(21)).explain("nl")
     assert "Voorstel: terugval naar fase 1 (directe veiligheid)" in dutch
+
+
+# --- loading a stored case; a history recorded by hand ---------------------------------------------
+
+
+def _forged_case(engine: Engine) -> tuple[Case, int]:
+    """A phase-1 case (the police at 5) with an advance put in by hand."""
+    case = phase_1(engine, {"client": 6, "practitioner": 6, "police": 5, "vt": 6})
+    forged = PhaseChanged(
+        id="forged",
+        at=day(8),
+        from_phase=Phase.IMMEDIATE_SAFETY,
+        to_phase=Phase.RISK_DRIVEN_CARE,
+        kind=TransitionKind.ADVANCE,
+    )
+    return case.append(forged), len(case.events)
+
+
+def test_load_refuses_a_forged_history_and_marks_a_lawful_one_checked(engine: Engine) -> None:
+    forged, index = _forged_case(engine)
+    with pytest.raises(TransitionBlockedError, match=rf"events\[{index}\]: phase_changed .* not allowed"):
+        engine.load(forged.case_id, forged.events)
+    lawful = _full_history(engine)
+    loaded = engine.load(lawful.case_id, list(lawful.events))
+    assert loaded == lawful
+    assert loaded.unchecked_transitions == ()
+    assert lawful.unchecked_transitions == ()  # recorded by the engine: decided when made
+
+
+def test_load_json_re_decides_what_caseformat_loads_accepts(engine: Engine) -> None:
+    from ketenzorg import caseformat
+
+    forged, index = _forged_case(engine)
+    data = caseformat.dumps(forged)
+    assert caseformat.loads(data).unchecked_transitions == (index,)  # cheap: not re-decided
+    with pytest.raises(TransitionBlockedError, match=r"advance\.safety-consensus: Politie Test scores 5"):
+        engine.load_json(data)
+    lawful = _full_history(engine)
+    assert engine.load_json(caseformat.dumps(lawful)) == lawful
+
+
+def test_evaluate_flags_a_transition_recorded_by_hand_that_the_rules_did_not_allow(engine: Engine) -> None:
+    forged, index = _forged_case(engine)
+    by_hand = Case(forged.case_id, forged.events)
+    for case in (forged, by_hand):
+        assert case.unchecked_transitions == (index,)
+        decision = engine.evaluate(case, at=day(9))
+        assert decision.phase is Phase.RISK_DRIVEN_CARE  # flagged, not refused
+        (flag,) = decision.unjustified
+        assert (flag.index, flag.event_id, flag.at) == (index, "forged", day(8))
+        assert [m.render() for m in flag.reasons] == [
+            "advance.safety-consensus: Politie Test scores 5, at least 6 is needed"
+        ]
+    assert (
+        f"the phase change of 13 January 2026 (events[{index}]) was not allowed: advance.safety-consensus"
+        in decision.explain("en")
+    )
+    assert f"fasewissel van 13 januari 2026 (events[{index}]) was niet toegestaan" in decision.explain("nl")
+    (item,) = orjson.loads(orjson.dumps(decision.to_dict()))["unjustified"]
+    assert item["event_id"] == "forged"
+    assert item["index"] == index
+    assert item["reasons"] == ["advance.safety-consensus: Politie Test scores 5, at least 6 is needed"]
+
+
+def test_advance_and_close_do_not_build_on_an_unjustified_transition(engine: Engine) -> None:
+    forged, _ = _forged_case(engine)
+    case, _ = conference(engine, forged, day(200), all_score(forged, 8))
+    assert engine.evaluate(case, at=day(200)).may_advance  # the rules of phase 2 alone would allow it
+    with pytest.raises(TransitionBlockedError, match="holds a transition the rules did not allow") as caught:
+        engine.advance(case, at=day(200))
+    assert "advance.safety-consensus" in str(caught.value)
+    # Going back to phase 1 is more protection: never blocked by the history.
+    relapsed = engine.relapse(case, at=day(201), reason="professioneel oordeel")
+    assert relapsed.state.phase is Phase.IMMEDIATE_SAFETY
+    assert relapsed.unchecked_transitions == forged.unchecked_transitions
+
+
+def test_a_lawful_history_rebuilt_by_hand_decides_as_the_original(engine: Engine) -> None:
+    case = _full_history(engine)
+    rebuilt = Case(case.case_id, case.events)
+    assert len(rebuilt.unchecked_transitions) == 6
+    decision = engine.evaluate(rebuilt, at=day(330))
+    assert decision.unjustified == ()
+    assert decision == engine.evaluate(case, at=day(330))

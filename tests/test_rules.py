@@ -31,6 +31,7 @@ from ketenzorg import (
     GoalStatus,
     IncidentReported,
     IncidentSeverity,
+    InstrumentApplied,
     PartnerType,
     Party,
     PartyJoined,
@@ -45,6 +46,7 @@ from ketenzorg import (
     WorkGoal,
 )
 from ketenzorg.decision import AlertLevel, EvidenceKind, RuleResult
+from ketenzorg.instruments import InstrumentResult, Urgency
 from ketenzorg.messages import render
 from ketenzorg.rules import BUILTIN_RULES, Finding, RuleContext
 
@@ -1068,3 +1070,129 @@ def test_phase_2_cannot_be_passed_through_on_phase_1_scores(engine: Engine) -> N
     # A new conference in phase 2 gives the scores that count.
     case, _ = conference(engine, case, day(101), all_score(case, 9))
     assert engine.evaluate(case, at=day(101)).may_advance
+
+
+# --- events at the same moment: taken in the order they were recorded [design] -------------------
+
+
+@pytest.mark.parametrize(("rule_id", "acute"), [("alert.acute-incident", True), ("reassess.incident", False)])
+def test_incident_recorded_before_a_conference_of_the_same_moment_is_not_since_it(
+    engine: Engine, rule_id: str, acute: bool
+) -> None:
+    case = record_incident(engine, new_case(), day(7), acute=acute, event_id="inc")
+    case, _ = conference(engine, case, day(7))  # the conference weighed the incident
+    finding = check(rule_id, case, day(7))
+    assert finding.result.status is RuleStatus.PASSED
+    assert not finding.alerts
+    assert not finding.result.missing
+
+
+@pytest.mark.parametrize(("rule_id", "acute"), [("alert.acute-incident", True), ("reassess.incident", False)])
+def test_incident_recorded_after_a_conference_of_the_same_moment_is_since_it(
+    engine: Engine, rule_id: str, acute: bool
+) -> None:
+    case, _ = conference(engine, case_in_phase_2(engine), day(30))
+    case = record_incident(engine, case, day(30), acute=acute, event_id="inc")
+    finding = check(rule_id, case, day(30))
+    assert finding.result.status is RuleStatus.FAILED
+    assert [e.event_id for e in finding.result.evidence] == ["inc"]
+    assert len(finding.alerts) == 1
+
+
+def test_acute_incident_recorded_before_the_phase_change_of_the_same_moment_proposes_no_relapse(
+    engine: Engine,
+) -> None:
+    # The incident, then a conference that weighed it with scores given after it, then the advance:
+    # all at one moment. The incident came before the phase change, so it is no reason to go back.
+    case = record_incident(engine, new_case(), day(7), acute=True, event_id="inc")
+    case, mdo = conference(engine, case, day(7), all_score(case, 6))
+    case = engine.advance(plan(engine, case, mdo, day(7)), at=day(7))
+    assert case.state.phase is Phase.RISK_DRIVEN_CARE
+    finding = check("relapse.acute-incident", case, day(7))
+    assert finding.result.status is RuleStatus.PASSED
+    assert not finding.proposes_relapse
+    assert engine.evaluate(case, at=day(7)).relapse is None
+    # One recorded after the phase change, at the same moment, does propose it.
+    case = record_incident(engine, case, day(7), acute=True, event_id="inc-after")
+    finding = check("relapse.acute-incident", case, day(7))
+    assert finding.proposes_relapse
+    assert [e.event_id for e in finding.result.evidence] == ["inc-after"]
+
+
+def test_score_recorded_after_an_incident_of_the_same_moment_counts(engine: Engine) -> None:
+    case = record_incident(engine, new_case(), day(7), acute=False, event_id="inc")
+    case, mdo = conference(engine, case, day(7), all_score(case, 6))
+    case = plan(engine, case, mdo, day(7))
+    finding = check("advance.safety-consensus", case, day(7))
+    assert finding.result.status is RuleStatus.PASSED
+    assert not finding.result.missing
+
+
+def test_score_recorded_before_an_incident_of_the_same_moment_does_not_count(engine: Engine) -> None:
+    case, _ = conference(engine, new_case(), day(7), all_score(new_case(), 6))
+    case = record_incident(engine, case, day(7), acute=False, event_id="inc")
+    finding = check("advance.safety-consensus", case, day(7))
+    assert finding.result.status is RuleStatus.FAILED
+    assert en(finding.result)[0] == "client has not scored since the incident of 12 January 2026"
+
+
+def test_score_recorded_after_the_phase_change_of_the_same_moment_answers_the_new_phase(
+    engine: Engine,
+) -> None:
+    case = case_in_phase_2(engine)  # advanced on day 7, on the scores of day 7 recorded before it
+    assert check("advance.stable-consensus", case, day(7)).result.status is RuleStatus.FAILED
+    case, _ = conference(engine, case, day(7), all_score(case, 7), conference_id="mdo-after")
+    finding = check("advance.stable-consensus", case, day(7))
+    assert finding.result.status is RuleStatus.PASSED
+
+
+def test_plan_recorded_before_a_relapse_of_the_same_moment_is_not_revised_after_it(engine: Engine) -> None:
+    case = case_in_phase_2(engine)
+    case, mdo = conference(engine, case, day(30), conference_id="mdo-30")
+    case = plan(engine, case, mdo, day(30))
+    case = engine.relapse(case, at=day(30), reason="professioneel oordeel")
+    finding = check("advance.safety-agreements", case, day(30))
+    assert finding.result.status is RuleStatus.FAILED
+    assert en(finding.result) == [
+        "the safety action plan has not been revised since the relapse of 4 February 2026"
+    ]
+    case = plan(engine, case, mdo, day(30))  # revised after the relapse, still the same moment
+    assert check("advance.safety-agreements", case, day(30)).result.status is RuleStatus.PASSED
+
+
+def _urgent(at: datetime, event_id: str) -> InstrumentApplied:
+    return InstrumentApplied(
+        id=event_id,
+        at=at,
+        instrument_id="test-instrument",
+        instrument_version="1",
+        plugin="org.test",
+        answers={},
+        result=InstrumentResult(urgency=Urgency.IMMEDIATE),
+    )
+
+
+def test_urgent_result_recorded_before_a_conference_of_the_same_moment_was_weighed(engine: Engine) -> None:
+    case = engine.record(new_case(), _urgent(day(3), "urgent"))
+    case, _ = conference(engine, case, day(3))
+    finding = check("alert.instrument-urgent", case, day(3))
+    assert finding.result.status is RuleStatus.PASSED
+    assert not finding.alerts
+    # a result recorded after that conference, at the same moment, was not
+    case = engine.record(case, _urgent(day(3), "urgent-after"))
+    finding = check("alert.instrument-urgent", case, day(3))
+    assert finding.result.status is RuleStatus.FAILED
+    assert [e.event_id for e in finding.result.evidence] == ["urgent-after"]
+
+
+def test_case_state_orders_events_by_moment_then_recorded_place(engine: Engine) -> None:
+    case = record_incident(engine, new_case(), day(7), acute=False, event_id="inc")
+    case, _ = conference(engine, case, day(7), conference_id="mdo")
+    case = record_incident(engine, case, day(6), acute=False, event_id="earlier")  # recorded late
+    state = case.state
+    incident_at_7, earlier = state.incidents
+    assert state.order(incident_at_7) < state.order(state.conferences["mdo"])
+    assert state.order(earlier) < state.order(incident_at_7)
+    assert state.positions["opened"] == 0
+    assert [state.positions[e.id] for e in case.events] == list(range(len(case.events)))
+    assert set(state.event_ids) == {e.id for e in case.events}

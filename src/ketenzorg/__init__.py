@@ -22,9 +22,11 @@ if TYPE_CHECKING:
         AlertLevel,
         Decision,
         Evidence,
+        PartyRef,
         RuleResult,
         RuleStatus,
         Transition,
+        UnjustifiedTransition,
     )
     from ketenzorg.domain import (
         AgreementStatus,
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
         TransitionKind,
     )
     from ketenzorg.hookspecs import hookimpl
+    from ketenzorg.messages import Message
     from ketenzorg.pluginhost import PluginError, PluginTimeoutError
     from ketenzorg.policy import Policy
 
@@ -85,9 +88,11 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "AlertLevel",
         "Decision",
         "Evidence",
+        "PartyRef",
         "RuleResult",
         "RuleStatus",
         "Transition",
+        "UnjustifiedTransition",
     ),
     "ketenzorg.domain": (
         "AgreementStatus",
@@ -138,6 +143,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "TransitionKind",
     ),
     "ketenzorg.hookspecs": ("hookimpl",),
+    "ketenzorg.messages": ("Message",),
     "ketenzorg.pluginhost": ("PluginError", "PluginTimeoutError"),
     "ketenzorg.policy": ("Policy",),
 }
@@ -170,11 +176,13 @@ __all__ = [
     "KetenzorgError",
     "Location",
     "MalformedInputError",
+    "Message",
     "Organisation",
     "PartnerType",
     "Party",
     "PartyJoined",
     "PartyLeft",
+    "PartyRef",
     "PartyRole",
     "Person",
     "PersonRole",
@@ -196,6 +204,7 @@ __all__ = [
     "Transition",
     "TransitionBlockedError",
     "TransitionKind",
+    "UnjustifiedTransition",
     "ValidationError",
     "WorkGoal",
     "__version__",

@@ -7,6 +7,7 @@ parties and conferences, no event after closing, no skipped phase) and folded in
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -66,7 +67,8 @@ class CaseState:
     event_count: int = 1
     latest_at: datetime
     """The time of the latest event (events may be recorded out of time order)."""
-    event_ids: frozenset[str] = frozenset()
+    positions: Mapping[str, int] = _EMPTY
+    """Each event's place in the history (0 for ``case_opened``), by event id: the recorded order."""
     secret_locations: frozenset[str] = frozenset()
     """Ids of every location that was ever secret: such an id never becomes open."""
     open_locations: frozenset[str] = frozenset()
@@ -76,6 +78,20 @@ class CaseState:
     @property
     def is_closed(self) -> bool:
         return self.closed is not None
+
+    @property
+    def event_ids(self) -> AbstractSet[str]:
+        """The ids of every event recorded."""
+        return self.positions.keys()
+
+    def order(self, event: Event) -> tuple[datetime, int]:
+        """When ``event`` happened, for "since", "before" and "after": its moment, then its place.
+
+        Events at the same moment are taken in the order they were recorded [design]: an incident
+        recorded before a conference of the same moment came before it. ``event`` is one of this
+        case's events (``KeyError`` otherwise).
+        """
+        return (event.at, self.positions[event.id])
 
     def latest_assessment(self, instrument_id: str, at: datetime | None = None) -> InstrumentApplied | None:
         """The most recent application of an instrument (up to ``at``), or ``None``."""
@@ -122,7 +138,7 @@ class _Fold:
         self.closed = state.closed
         self.event_count = state.event_count
         self.latest_at = state.latest_at
-        self.event_ids: frozenset[str] | set[str] = state.event_ids
+        self.positions: Mapping[str, int] = state.positions
         self.secret_locations: frozenset[str] | set[str] = state.secret_locations
         self.open_locations: frozenset[str] | set[str] = state.open_locations
         self._owned: set[str] = set()
@@ -166,7 +182,9 @@ class _Fold:
             closed=self.closed,
             event_count=self.event_count,
             latest_at=self.latest_at,
-            event_ids=frozenset(self.event_ids),
+            positions=(
+                self.positions if self.positions is self.state.positions else MappingProxyType(self.positions)
+            ),
             secret_locations=frozenset(self.secret_locations),
             open_locations=frozenset(self.open_locations),
         )
@@ -180,7 +198,8 @@ class _Fold:
         opened_at = self.opened_at
         latest = self.latest_at
         index = first_index or 0
-        ids = self.event_ids = set(self.event_ids)
+        ids: dict[str, int] = dict(self.positions)  # every event so far: a new one's place is its size
+        self.positions = ids
         for event in events:
             try:
                 handler = handlers.get(type(event))
@@ -188,7 +207,7 @@ class _Fold:
                 if handler is None or self.closed is not None or at < opened_at or event.id in ids:  # type: ignore[operator]
                     self._refuse(event, handler is None, ids)
                 handler(self, event)  # type: ignore[misc]
-                ids.add(event.id)
+                ids[event.id] = len(ids)
                 if at > latest:  # type: ignore[operator]
                     latest = self.latest_at = at  # type: ignore[assignment]
             except InvalidEventError as error:
@@ -198,7 +217,7 @@ class _Fold:
             index += 1
         self.event_count += index - (first_index or 0)
 
-    def _refuse(self, event: Event, unknown: bool, ids: set[str]) -> None:
+    def _refuse(self, event: Event, unknown: bool, ids: Mapping[str, int]) -> None:
         """The slow path of :meth:`apply_all`: say why an event cannot join the history."""
         if unknown:
             raise _problem("type", f"not an event: {type(event).__name__}")
@@ -396,7 +415,7 @@ def _start(case_id: str, event: Event) -> CaseState:
         care_setting=event.care_setting,
         phase_since=event.at,
         latest_at=event.at,
-        event_ids=frozenset({event.id}),
+        positions=MappingProxyType({event.id: 0}),
         secret_locations=frozenset({location.id} if location is not None and location.secret else ()),
         open_locations=frozenset({location.id} if location is not None and not location.secret else ()),
     )
@@ -459,25 +478,55 @@ def _as_events(events: Iterable[Event]) -> tuple[Event, ...]:
     return tuple(events)
 
 
+_TRANSITION_TYPES = frozenset({PhaseChanged, CaseClosed})
+
+
+def _transitions(events: Iterable[Event], first: int) -> tuple[int, ...]:
+    kinds = _TRANSITION_TYPES
+    return tuple(i for i, e in enumerate(events, first) if type(e) in kinds)
+
+
 @attrs.frozen
 class Case:
-    """A case (trajectory): its id and its history. Every operation returns a new case."""
+    """A case (trajectory): its id and its history. Every operation returns a new case.
+
+    Building a case is cheap: the history is folded and each event checked against the state it
+    joins (known parties, phases in order, nothing after closing), but whether the rules allowed a
+    phase change or a closing is decided by an engine. A case read from storage is loaded with
+    :meth:`Engine.load <ketenzorg.engine.Engine.load>`, which re-decides every transition; a
+    transition put in by hand (``Case(...)``, :meth:`append`, :meth:`extend`,
+    :func:`ketenzorg.caseformat.loads`) stays in :attr:`unchecked_transitions` until then.
+    """
 
     case_id: str = attrs.field(validator=attrs.validators.instance_of(str))
     events: tuple[Event, ...] = attrs.field(converter=_as_events)
     _state: CaseState = attrs.field(init=False, repr=False, eq=False)
+    _unchecked: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_state", fold(self.case_id, self.events))
+        object.__setattr__(self, "_unchecked", _transitions(self.events, 0))
 
     @property
     def state(self) -> CaseState:
         """The current state, folded from the events."""
         return self._state
 
+    @property
+    def unchecked_transitions(self) -> tuple[int, ...]:
+        """The places in the history of the phase changes and closings that no engine decided or
+        re-decided: recorded by hand, not by ``Engine.advance``/``relapse``/``close`` or
+        ``Engine.load``. :meth:`Engine.evaluate <ketenzorg.engine.Engine.evaluate>` re-decides them
+        and reports those the rules did not allow."""
+        return self._unchecked
+
     def append(self, event: Event) -> Case:
         """Return a new case with ``event`` appended (checked and folded incrementally)."""
-        return self._with((*self.events, event), apply(self._state, event))
+        return self._with(
+            (*self.events, event),
+            apply(self._state, event),
+            self._unchecked + _transitions((event,), len(self.events)),
+        )
 
     def extend(self, events: Iterable[Event], *, first_index: int = 0) -> Case:
         """Return a new case with ``events`` appended, all or nothing, in one linear fold.
@@ -489,14 +538,22 @@ class Case:
             return self
         folder = _Fold(self._state)
         folder.apply_all(batch, first_index=first_index)
-        return self._with(self.events + batch, folder.freeze())
+        unchecked = self._unchecked + _transitions(batch, len(self.events))
+        return self._with(self.events + batch, folder.freeze(), unchecked)
 
-    def _with(self, events: tuple[Event, ...], state: CaseState) -> Case:
+    def _with(self, events: tuple[Event, ...], state: CaseState, unchecked: tuple[int, ...]) -> Case:
         new = object.__new__(Case)
         object.__setattr__(new, "case_id", self.case_id)
         object.__setattr__(new, "events", events)
         object.__setattr__(new, "_state", state)
+        object.__setattr__(new, "_unchecked", unchecked)
         return new
+
+    def _checked(self, *places: int) -> Case:
+        """This case with the transitions at ``places`` (all without) marked as decided by an
+        engine; for :class:`~ketenzorg.engine.Engine` only."""
+        unchecked = tuple(i for i in self._unchecked if places and i not in places)
+        return self if unchecked == self._unchecked else self._with(self.events, self._state, unchecked)
 
     @classmethod
     def open(cls, event: CaseOpened, case_id: str | None = None) -> Case:

@@ -8,12 +8,13 @@ rendered in Dutch or English only when shown.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import attrs
 
-from ketenzorg.domain import Phase
+from ketenzorg.domain import PartyRole, Phase
 from ketenzorg.events import TransitionKind
 from ketenzorg.messages import Language, Message
 
@@ -23,9 +24,11 @@ __all__ = [
     "Decision",
     "Evidence",
     "EvidenceKind",
+    "PartyRef",
     "RuleResult",
     "RuleStatus",
     "Transition",
+    "UnjustifiedTransition",
 ]
 
 
@@ -65,6 +68,27 @@ class Evidence:
 
 
 @attrs.frozen
+class PartyRef:
+    """A party that a rule result names, by id and role: never by name, so that a decision can be
+    stored and compared, and two clients of one case are told apart."""
+
+    party_id: str = attrs.field(validator=attrs.validators.instance_of(str))
+    role: PartyRole = attrs.field(validator=attrs.validators.instance_of(PartyRole))
+    reason: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    """Why the party is named, a stable code. The method's rules use ``no_score`` (has not scored),
+    ``no_rationale`` (the latest score has no rationale), ``stale`` (older than the maximum score
+    age), ``scored_before`` (given before the latest incident or the start of the phase), ``below``
+    (counting score under the rule's threshold) and ``acute_score`` (latest score in the acute band)."""
+
+
+def _party_refs(value: Iterable[PartyRef]) -> tuple[PartyRef, ...]:
+    refs = tuple(value)
+    if not all(isinstance(r, PartyRef) for r in refs):
+        raise TypeError("parties is a sequence of PartyRef")
+    return refs
+
+
+@attrs.frozen
 class RuleResult:
     """The outcome of one rule. ``blocks_advance`` is true for a failed gate."""
 
@@ -80,6 +104,10 @@ class RuleResult:
     """The plugin whose rule this is."""
     overrides: str | None = None
     """The plugin whose rule of the same id was replaced by :attr:`plugin`'s (an override), if any."""
+    parties: tuple[PartyRef, ...] = attrs.field(default=(), converter=_party_refs)
+    """The parties this result names, by id and role: for a failed gate the parties that block it
+    (each with the reason, one of :attr:`missing` in words); for a relapse or alert rule the parties
+    whose scores raise it. Rules that do not concern a party leave it empty."""
 
     @property
     def blocks_advance(self) -> bool:
@@ -109,6 +137,25 @@ class Transition:
 
 
 @attrs.frozen
+class UnjustifiedTransition:
+    """A phase change or closing in the history that the rules did not allow at its moment.
+
+    Found by :meth:`Engine.evaluate <ketenzorg.engine.Engine.evaluate>` in a history put together
+    by hand (``Case(...)``, ``Case.append``, ``caseformat.loads``); :meth:`Engine.load
+    <ketenzorg.engine.Engine.load>` refuses such a history instead.
+    """
+
+    index: int
+    """Its place in the history (``events[index]``)."""
+    event_id: str
+    at: datetime
+    reasons: tuple[Message, ...]
+    """Why it was not allowed: the answer to the question it asks (may the case advance to that
+    phase, go back, close), as a refusal gives it."""
+    message: Message
+
+
+@attrs.frozen
 class Decision:
     """The engine's decision on a case at a moment ``at``."""
 
@@ -125,6 +172,11 @@ class Decision:
     relapse: Transition | None
     """A proposed relapse back to phase 1, or ``None``."""
     may_close: bool
+    unjustified: tuple[UnjustifiedTransition, ...] = ()
+    """Transitions in the history that the rules did not allow (only in a history recorded by
+    hand; see :attr:`Case.unchecked_transitions <ketenzorg.case.Case.unchecked_transitions>`).
+    The phase reported rests on them: :meth:`Engine.advance` and :meth:`Engine.close` refuse to
+    build on them."""
 
     @property
     def may_advance(self) -> bool:
@@ -134,6 +186,16 @@ class Decision:
     def blocking(self) -> tuple[RuleResult, ...]:
         """The failed gates that block the advance."""
         return tuple(r for r in self.results if r.blocks_advance)
+
+    @property
+    def blocking_parties(self) -> tuple[PartyRef, ...]:
+        """Every party a failed gate names, once each (the first reason given), in rule order:
+        who must still score, or score higher, before the case may advance."""
+        seen: dict[str, PartyRef] = {}
+        for result in self.blocking:
+            for ref in result.parties:
+                seen.setdefault(ref.party_id, ref)
+        return tuple(seen.values())
 
     def result(self, rule_id: str) -> RuleResult:
         """The result of ``rule_id``; ``KeyError`` if the rule did not run."""

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from ketenzorg.case import Case
-from ketenzorg.decision import Alert, Decision, RuleResult, RuleStatus, Transition
+from ketenzorg.decision import Alert, Decision, RuleResult, RuleStatus, Transition, UnjustifiedTransition
 from ketenzorg.domain import EARLIEST_YEAR, LATEST_YEAR, Phase, in_years, new_id
 from ketenzorg.errors import InvalidEventError, Problem, TransitionBlockedError, ValidationError
 from ketenzorg.events import (
@@ -149,10 +149,22 @@ class Engine:
         """Decide on ``case`` at the moment ``at`` (default: now, UTC).
 
         A pure function of (history, policy, rules, moment): replaying the same events gives the
-        same decision.
+        same decision. A phase change or closing recorded by hand rather than by this library
+        (:attr:`Case.unchecked_transitions`) is re-decided at its moment, and one the rules did not
+        allow is reported in :attr:`Decision.unjustified`, not refused: the decision still shows
+        where the case stands. Load stored cases with :meth:`load` to refuse such a history.
         """
         if not isinstance(case, Case):
             raise TypeError(f"expected a Case, got {type(case).__name__}")
+        decision = self._decide(case, at)
+        if case.unchecked_transitions:
+            unjustified = self._unjustified(case, set(case.unchecked_transitions))
+            if unjustified:
+                decision = attrs.evolve(decision, unjustified=unjustified)
+        return decision
+
+    def _decide(self, case: Case, at: datetime | None) -> Decision:
+        """The decision on the history as it is, without re-deciding its transitions."""
         state = case.state
         at = _moment(at, state.latest_at, self.clock(), self.policy.max_clock_skew)
         ctx = RuleContext(state=state, policy=self.policy, at=at)
@@ -357,6 +369,8 @@ class Engine:
         if decision is not None:  # a transition: recorded at its moment, which must have come
             _check_not_future(event, self._latest_allowed())
         new = case.append(event)
+        if decision is not None:  # decided here: not a transition recorded by hand
+            new = new._checked(len(case.events))
         self._host.notify("ketenzorg_event_recorded", case=new, event=event)
         if isinstance(event, PhaseChanged) and decision is not None:
             self._host.notify("ketenzorg_phase_changed", case=new, change=event, decision=decision)
@@ -364,15 +378,66 @@ class Engine:
 
     # --- transitions -----------------------------------------------------------------------------
 
-    def _blocked(self, key: str, decision: Decision, **params: object) -> TransitionBlockedError:
-        head = render(Message(key, params), self.lang)
-        reasons = [
-            f"{r.rule_id}: " + "; ".join(render(m, self.lang) for m in r.missing)
+    def _gate_reasons(self, decision: Decision, sep: str = "; ") -> list[str]:
+        """Each failed gate with what it misses, in this engine's language."""
+        return [
+            f"{r.rule_id}: " + sep.join(render(m, self.lang) for m in r.missing)
             if r.missing
             else f"{r.rule_id}: {render(r.message, self.lang)}"
             for r in decision.blocking
         ]
+
+    def _why_refused(self, decision: Decision, event: PhaseChanged | CaseClosed) -> tuple[Message, ...]:
+        """Why ``event`` may not follow the history ``decision`` was made on: the answer to the
+        question the event asks (may it close? may it go back? may it go to that phase?), not to
+        another one (the gates of an advance do not say why a case may not close in phase 2)."""
+        phase = decision.phase
+
+        def say(key: str, **params: object) -> tuple[Message, ...]:
+            return (Message(key, params),)
+
+        def name(value: Phase) -> Message:
+            return Message(f"phase.{int(value)}")
+
+        if decision.closed:
+            return say("blocked.closed")
+        if isinstance(event, CaseClosed):
+            if phase is not Phase.RECOVERY_CARE:
+                return say("refused.close_phase", phase=name(phase))
+            return _gate_messages(decision)
+        if event.from_phase is not phase:
+            return say("refused.from_phase", phase=name(phase), claimed=name(event.from_phase))
+        if event.kind is TransitionKind.ADVANCE:
+            if decision.next_phase is None:
+                return say("refused.no_next", phase=name(phase))
+            if event.to_phase is not decision.next_phase:
+                return say(
+                    "refused.order",
+                    phase=name(phase),
+                    next=name(decision.next_phase),
+                    to=name(event.to_phase),
+                )
+            return _gate_messages(decision)
+        if event.to_phase is not Phase.IMMEDIATE_SAFETY or phase is Phase.IMMEDIATE_SAFETY:
+            return say("refused.relapse_phase", phase=name(phase))
+        if not event.reason.strip():
+            return say("refused.no_relapse_rule")
+        return say("refused.relapse_not_judgement", rule=MANUAL_RELAPSE_RULE)
+
+    def _blocked(
+        self, key: str, decision: Decision, reasons: list[str] | None = None, **params: object
+    ) -> TransitionBlockedError:
+        head = render(Message(key, params), self.lang)
+        if reasons is None:
+            reasons = self._gate_reasons(decision)
         return TransitionBlockedError("\n  ".join([head, *reasons]), decision)
+
+    def _refuse_unjustified(self, decision: Decision) -> None:
+        """An advance or closing is never built on a transition the rules did not allow (a relapse
+        may be: it moves towards more protection)."""
+        if decision.unjustified:
+            reasons = [render(u.message, self.lang) for u in decision.unjustified]
+            raise self._blocked("blocked.unjustified", decision, reasons)
 
     def advance(
         self,
@@ -387,6 +452,7 @@ class Engine:
         decision = self.evaluate(case, at=at)
         if decision.closed:
             raise self._blocked("blocked.closed", decision)
+        self._refuse_unjustified(decision)
         if decision.advance is None:
             target = decision.next_phase or decision.phase
             raise self._blocked("blocked.advance", decision, phase=Message(f"phase.{int(target)}"))
@@ -419,7 +485,14 @@ class Engine:
                 evidence=(),
             )
         if transition is None:
-            raise self._blocked("blocked.relapse", decision, phase=Message(f"phase.{int(decision.phase)}"))
+            phase = Message(f"phase.{int(decision.phase)}")
+            key = (
+                "refused.relapse_phase"
+                if decision.phase is Phase.IMMEDIATE_SAFETY
+                else "refused.no_relapse_rule"
+            )
+            reasons = [render(Message(key, {"phase": phase}), self.lang)]
+            raise self._blocked("blocked.relapse", decision, reasons, phase=phase)
         return self._append(case, _phase_event(decision, transition, reason, event_id), decision)
 
     def close(
@@ -435,8 +508,13 @@ class Engine:
         decision = self.evaluate(case, at=at)
         if decision.closed:
             raise self._blocked("blocked.closed", decision)
+        self._refuse_unjustified(decision)
         if not decision.may_close:
-            raise self._blocked("blocked.close", decision)
+            reasons = None
+            if decision.phase is not Phase.RECOVERY_CARE:  # the gates then answer another question
+                phase = Message(f"phase.{int(decision.phase)}")
+                reasons = [render(Message("refused.close_phase", {"phase": phase}), self.lang)]
+            raise self._blocked("blocked.close", decision, reasons)
         event = CaseClosed(
             id=event_id or new_id(),
             at=decision.at,
@@ -447,42 +525,100 @@ class Engine:
 
     # --- replay ----------------------------------------------------------------------------------
 
+    def load(self, case_id: str, events: Iterable[Event]) -> Case:
+        """Load a case from storage: fold its events and re-decide every phase change and closing.
+
+        The way to read a stored case (from your own store, or :func:`ketenzorg.caseformat.loads`
+        for the engine's JSON, see :meth:`load_json`): a history that holds a transition the rules
+        did not allow at its moment (edited by hand, forged, or from another policy) raises
+        :class:`TransitionBlockedError` saying which event and why; an event that does not fit
+        raises :class:`InvalidEventError`. The same check as :meth:`replay` and the command line.
+        """
+        return self.replay(case_id, events)
+
+    def load_json(self, data: bytes | str) -> Case:
+        """Load a case stored as the engine's JSON (:mod:`ketenzorg.caseformat`), re-deciding its
+        transitions like :meth:`load`; a bad document raises :class:`CaseFormatError`."""
+        from ketenzorg.caseformat import loads
+
+        case = loads(data)
+        return self.replay(case.case_id, case.events)
+
     def replay(self, case_id: str, events: Iterable[Event]) -> Case:
         """Rebuild a case from stored events, checking that every transition was allowed.
 
         Each phase change and closing is re-decided at its own moment under this engine's policy;
-        a transition the rules would have blocked raises :class:`TransitionBlockedError`.
-        Listeners are not called: replaying records nothing new.
+        a transition the rules would have blocked raises :class:`TransitionBlockedError` naming
+        the event and why. Listeners are not called: replaying records nothing new.
         """
         history = tuple(events)
         if not history:
             raise InvalidEventError([Problem("events", "no events")])
+
+        def refuse(index: int, event: PhaseChanged | CaseClosed, decision: Decision) -> None:
+            reasons = "; ".join(render(m, self.lang) for m in self._why_refused(decision, event))
+            raise TransitionBlockedError(
+                f"events[{index}]: {event.type} at {event.at.isoformat()} was not allowed"
+                + (f" ({reasons})" if reasons else ""),
+                decision,
+                event_id=event.id,
+            )
+
+        return self._redecide(case_id, history, None, refuse)._checked()
+
+    def _redecide(
+        self,
+        case_id: str,
+        history: tuple[Event, ...],
+        places: set[int] | None,
+        refused: Callable[[int, PhaseChanged | CaseClosed, Decision], None],
+    ) -> Case:
+        """Fold ``history``, re-deciding each transition (those at ``places``, or all) at its own
+        moment; call ``refused`` for each one the rules did not allow. Returns the whole case."""
         case = Case(case_id, history[:1])
         start = 1
         # Fold the recorded facts between transitions in one go; stop to re-decide each transition.
         for index in range(1, len(history)):
             event = history[index]
-            if not isinstance(event, PhaseChanged | CaseClosed):
+            if not isinstance(event, PhaseChanged | CaseClosed) or (
+                places is not None and index not in places
+            ):
                 continue
             case = case.extend(history[start:index], first_index=start)
-            decision = self.evaluate(case, at=event.at)
+            decision = self._decide(case, event.at)
             allowed = (
                 decision.may_close if isinstance(event, CaseClosed) else _transition_allowed(decision, event)
             )
             if not allowed:
-                reasons = "; ".join(
-                    f"{r.rule_id}: " + ", ".join(render(m, self.lang) for m in r.missing or (r.message,))
-                    for r in decision.blocking
-                )
-                raise TransitionBlockedError(
-                    f"events[{index}]: {event.type} at {event.at.isoformat()} was not allowed"
-                    + (f" ({reasons})" if reasons else ""),
-                    decision,
-                    event_id=event.id,
-                )
+                refused(index, event, decision)
             case = case.extend((event,), first_index=index)
             start = index + 1
         return case.extend(history[start:], first_index=start)
+
+    def _unjustified(self, case: Case, places: set[int]) -> tuple[UnjustifiedTransition, ...]:
+        found: list[UnjustifiedTransition] = []
+
+        def refused(index: int, event: PhaseChanged | CaseClosed, decision: Decision) -> None:
+            reasons = self._why_refused(decision, event)
+            what = Message("word.closing" if isinstance(event, CaseClosed) else "word.phase_change")
+            params = {"what": what, "date": event.at, "index": index, "reasons": reasons}
+            message = Message("unjustified.transition", params)
+            found.append(UnjustifiedTransition(index, event.id, event.at, reasons, message))
+
+        self._redecide(case.case_id, case.events, places, refused)
+        return tuple(found)
+
+
+def _gate_messages(decision: Decision) -> tuple[Message, ...]:
+    """Each failed gate with what it misses, as a text in both languages."""
+    texts: list[Message] = []
+    for r in decision.blocking:
+        said = {
+            lang: f"{r.rule_id}: " + ", ".join(render(m, lang) for m in r.missing or (r.message,))
+            for lang in LANGUAGES
+        }
+        texts.append(Message.literal(nl=said["nl"], en=said["en"]))
+    return tuple(texts)
 
 
 def _check_texts(rule: Rule, finding: Finding) -> None:

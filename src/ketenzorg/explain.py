@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ketenzorg.decision import AlertLevel, Decision, Evidence, RuleResult, RuleStatus, Transition
+from ketenzorg.decision import AlertLevel, Decision, Evidence, PartyRef, RuleResult, RuleStatus, Transition
 from ketenzorg.messages import Language, Message, render
 
 __all__ = ["explain", "to_dict"]
@@ -30,6 +30,9 @@ def explain(decision: Decision, lang: Language = "en", *, verbose: bool = False)
     lines.append("  " + t("decision.phase", phase=_phase(decision.phase, lang)))
     if decision.closed:
         lines.append("  " + t("decision.closed"))
+    if decision.unjustified:
+        lines.append("  " + t("decision.unjustified") + ":")
+        lines += [f"    !! {render(u.message, lang)}" for u in decision.unjustified]
     if decision.alerts:
         lines.append("  " + t("decision.alerts") + ":")
         lines += [f"    {_ALERT_MARK[a.level]} {render(a.message, lang)}" for a in decision.alerts]
@@ -67,6 +70,10 @@ def _evidence(ev: Evidence, lang: Language) -> dict[str, Any]:
     }
 
 
+def _party(ref: PartyRef) -> dict[str, Any]:
+    return {"party_id": ref.party_id, "role": ref.role.value, "reason": ref.reason}
+
+
 def _result(result: RuleResult, lang: Language) -> dict[str, Any]:
     return {
         "rule_id": result.rule_id,
@@ -77,6 +84,7 @@ def _result(result: RuleResult, lang: Language) -> dict[str, Any]:
         "text": render(result.message, lang),
         "evidence": [_evidence(e, lang) for e in result.evidence],
         "missing": [render(m, lang) for m in result.missing],
+        "parties": [_party(p) for p in result.parties],
     }
 
 
@@ -114,6 +122,17 @@ def to_dict(decision: Decision, lang: Language = "en") -> dict[str, Any]:
             }
             for a in decision.alerts
         ],
+        "unjustified": [
+            {
+                "index": u.index,
+                "event_id": u.event_id,
+                "at": u.at.isoformat(),
+                "reasons": [render(m, lang) for m in u.reasons],
+                "text": render(u.message, lang),
+            }
+            for u in decision.unjustified
+        ],
         "blocking": [r.rule_id for r in decision.blocking],
+        "blocking_parties": [_party(p) for p in decision.blocking_parties],
         "results": [_result(r, lang) for r in decision.results],
     }

@@ -269,6 +269,51 @@ _CATALOG: dict[str, dict[Language, str]] = {
         "nl": "Afsluiten kan alleen vanuit fase 3 zonder open signalen",
         "en": "Closing is only possible from phase 3 without open alerts",
     },
+    # why a transition is refused, beyond the gates that block an advance
+    "blocked.unjustified": {
+        "nl": "De geschiedenis van de casus bevat een overgang die de regels niet toestonden",
+        "en": "The history of the case holds a transition the rules did not allow",
+    },
+    "decision.unjustified": {
+        "nl": "Overgangen in de geschiedenis die de regels niet toestonden",
+        "en": "Transitions in the history the rules did not allow",
+    },
+    "unjustified.transition": {
+        "nl": "{what} van {date} (events[{index}]) was niet toegestaan: {reasons}",
+        "en": "the {what} of {date} (events[{index}]) was not allowed: {reasons}",
+    },
+    "word.phase_change": {"nl": "fasewissel", "en": "phase change"},
+    "word.closing": {"nl": "afsluiting", "en": "closing"},
+    "refused.no_relapse_rule": {
+        "nl": "geen regel stelde een terugval voor en er is geen reden gegeven",
+        "en": "no rule proposed a relapse and no reason was given",
+    },
+    "refused.relapse_not_judgement": {
+        "nl": "geen regel stelde een terugval voor en de fasewissel is niet vastgelegd als "
+        "professioneel oordeel ({rule})",
+        "en": "no rule proposed a relapse and the phase change is not recorded as a professional "
+        "judgement ({rule})",
+    },
+    "refused.relapse_phase": {
+        "nl": "een terugval gaat van fase 2 of 3 terug naar fase 1; de casus is in {phase}",
+        "en": "a relapse goes from phase 2 or 3 back to phase 1; the case is in {phase}",
+    },
+    "refused.order": {
+        "nl": "fasen lopen op volgorde: na {phase} komt {next}, niet {to}",
+        "en": "phases run in order: after {phase} comes {next}, not {to}",
+    },
+    "refused.no_next": {
+        "nl": "na {phase} komt geen fase meer",
+        "en": "there is no phase after {phase}",
+    },
+    "refused.from_phase": {
+        "nl": "de casus is in {phase}, niet in {claimed}",
+        "en": "the case is in {phase}, not in {claimed}",
+    },
+    "refused.close_phase": {
+        "nl": "de casus is in {phase}; afsluiten kan alleen vanuit fase 3",
+        "en": "the case is in {phase}; a case is closed from phase 3 only",
+    },
     # instruments
     "evidence.assessment": {
         "nl": "{instrument} (versie {version}) op {date}: {summary}",

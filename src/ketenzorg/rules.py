@@ -14,7 +14,7 @@ from datetime import datetime
 import attrs
 
 from ketenzorg.case import CaseState
-from ketenzorg.decision import Alert, AlertLevel, Evidence, EvidenceKind, RuleResult, RuleStatus
+from ketenzorg.decision import Alert, AlertLevel, Evidence, EvidenceKind, PartyRef, RuleResult, RuleStatus
 from ketenzorg.domain import (
     CareSetting,
     CareSettingKind,
@@ -26,6 +26,7 @@ from ketenzorg.domain import (
 )
 from ketenzorg.events import (
     ConferenceHeld,
+    Event,
     IncidentReported,
     InstrumentApplied,
     PlanRevised,
@@ -48,6 +49,18 @@ _ROLE_ORDER = {
 
 _CLIENT_LABEL = Message("label.client")
 
+_REASON_CODES = {
+    "missing.no_score": "no_score",
+    "missing.no_rationale": "no_rationale",
+    "missing.stale": "stale",
+    "missing.since": "scored_before",
+    "missing.below": "below",
+}
+"""The reason code of a :class:`PartyRef` for each text that says why a party's score does not do."""
+
+Moment = tuple[datetime, int]
+"""An event's place in time: its moment, then its place in the history (see :meth:`CaseState.order`)."""
+
 
 @attrs.frozen
 class Finding:
@@ -69,6 +82,22 @@ class RuleContext:
     @property
     def phase(self) -> Phase:
         return self.state.phase
+
+    def party_ref(self, party_id: str, reason: str | Message = "") -> PartyRef:
+        """``party_id`` as a rule result names it: id and role, with a reason code (or the
+        method's text for why the party's score does not do, from which the code is taken)."""
+        code = _REASON_CODES.get(reason.key, reason.key) if isinstance(reason, Message) else reason
+        return PartyRef(party_id, self.state.known_parties[party_id].role, code)
+
+    def order(self, event: Event) -> Moment:
+        """``event``'s place in time; events at the same moment keep their recorded order."""
+        return self.state.order(event)
+
+    @functools.cached_property
+    def phase_start(self) -> Moment:
+        """Where the current phase began: the last phase change, or the opening of the case."""
+        changes = self.state.phase_changes
+        return self.state.order(changes[-1]) if changes else self.state.order(self.state.opened)
 
     def party_label(self, party_id: str) -> Message | str:
         """How a party is named in a message; the client by role, never by name."""
@@ -98,26 +127,28 @@ class RuleContext:
         return self.at - score.at > self.policy.max_score_age
 
     @functools.cached_property
-    def reweigh_point(self) -> tuple[datetime, Message] | None:
-        """The moment after which a score must be given to carry an advance, and why.
+    def reweigh_point(self) -> tuple[Moment, Message] | None:
+        """The event after which a score must be given to carry an advance, and why.
 
         A score given before the case entered its current phase answered the previous phase's
         question (so phase 2 cannot be passed through on phase-1 scores), and a score given
         before the latest unsafe incident judged a situation that no longer exists [design].
-        Entering phase 1 again is a relapse.
+        Entering phase 1 again is a relapse. "Before" follows :meth:`order`: a score recorded
+        after an incident of the same moment was given knowing it.
         """
-        incident = max((i.at for i in self.state.incidents if i.at <= self.at), default=None)
+        incident = max((self.order(i) for i in self.state.incidents if i.at <= self.at), default=None)
+        start = self.phase_start
+        if incident is not None and incident > start:
+            return incident, Message("word.incident", {"date": incident[0]})
         since = self.state.phase_since
-        if incident is not None and incident > since:
-            return incident, Message("word.incident", {"date": incident})
         if self.state.phase_changes and since <= self.at:
             change = self.state.phase_changes[-1]
             key = "word.relapse" if change.kind is TransitionKind.RELAPSE else "word.phase_start"
-            return since, Message(key, {"date": since, "phase": int(change.to_phase)})
+            return start, Message(key, {"date": since, "phase": int(change.to_phase)})
         return None
 
     def why_not_counting(
-        self, score: ScoreGiven | None, party_id: str, reweigh: tuple[datetime, Message] | None
+        self, score: ScoreGiven | None, party_id: str, reweigh: tuple[Moment, Message] | None
     ) -> Message | None:
         """Why the party's most recent score does not count, or ``None`` when it does."""
         label = self.party_label(party_id)
@@ -127,7 +158,7 @@ class RuleContext:
             return Message("missing.no_rationale", {"party": label})
         if self.is_stale(score):
             return Message("missing.stale", {"party": label, "date": score.at})
-        if reweigh is not None and score.at <= reweigh[0]:
+        if reweigh is not None and self.order(score) <= reweigh[0]:
             return Message("missing.since", {"party": label, "since": reweigh[1]})
         return None
 
@@ -189,10 +220,28 @@ class RuleContext:
     def incidents_since(
         self, moment: datetime | None, *, acute: bool | None = None
     ) -> Iterator[IncidentReported]:
+        """The incidents from ``moment`` on (all with ``None``) up to the moment of judgement.
+
+        To ask what happened since an event, use :meth:`incidents_after`.
+        """
         for incident in self.state.incidents:
             if moment is not None and incident.at < moment:
                 continue
             if incident.at > self.at:
+                continue
+            if acute is None or incident.acute is acute:
+                yield incident
+
+    def incidents_after(
+        self, event: Event | Moment | None, *, acute: bool | None = None
+    ) -> Iterator[IncidentReported]:
+        """The incidents after ``event`` (all with ``None``) up to the moment of judgement.
+
+        An incident at the same moment as ``event`` but recorded before it came before it.
+        """
+        after = self.order(event) if isinstance(event, Event) else event
+        for incident in self.state.incidents:
+            if incident.at > self.at or (after is not None and self.order(incident) <= after):
                 continue
             if acute is None or incident.acute is acute:
                 yield incident
@@ -270,6 +319,7 @@ def _result(
     missing: Iterable[Message] = (),
     *,
     gate: bool = True,
+    parties: Iterable[PartyRef] = (),
 ) -> RuleResult:
     status, suffix = _OUTCOMES[passed]
     return RuleResult(
@@ -279,6 +329,7 @@ def _result(
         evidence=tuple(evidence),
         missing=tuple(missing),
         gate=gate,
+        parties=tuple(parties),
     )
 
 
@@ -300,10 +351,12 @@ def acute_score(ctx: RuleContext) -> Finding:
     ceiling = ctx.policy.acute_ceiling
     evidence: list[Evidence] = []
     alerts: list[Alert] = []
+    parties: list[PartyRef] = []
     for party_id, score in sorted(ctx.state.latest_scores.items()):
         if party_id in ctx.state.care_team and score.score <= ceiling:
             item = ctx.score_evidence(score)
             evidence.append(item)
+            parties.append(ctx.party_ref(party_id, "acute_score"))
             alerts.append(
                 Alert(
                     "alert.acute-score",
@@ -322,6 +375,7 @@ def acute_score(ctx: RuleContext) -> Finding:
         not alerts,
         {"ceiling": ceiling},
         evidence,
+        parties=parties,
     )
     return Finding(result, tuple(alerts))
 
@@ -330,7 +384,7 @@ def acute_score(ctx: RuleContext) -> Finding:
 def acute_incident(ctx: RuleContext) -> Finding:
     """An acute incident since the last case conference raises the protection alert."""
     last = ctx.state.last_conference
-    incidents = list(ctx.incidents_since(last.at if last else None, acute=True))
+    incidents = list(ctx.incidents_after(last, acute=True))
     evidence = [ctx.incident_evidence(i) for i in incidents]
     alerts = tuple(
         Alert(
@@ -362,7 +416,7 @@ def reassess_incident(ctx: RuleContext) -> Finding:
     also raises a re-assessment alert [design].
     """
     last = ctx.state.last_conference
-    incidents = list(ctx.incidents_since(last.at if last else None, acute=False))
+    incidents = list(ctx.incidents_after(last, acute=False))
     evidence = [ctx.incident_evidence(i) for i in incidents]
     alerts: tuple[Alert, ...] = ()
     if incidents and ctx.phase is not Phase.IMMEDIATE_SAFETY:
@@ -386,6 +440,7 @@ def reassess_incident(ctx: RuleContext) -> Finding:
 def _consensus(ctx: RuleContext, rule_id: str, threshold: int) -> Finding:
     evidence: list[Evidence] = []
     missing: list[Message] = []
+    blocking: list[PartyRef] = []
     parties = ctx.required_parties
     if not parties:
         missing.append(Message("missing.no_required_party"))
@@ -404,16 +459,21 @@ def _consensus(ctx: RuleContext, rule_id: str, threshold: int) -> Finding:
         reason = ctx.why_not_counting(score, party.id, reweigh)
         if score is not None:
             evidence.append(ctx.score_evidence(score))
+        if reason is None and score is not None and score.score < threshold:
+            reason = Message("missing.below", {"party": label, "score": score.score, "threshold": threshold})
         if reason is not None:
             missing.append(reason)
-        elif score is not None and score.score < threshold:
-            missing.append(
-                Message(
-                    "missing.below",
-                    {"party": label, "score": score.score, "threshold": threshold},
-                )
-            )
-    result = _result(ctx, rule_id, "rule.consensus", not missing, {"threshold": threshold}, evidence, missing)
+            blocking.append(ctx.party_ref(party.id, reason))
+    result = _result(
+        ctx,
+        rule_id,
+        "rule.consensus",
+        not missing,
+        {"threshold": threshold},
+        evidence,
+        missing,
+        parties=blocking,
+    )
     return Finding(result)
 
 
@@ -438,7 +498,11 @@ def safety_agreements(ctx: RuleContext) -> Finding:
         [] if plan.agreements else [Message("missing.no_agreements", {"version": ctx.state.plan_version})]
     )
     last_change = ctx.state.phase_changes[-1] if ctx.state.phase_changes else None
-    if last_change is not None and last_change.kind is TransitionKind.RELAPSE and plan.at < last_change.at:
+    if (
+        last_change is not None
+        and last_change.kind is TransitionKind.RELAPSE
+        and ctx.order(plan) < ctx.order(last_change)
+    ):
         # A relapse asks for a plan revision: the old agreements did not keep everyone safe.
         missing.append(Message("missing.plan_after_relapse", {"date": last_change.at}))
     return Finding(
@@ -541,7 +605,9 @@ def plan_in_conference(ctx: RuleContext) -> Finding:
 
 @rule("relapse.score")
 def relapse_score(ctx: RuleContext) -> Finding:
-    """In phase 2 or 3, a required party's counting score below 6 proposes a relapse [design].
+    """In phase 2 or 3, a required party's counting score below the relapse line proposes a
+    relapse [design]. The line is the first gate (``advance_threshold``, 6 by default) unless the
+    organisation sets its own (``relapse_threshold``, never above the first gate).
 
     Here a score counts when it has a rationale and is not too old; unlike for advancing, an
     incident after it does not set it aside (that would let an incident withdraw a relapse).
@@ -551,6 +617,7 @@ def relapse_score(ctx: RuleContext) -> Finding:
     threshold = ctx.policy.relapse_below
     evidence: list[Evidence] = []
     missing: list[Message] = []
+    parties: list[PartyRef] = []
     for party in ctx.required_parties:
         # A later incident never withdraws a low score: only a new score by the party does.
         score = ctx.state.latest_scores.get(party.id)
@@ -558,6 +625,7 @@ def relapse_score(ctx: RuleContext) -> Finding:
             continue
         if score.score < threshold:
             evidence.append(ctx.score_evidence(score))
+            parties.append(ctx.party_ref(party.id, "below"))
             missing.append(
                 Message(
                     "missing.below",
@@ -576,6 +644,7 @@ def relapse_score(ctx: RuleContext) -> Finding:
         {"threshold": threshold},
         evidence,
         missing,
+        parties=parties,
     )
     return Finding(result, proposes_relapse=bool(evidence))
 
@@ -585,7 +654,7 @@ def relapse_incident(ctx: RuleContext) -> Finding:
     """In phase 2 or 3, an acute incident since the last phase change proposes a relapse."""
     if ctx.phase is Phase.IMMEDIATE_SAFETY:
         return _not_applicable("relapse.acute-incident")
-    incidents = list(ctx.incidents_since(ctx.state.phase_since, acute=True))
+    incidents = list(ctx.incidents_after(ctx.phase_start, acute=True))
     evidence = [ctx.incident_evidence(i) for i in incidents]
     result = _result(ctx, "relapse.acute-incident", "rule.relapse.incident", not incidents, None, evidence)
     return Finding(result, proposes_relapse=bool(incidents))
@@ -618,7 +687,9 @@ def instrument_urgent(ctx: RuleContext) -> Finding:
     urgent = [
         a
         for a in ctx.state.assessments
-        if a.result.urgency is Urgency.IMMEDIATE and a.at <= ctx.at and (last is None or a.at >= last.at)
+        if a.result.urgency is Urgency.IMMEDIATE
+        and a.at <= ctx.at
+        and (last is None or ctx.order(a) > ctx.order(last))
     ]
     evidence = [ctx.assessment_evidence(a) for a in urgent]
     alerts = tuple(
