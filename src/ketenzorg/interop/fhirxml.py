@@ -355,7 +355,7 @@ def _xhtml(value: Any, path: str) -> str:
 
 
 def _check_entries(entries: Any, path: str) -> None:
-    from ketenzorg.interop.validate import MAX_ENTRIES
+    from ketenzorg.limits import MAX_ENTRIES
 
     if isinstance(entries, list) and len(entries) > MAX_ENTRIES:
         raise _error(f"{path}.entry", f"{len(entries)} entries: a bundle may hold at most {MAX_ENTRIES}")
@@ -571,7 +571,7 @@ def from_xml(data: bytes, *, source: str = "") -> dict[str, Any]:
     :class:`FhirXmlError` for content FHIR does not allow.
     """
     from ketenzorg.interop.safeinput import parse_xml
-    from ketenzorg.interop.validate import MAX_ENTRIES
+    from ketenzorg.limits import MAX_ENTRIES
 
     root = parse_xml(data, source=source)
     if root.tag == _F + "Bundle":

@@ -76,7 +76,7 @@ class _Importer(Entries):
     """Reads a bundle back into events; every problem is reported with its FHIRPath location."""
 
     def __init__(self, bundle: Any, engine: Engine) -> None:
-        from ketenzorg.interop.validate import MAX_ENTRIES
+        from ketenzorg.limits import MAX_ENTRIES
 
         entries = bundle.get("entry") if isinstance(bundle, Mapping) else None
         if not isinstance(entries, list) or bundle.get("resourceType") != "Bundle":

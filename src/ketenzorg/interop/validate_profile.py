@@ -208,7 +208,7 @@ def check_secret_stays(bundle: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     both. Issues name the element, never its value.
     """
     from ketenzorg.interop.definitions import X_SECRET_LOCATION
-    from ketenzorg.interop.fhir import SECRET_LOCATION_NAME
+    from ketenzorg.interop.definitions import SECRET_LOCATION_NAME
 
     def items(value: Any) -> list[Any]:
         return value if isinstance(value, list) else [value]
