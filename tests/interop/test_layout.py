@@ -55,7 +55,9 @@ def test_interop_never_imports_the_command_line() -> None:
 
 def test_no_import_cycle_inside_interop() -> None:
     modules = _modules()
-    graph = {name: {i for i in _imports(path) if i in modules and i != name} for name, path in modules.items()}
+    graph = {
+        name: {i for i in _imports(path) if i in modules and i != name} for name, path in modules.items()
+    }
     cycles: list[list[str]] = []
     state: dict[str, int] = {}
 

@@ -207,8 +207,7 @@ def check_secret_stays(bundle: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     alias or description but the placeholder; no Location is used by a secret stay and an open stay
     both. Issues name the element, never its value.
     """
-    from ketenzorg.interop.definitions import X_SECRET_LOCATION
-    from ketenzorg.interop.definitions import SECRET_LOCATION_NAME
+    from ketenzorg.interop.definitions import SECRET_LOCATION_NAME, X_SECRET_LOCATION
 
     def items(value: Any) -> list[Any]:
         return value if isinstance(value, list) else [value]
