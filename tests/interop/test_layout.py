@@ -28,10 +28,14 @@ def _imports(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names if a.name.startswith("ketenzorg"))
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module.startswith("ketenzorg"):
-                out.add(node.module)
-                out.update(f"{node.module}.{a.name}" for a in node.names)
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and (node.module or "").startswith("ketenzorg")
+        ):
+            module = str(node.module)
+            out.add(module)
+            out.update(f"{module}.{a.name}" for a in node.names)
     return out
 
 
