@@ -589,3 +589,28 @@ def test_canonical_base_is_defined_once() -> None:
         if literal in path.read_bytes()
     ]
     assert holders == ["src/ketenzorg/interop/terminology.py"]
+
+
+def test_an_instrument_result_is_a_qualitative_risk_never_a_probability(bundle: dict[str, Any]) -> None:
+    """The profile says what the mapping writes: the safety code as ``qualitativeRisk`` (bound to the
+    safety-code value set), a classification by its extension, never a ``probability[x]``."""
+    found = elements(BY_URL[conformance.profile_url(conformance.INSTRUMENT_APPLICATION)])
+    assert found["RiskAssessment.prediction.probability[x]"]["max"] == "0"
+    binding = found["RiskAssessment.prediction.qualitativeRisk"]["binding"]
+    assert binding == {"strength": "required", "valueSet": conformance.value_set_url("safety-code")}
+    assert [c["key"] for c in found["RiskAssessment.prediction"]["constraint"]] == ["ktz-6"]
+    safety_codes = {c["code"] for c in BY_URL[code_system("safety-code")]["concept"]}
+    predictions = [
+        p
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "RiskAssessment"
+        for p in e["resource"].get("prediction", ())
+    ]
+    assert predictions, "the demo applies instruments"
+    for prediction in predictions:
+        assert not any(k.startswith("probability") for k in prediction)
+        classified = any(x["url"] == registry.X_CLASSIFICATION for x in prediction.get("extension", ()))
+        assert ("qualitativeRisk" in prediction) != classified
+        if "qualitativeRisk" in prediction:
+            (coding,) = prediction["qualitativeRisk"]["coding"]
+            assert coding["system"] == code_system("safety-code") and coding["code"] in safety_codes

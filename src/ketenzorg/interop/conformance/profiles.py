@@ -483,7 +483,19 @@ def instrument_application() -> dict[str, Any]:
                 max="1",
                 type=reference(profile_url(INSTRUMENT_ANSWERS)),
             ),
+            el(
+                "RiskAssessment.prediction",
+                constraint=[
+                    constraint(
+                        "ktz-6",
+                        "A prediction is the safety code (qualitativeRisk) or a classification, not both",
+                        f"qualitativeRisk.exists() xor extension('{X_CLASSIFICATION}').exists()",
+                    )
+                ],
+            ),
             x("RiskAssessment.prediction", "classification", X_CLASSIFICATION),
+            el("RiskAssessment.prediction.probability[x]", max="0"),
+            el("RiskAssessment.prediction.qualitativeRisk", binding=required("safety-code")),
         ],
     )
 
