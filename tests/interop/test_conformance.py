@@ -613,4 +613,5 @@ def test_an_instrument_result_is_a_qualitative_risk_never_a_probability(bundle: 
         assert ("qualitativeRisk" in prediction) != classified
         if "qualitativeRisk" in prediction:
             (coding,) = prediction["qualitativeRisk"]["coding"]
-            assert coding["system"] == code_system("safety-code") and coding["code"] in safety_codes
+            assert coding["system"] == code_system("safety-code")
+            assert coding["code"] in safety_codes
