@@ -20,7 +20,9 @@ from ketenzorg._version import __version__
 # Everything past the standard library is imported where it is used: ``--version`` and ``--help``
 # then load no engine, no attrs and no orjson, and each command loads only what it needs.
 if TYPE_CHECKING:
+    from ketenzorg.case import Case
     from ketenzorg.decision import Decision
+    from ketenzorg.domain import Party
     from ketenzorg.engine import Engine
     from ketenzorg.instruments import InstrumentResult
     from ketenzorg.loading import Format
@@ -158,7 +160,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     import orjson
 
     from ketenzorg import caseformat
-    from ketenzorg.demo import TITLES, walk
+    from ketenzorg.demo import TITLES, last_open_case, walk
     from ketenzorg.engine import Engine
     from ketenzorg.errors import FileWriteError
     from ketenzorg.interop.fhir import case_to_bundle
@@ -179,6 +181,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         bundle = case_to_bundle(steps[-1].case, engine=engine)
         files = {
             "case.json": caseformat.dumps(steps[-1].case),
+            "case-open.json": caseformat.dumps(last_open_case(steps)),  # to try assess, team, plugins on
             "bundle.json": orjson.dumps(bundle, option=orjson.OPT_INDENT_2),
             "bundle.xml": to_xml(bundle),
         }
@@ -195,7 +198,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             raise FileWriteError(str(out), f"cannot be created ({exc.strerror})") from None
         for name, data in files.items():
             _write(str(out / name), data, force=args.force, fmt=formats[name])
-        _out(f"\nwrote {out / 'case.json'}, {out / 'bundle.json'} and {out / 'bundle.xml'} (FHIR R4)")
+        _out(
+            f"\nwrote {out / 'case.json'}, {out / 'bundle.json'} and {out / 'bundle.xml'} (FHIR R4), "
+            f"and {out / 'case-open.json'} (the case before closing: try `ketenzorg team` and "
+            "`ketenzorg assess` on it)"
+        )
     return EXIT_OK
 
 
@@ -213,7 +220,123 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             raise error.with_source(args.case) from None
         raise _UsageError(f"--at: {error.problems[0].message}") from None
     _print_decision(decision, args)
+    if not args.json:
+        _print_blocking_parties(decision, case, args.lang)
     return EXIT_OK
+
+
+# --- the care team: party ids for ``assess --by`` and for reading a blocked gate -----------------
+
+
+def _role_text(party: Party, lang: Language) -> str:
+    from ketenzorg.messages import Message, render
+
+    role = render(Message(f"role.{party.role.value}"), lang)
+    if party.partner_type is None:
+        return role
+    return f"{role}: {render(Message(f'partner.{party.partner_type.value}'), lang)}"
+
+
+def _party_label(party: Party, lang: Language) -> str:
+    """How the command line names a party: the client by role, never by name (as decisions do)."""
+    from ketenzorg.domain import PartyRole
+
+    if party.role is PartyRole.CLIENT:
+        return _role_text(party, lang)
+    return f"{_role_text(party, lang)}, {party.name}"
+
+
+def _memberships(case: Case) -> dict[str, list[list[datetime | None]]]:
+    """Every party's periods in the care team, ``[joined, left]`` (``left`` ``None`` while a
+    member), in the order the parties first took part."""
+    from ketenzorg.events import CaseOpened, PartyJoined, PartyLeft
+
+    periods: dict[str, list[list[datetime | None]]] = {}
+    for event in case.events:
+        if isinstance(event, CaseOpened):
+            for party in event.parties:
+                periods.setdefault(party.id, []).append([event.at, None])
+        elif isinstance(event, PartyJoined):
+            periods.setdefault(event.party.id, []).append([event.at, None])
+        elif isinstance(event, PartyLeft) and periods.get(event.party_id):
+            periods[event.party_id][-1][1] = event.at
+    return periods
+
+
+def _cmd_team(args: argparse.Namespace) -> int:
+    from ketenzorg.domain import PartyRole
+    from ketenzorg.loading import load_replayed
+    from ketenzorg.messages import Message, render
+
+    lang: Language = args.lang
+    case = load_replayed(_engine(args), args.case, args.format)
+    state = case.state
+    periods = _memberships(case)
+    if args.json:
+        members = []
+        for party_id, spans in periods.items():
+            party = state.known_parties[party_id]
+            client = party.role is PartyRole.CLIENT
+            members.append(
+                {
+                    "party_id": party.id,
+                    "role": party.role.value,
+                    "partner_type": party.partner_type.value if party.partner_type else None,
+                    "name": None if client else party.name,  # the client is named by role only
+                    "label": _party_label(party, lang),
+                    "person_id": party.person_id,
+                    "current": party_id in state.care_team,
+                    "periods": [
+                        {
+                            "joined": start.isoformat() if start else None,
+                            "left": end.isoformat() if end else None,
+                        }
+                        for start, end in spans
+                    ],
+                }
+            )
+        sys.stdout.write(_dumps_json({"case_id": case.case_id, "members": members}))
+        return EXIT_OK
+
+    def line(party_id: str) -> str:
+        spans = [
+            render(Message("team.since", {"date": start}), lang)
+            if end is None
+            else render(Message("team.period", {"start": start, "end": end}), lang)
+            for start, end in periods[party_id]
+        ]
+        return f"  {party_id}  {_party_label(state.known_parties[party_id], lang)}; {'; '.join(spans)}"
+
+    _out(render(Message("team.heading", {"case": case.case_id}), lang) + ":")
+    for party_id in periods:
+        if party_id in state.care_team:
+            _out(line(party_id))
+    former = [party_id for party_id in periods if party_id not in state.care_team]
+    if former:
+        _out(render(Message("team.former"), lang) + ":")
+        for party_id in former:
+            _out(line(party_id))
+    return EXIT_OK
+
+
+def _print_blocking_parties(decision: Decision, case: Case, lang: Language) -> None:
+    """The parties a failed gate names, by id: what ``assess --by`` and ``merge --from`` take."""
+    from ketenzorg.messages import Message, is_known_key, render
+
+    if not decision.blocking_parties:
+        return
+    _out("  " + render(Message("team.blocking"), lang) + ":")
+    for ref in decision.blocking_parties:
+        party = case.state.known_parties.get(ref.party_id)
+        label = (
+            _party_label(party, lang)
+            if party is not None
+            else render(Message(f"role.{ref.role.value}"), lang)
+        )
+        key = f"party_reason.{ref.reason}"
+        # A plugin's own reason code is shown as it is; the method's are translated.
+        reason = render(Message(key), lang) if is_known_key(key) else ref.reason
+        _out(f"    {ref.party_id} ({label})" + (f": {reason}" if reason else ""))
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
@@ -307,6 +430,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     _print_result(applied.result, args.lang)
     _out("")
     _out(decision.explain(args.lang))
+    _print_blocking_parties(decision, new, args.lang)
     if args.out:
         _out(f"\n{render(Message('cli.wrote', {'path': args.out}), args.lang)}")
     return EXIT_OK
@@ -499,7 +623,11 @@ def _parser() -> _Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="walk a synthetic case through the whole method")
-    demo.add_argument("--out", metavar="DIR", help="write DIR/case.json, DIR/bundle.json, DIR/bundle.xml")
+    demo.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write DIR/case.json, DIR/case-open.json (before closing), DIR/bundle.json, DIR/bundle.xml",
+    )
     _force(demo)
     demo.add_argument("--lang", choices=LANGUAGES, default="en")
     demo.set_defaults(func=_cmd_demo)
@@ -512,6 +640,16 @@ def _parser() -> _Parser:
     )
     evaluate.add_argument("--at", metavar="DATETIME", help="moment of judgement (default: now)")
     evaluate.set_defaults(func=_cmd_evaluate)
+
+    team = sub.add_parser(
+        "team", help="list the care team with party ids (for assess --by, merge --from, a blocked gate)"
+    )
+    team.add_argument("case", metavar="CASE.json")
+    _common(team)
+    team.add_argument(
+        "--format", choices=("json", "xml"), default=None, help="input format (default: by content)"
+    )
+    team.set_defaults(func=_cmd_team)
 
     plugins = sub.add_parser("plugins", help="list the loaded plugins, their instruments and hooks")
     _common(plugins, policy=False)

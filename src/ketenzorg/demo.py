@@ -45,7 +45,7 @@ from ketenzorg.events import (
 )
 from ketenzorg.messages import Language
 
-__all__ = ["DemoStep", "build_demo_case", "walk"]
+__all__ = ["DemoStep", "build_demo_case", "last_open_case", "walk"]
 
 _NAMESPACE = uuid.UUID("6f1c1f0e-2b1a-4c55-9d2e-0d6f6b2f6a10")
 
@@ -539,3 +539,9 @@ def walk(engine: Engine | None = None) -> list[DemoStep]:
 def build_demo_case(engine: Engine | None = None) -> Case:
     """The demo case at the end of the walk (closed, with its full history)."""
     return walk(engine)[-1].case
+
+
+def last_open_case(steps: list[DemoStep]) -> Case:
+    """The demo case at its last step before closing: still open, so an instrument can be applied,
+    a score given or a plugin's rule tried on it (phase 3, with its full history)."""
+    return next(step.case for step in reversed(steps) if not step.case.state.is_closed)
