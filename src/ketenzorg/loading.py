@@ -200,7 +200,12 @@ def validate_file(
             return outcome
         from ketenzorg.interop.fhir import entry_of_event
 
-        return operation_outcome(replay_issues(engine, case, lambda event_id: entry_of_event(data, event_id)))
+        # The validation's warnings stay (an instrument not installed, say): only its closing
+        # "no problems found" gives way to what the replay finds.
+        kept = [i for i in outcome["issue"] if i["severity"] != "information"]
+        return operation_outcome(
+            kept + replay_issues(engine, case, lambda event_id: entry_of_event(data, event_id))
+        )
     if isinstance(data, dict) and data.get("format") == caseformat.FORMAT_NAME:
         try:
             case = caseformat.case_from_dict(data)
