@@ -212,7 +212,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     at = _parse_at(args.at)
-    case = load_replayed(engine, args.case, args.format)
+    case = load_replayed(engine, args.case, args.format, warn=_warn(args.case))
     try:
         decision = engine.evaluate(case, at=at)
     except ValidationError as error:
@@ -403,7 +403,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     from ketenzorg.messages import Message, render
 
     engine = _engine(args)
-    case = load_replayed(engine, args.case, args.format)
+    case = load_replayed(engine, args.case, args.format, warn=_warn(args.case))
     answers = load_json(args.answers)
     at = _parse_at(args.at) or max(engine.clock(), case.state.latest_at)
     try:
@@ -460,13 +460,17 @@ def _print_result(result: InstrumentResult, lang: Language) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from ketenzorg.errors import ValidationError
     from ketenzorg.interop.fhir import case_to_bundle
     from ketenzorg.loading import load_replayed
 
     # What goes to a partner is re-decided first: a forged phase change is never sent on.
     engine = _engine(args)
-    case = load_replayed(engine, args.case)
-    bundle = case_to_bundle(case, engine=engine, type=args.type)
+    case = load_replayed(engine, args.case, warn=_warn(args.case))
+    try:
+        bundle = case_to_bundle(case, engine=engine, type=args.type)
+    except ValidationError as error:  # an instrument that is not installed, say
+        raise error.with_source(args.case) from None
     if args.format == "xml":
         from ketenzorg.interop.fhirxml import to_xml
 
@@ -497,12 +501,18 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _warn(source: str) -> Callable[[dict[str, Any]], None]:
+    """Print each warning found while ``source`` is read to stderr (the input is still used)."""
+    return lambda item: _print_outcome({"issue": [item]}, source, sys.stderr)
+
+
 def _cmd_import(args: argparse.Namespace) -> int:
     from ketenzorg import caseformat
     from ketenzorg.loading import load_replayed
 
     # A bundle's phase changes are re-decided before it becomes a case: a forged one is refused.
-    case = load_replayed(_engine(args), args.bundle, args.format)
+    # Its warnings (answers of an instrument not installed: not checked) go to stderr.
+    case = load_replayed(_engine(args), args.bundle, args.format, warn=_warn(args.bundle))
     sys.stdout.buffer.write(_loadable(caseformat.dumps(case), "json", f"{args.bundle} as a case"))
     return EXIT_OK
 
@@ -526,7 +536,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
         except ValidationError as error:
             raise error.with_source(args.keys) from None
     engine = _engine(args)
-    case = load_replayed(engine, args.case, args.format)
+    case = load_replayed(engine, args.case, args.format, warn=_warn(args.case))
     bundle = load_bundle(args.bundle, args.format)
     try:
         new, outcome = merge_bundle(engine, case, bundle, sender=args.sender, keys=keys)

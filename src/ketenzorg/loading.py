@@ -122,29 +122,40 @@ def load_policy(path: str) -> Policy:
         raise error.with_source(path) from None
 
 
-def load_case(path: str, fmt: Format | None = None, *, engine: Engine) -> Case:
+Warn = Callable[[dict[str, Any]], None]
+"""Told each warning (an OperationOutcome issue) found while a bundle is read."""
+
+
+def load_case(path: str, fmt: Format | None = None, *, engine: Engine, warn: Warn | None = None) -> Case:
     """A case from the engine's case JSON or from a FHIR bundle (JSON or XML), not replayed.
 
-    A bundle is validated under ``engine`` (structure, profile and case: its policy's rules) and
-    refused with the location of every problem.
+    A bundle is validated under ``engine`` (structure, profile, answers and case: its instruments
+    and its policy's rules) and refused with the location of every problem; ``warn`` is told each
+    warning of that validation (answers of an instrument the engine does not have, say), which
+    does not refuse the bundle.
     """
     from ketenzorg import caseformat
 
     data = load_document(path, fmt)
     try:
         if isinstance(data, dict) and data.get("resourceType") is not None:
-            return _case_from_bundle(data, engine)
+            return _case_from_bundle(data, engine, warn)
         return caseformat.case_from_dict(data)
     except ValidationError as error:
         raise error.with_source(path) from None
 
 
-def _case_from_bundle(data: dict[str, Any], engine: Engine) -> Case:
-    """Validate a bundle (structure, profile, case) and convert it once; refuse with locations."""
+def _case_from_bundle(data: dict[str, Any], engine: Engine, warn: Warn | None) -> Case:
+    """Validate a bundle (structure, profile, answers, case) and convert it once; refuse with
+    locations."""
     from ketenzorg.interop.fhir import FhirMappingError, bundle_to_case
     from ketenzorg.interop.validate import read_bundle
 
     outcome, case = read_bundle(data, engine=engine)
+    if warn is not None:
+        for item in outcome["issue"]:
+            if item["severity"] == "warning":
+                warn(item)
     if case is not None:
         return case
     errors = [i for i in outcome["issue"] if i["severity"] in ("fatal", "error")]
@@ -156,15 +167,15 @@ def _case_from_bundle(data: dict[str, Any], engine: Engine) -> Case:
     raise FhirMappingError(problems)
 
 
-def load_replayed(engine: Engine, path: str, fmt: Format | None = None) -> Case:
+def load_replayed(engine: Engine, path: str, fmt: Format | None = None, *, warn: Warn | None = None) -> Case:
     """Load a case and re-decide every recorded transition under the engine's policy.
 
     A file whose phase changes the rules would have blocked (edited by hand, or from another
-    policy) is refused rather than believed.
+    policy) is refused rather than believed. ``warn``: as :func:`load_case`.
     """
     from ketenzorg.errors import TransitionBlockedError
 
-    case = load_case(path, fmt, engine=engine)
+    case = load_case(path, fmt, engine=engine, warn=warn)
     try:
         return engine.replay(case.case_id, case.events)
     except TransitionBlockedError as error:
@@ -189,7 +200,12 @@ def validate_file(
             return outcome
         from ketenzorg.interop.fhir import entry_of_event
 
-        return operation_outcome(replay_issues(engine, case, lambda event_id: entry_of_event(data, event_id)))
+        # The validation's warnings stay (an instrument not installed, say): only its closing
+        # "no problems found" gives way to what the replay finds.
+        kept = [i for i in outcome["issue"] if i["severity"] != "information"]
+        return operation_outcome(
+            kept + replay_issues(engine, case, lambda event_id: entry_of_event(data, event_id))
+        )
     if isinstance(data, dict) and data.get("format") == caseformat.FORMAT_NAME:
         try:
             case = caseformat.case_from_dict(data)

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ketenzorg.domain import PartyRole, RiskFactor
-from ketenzorg.errors import Problem
+from ketenzorg.errors import Problem, ValidationError
 from ketenzorg.events import InstrumentApplied
 from ketenzorg.instruments import (
     AdvisedSetting,
-    Answer,
     Classification,
     InstrumentResult,
+    InstrumentSpec,
     SafetyCode,
     Urgency,
 )
+from ketenzorg.interop.answers import AnswerIssue, answer_items, instrument_spec, read_answers, result_issues
+from ketenzorg.interop.canonical import classification_system, instrument_system, questionnaire_url
 from ketenzorg.interop.definitions import (
     EVENT_ID,
     X_ADVICE,
@@ -31,14 +33,13 @@ from ketenzorg.interop.definitions import (
     X_APPLIED_BY,
     X_CLASSIFICATION,
     X_EXPLANATION,
-    X_MULTIPLE,
-    X_NO_CODES,
     X_PROVENANCE,
     X_RISK_FACTOR,
     X_SEQUENCE,
     X_URGENCY,
 )
 from ketenzorg.interop.reading import (
+    UNREADABLE,
     Entries,
     FhirMappingError,
     code,
@@ -49,10 +50,20 @@ from ketenzorg.interop.reading import (
     sequence,
     sub,
 )
-from ketenzorg.interop.terminology import CANONICAL, code_system
 from ketenzorg.interop.writing import Writer, coding, concept, optional, ref, x, xs
 
-__all__ = ["read_assessment", "read_risk_factors", "risk_factor_extensions", "write_assessment"]
+if TYPE_CHECKING:
+    from ketenzorg.pluginhost import RegisteredInstrument
+
+__all__ = [
+    "application_issues",
+    "read_assessment",
+    "read_risk_factors",
+    "risk_factor_extensions",
+    "write_assessment",
+]
+
+Instruments = Mapping[str, "RegisteredInstrument"]
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -66,11 +77,11 @@ def risk_factor_extensions(factors: tuple[RiskFactor, ...]) -> list[dict[str, An
     ]
 
 
-def _predictions(instrument_id: str, result: InstrumentResult) -> list[dict[str, Any]]:
+def _predictions(spec: InstrumentSpec, result: InstrumentResult) -> list[dict[str, Any]]:
     predictions: list[dict[str, Any]] = []
     if result.safety_code is not None:
         predictions.append({"qualitativeRisk": concept("safety-code", result.safety_code.value)})
-    system = code_system(instrument_id)
+    system = classification_system(spec)
     for c in result.classifications:
         prediction: dict[str, Any] = {
             "extension": [
@@ -87,14 +98,19 @@ def _predictions(instrument_id: str, result: InstrumentResult) -> list[dict[str,
     return predictions
 
 
-def write_assessment(
-    w: Writer, seq: int, event: InstrumentApplied, item_types: Mapping[tuple[str, str], str]
-) -> None:
-    """The answers (QuestionnaireResponse) and the result (RiskAssessment) of an application."""
+def write_assessment(w: Writer, seq: int, event: InstrumentApplied, instruments: Instruments) -> None:
+    """The answers (QuestionnaireResponse) and the result (RiskAssessment) of an application.
+
+    The instrument's spec (from ``instruments``, the engine's) decides how each answer travels and
+    the canonical base of its Questionnaire and code systems; an instrument that is not installed
+    is refused (:class:`~ketenzorg.interop.answers.UnknownInstrumentError` at
+    ``events[seq].instrument_id``). The Questionnaire's version is the one the event records.
+    """
+    spec = instrument_spec(instruments, event.instrument_id, path=f"events[{seq}].instrument_id")
     rid = w.event_rid(event.id)
     qr = w.rid("answers", event.id)
-    questionnaire = f"{CANONICAL}/Questionnaire/{event.instrument_id}|{event.instrument_version}"
-    items = [answer_item(item_types, event.instrument_id, link, v) for link, v in event.answers.items()]
+    questionnaire = f"{questionnaire_url(spec)}|{event.instrument_version}"
+    items = answer_items(spec, event.answers)
     response: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
         "id": qr,
@@ -138,7 +154,7 @@ def write_assessment(
         "identifier": [{"system": EVENT_ID, "value": event.id}],
         "basedOn": ref(w.careplan),
         "status": "final",
-        "method": {"coding": [{"system": code_system("instrument"), "code": event.instrument_id}]},
+        "method": {"coding": [{"system": instrument_system(spec), "code": event.instrument_id}]},
         "subject": ref(w.patient),
         "occurrenceDateTime": event.at.isoformat(),
         "basis": [ref(qr)],
@@ -149,7 +165,7 @@ def write_assessment(
         party = w.state.known_parties[event.applied_by]
         if party.role is PartyRole.PRACTITIONER and party.person_id is None:
             resource["performer"] = applied_by  # R4 allows only a Practitioner here
-    predictions = _predictions(event.instrument_id, result)
+    predictions = _predictions(spec, result)
     if predictions:
         resource["prediction"] = predictions
     if result.advice:
@@ -157,25 +173,6 @@ def write_assessment(
     if result.explanation:
         resource["note"] = [{"text": "\n".join(result.explanation)}]
     w.add(resource)
-
-
-def answer_item(
-    item_types: Mapping[tuple[str, str], str], instrument_id: str, link: str, value: Answer
-) -> dict[str, Any]:
-    if isinstance(value, bool):
-        answers: list[dict[str, Any]] = [{"valueBoolean": value}]
-    elif isinstance(value, int):
-        answers = [{"valueInteger": value}]
-    elif isinstance(value, str):
-        # A code of a choice item is a Coding; free text (or an unknown instrument) a string.
-        kind = item_types.get((instrument_id, link))
-        answers = [{"valueCoding": {"code": value}} if kind == "choice" else {"valueString": value}]
-    else:
-        if not value:  # several codes possible, none chosen
-            return {"linkId": link, "extension": [x(X_NO_CODES, valueBoolean=True)]}
-        answers = [{"valueCoding": {"code": c}} for c in value]
-        return {"linkId": link, "extension": [x(X_MULTIPLE, valueBoolean=True)], "answer": answers}
-    return {"linkId": link, "answer": answers}
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -223,38 +220,94 @@ def _read_predictions(
     return safety, tuple(classifications)
 
 
+def _questionnaire_issues(
+    qr: Mapping[str, Any],
+    qr_where: str,
+    registered: RegisteredInstrument | None,
+    instrument_id: str,
+    version: str,
+) -> list[AnswerIssue]:
+    """Whether the response's ``questionnaire`` names the instrument the RiskAssessment records.
+
+    Its id and version, under the installed instrument's canonical base (any base when the
+    instrument is not installed: then only the id and version can be compared).
+    """
+    value = qr.get("questionnaire")
+    tail = f"/Questionnaire/{instrument_id}|{version}"
+    if registered is not None:
+        matches = value == f"{questionnaire_url(registered)}|{version}"
+    else:
+        matches = isinstance(value, str) and value.endswith(tail) and len(value) > len(tail)
+    if matches:
+        return []
+    where = "the installed instrument's canonical base" if registered is not None else "a canonical base"
+    return [
+        AnswerIssue(
+            "error",
+            "value",
+            f"{qr_where}.questionnaire",
+            "does not name the instrument and version the RiskAssessment records "
+            f"(<base>/Questionnaire/<id>|<version>, under {where})",
+        )
+    ]
+
+
+def _recorded_instrument(provenance: Mapping[str, Any], where: str) -> tuple[str, str]:
+    """The instrument id and version the provenance of a RiskAssessment records."""
+    instrument_id = sub(provenance, "instrument")
+    version = sub(provenance, "version")
+    if not isinstance(instrument_id, str) or not instrument_id or not isinstance(version, str) or not version:
+        raise FhirMappingError(
+            [Problem(f"{where}.extension", "needs the instrument and version of its provenance")]
+        )
+    return instrument_id, version
+
+
 def read_assessment(
-    entries: Entries, index: int, resource: Mapping[str, Any]
+    entries: Entries,
+    index: int,
+    resource: Mapping[str, Any],
+    instruments: Instruments,
+    *,
+    hook_timeout: float | None,
+    issues: list[AnswerIssue],
 ) -> tuple[int, InstrumentApplied]:
-    """Read a RiskAssessment (and the QuestionnaireResponse it is based on) into the application."""
+    """Read a RiskAssessment (and the QuestionnaireResponse it is based on) into the application.
+
+    The response is checked against the instrument the provenance records (``instruments`` are
+    the engine's): its ``questionnaire`` names that instrument and version, and every answer fits
+    (:func:`~ketenzorg.interop.answers.read_answers`); the recorded result is what the installed
+    instrument gives for the answers (:func:`~ketenzorg.interop.answers.result_issues`, within
+    ``hook_timeout``). Every issue found, warnings included, is appended to ``issues``; any error
+    among them raises :class:`FhirMappingError` with all of them. An instrument that is not
+    installed, or installed in another version, is a warning: its answers are read as they are.
+    """
     where = entries.where(index)
     provenance = ext(resource, X_PROVENANCE) or {}
+    instrument_id, version = _recorded_instrument(provenance, where)
     qr_index, qr = entries.resolve(resource["basis"][0], index, "basis[0]")
-    answers: dict[str, Answer] = {}
-    for n, item in enumerate(qr.get("item", ())):
-        values = item.get("answer")
-        if not values:
-            answers[item["linkId"]] = ()
-            continue
-        if ext(item, X_MULTIPLE) is not None:
-            answers[item["linkId"]] = tuple(v["valueCoding"]["code"] for v in values)
-        elif "valueCoding" in values[0]:
-            answers[item["linkId"]] = values[0]["valueCoding"]["code"]
-        else:
-            given = [v for k, v in values[0].items() if k.startswith("value")]
-            if not given:
-                at = entries.where(qr_index, f"item[{n}].answer[0]")
-                raise FhirMappingError([Problem(at, "an answer needs its value[x]")])
-            answers[item["linkId"]] = given[0]
+    qr_where = entries.where(qr_index)
+    registered = instruments.get(instrument_id)
+    found = _questionnaire_issues(qr, qr_where, registered, instrument_id, version)
+    spec = registered.spec if registered is not None and registered.spec.version == version else None
+    same_version = spec is not None
+    answers, answer_issues = read_answers(qr, where=qr_where, spec=spec)
+    if registered is not None and not same_version:
+        # Installed, in another version: result_issues says so (one warning, not "not installed").
+        answer_issues = [i for i in answer_issues if i.is_error or i.expression != qr_where]
+    found += answer_issues
+    if any(i.is_error for i in found):
+        issues += found
+        raise FhirMappingError([i.problem() for i in found if i.is_error])
     safety_code, classifications = _read_predictions(resource, where)
     urgency = ext(resource, X_URGENCY)
     setting = ext(resource, X_ADVISED_SETTING)
     applied_by = ext(resource, X_APPLIED_BY)
-    return sequence(resource, where), InstrumentApplied(
+    event = InstrumentApplied(
         id=ident(resource, EVENT_ID) or "",
         at=read_moment(resource, "occurrenceDateTime", where),
-        instrument_id=sub(provenance, "instrument"),
-        instrument_version=sub(provenance, "version"),
+        instrument_id=instrument_id,
+        instrument_version=version,
         plugin=sub(provenance, "plugin"),
         distribution=sub(provenance, "distribution"),
         distribution_version=sub(provenance, "distributionVersion"),
@@ -270,3 +323,51 @@ def read_assessment(
         ),
         applied_by=applied_by["valueReference"]["identifier"]["value"] if applied_by else None,
     )
+    found += result_issues(registered, event, where=where, hook_timeout=hook_timeout)
+    issues += found
+    if any(i.is_error for i in found):
+        raise FhirMappingError([i.problem() for i in found if i.is_error])
+    return sequence(resource, where), event
+
+
+def _claimed_spec(qr: Mapping[str, Any], instruments: Instruments) -> InstrumentSpec | None:
+    """The installed spec a response names in its ``questionnaire`` (base, id and version), if any."""
+    value = qr.get("questionnaire")
+    if not isinstance(value, str):
+        return None
+    url, _, version = value.rpartition("|")
+    instrument_id = url.rpartition("/Questionnaire/")[2]
+    registered = instruments.get(instrument_id)
+    if registered is None or registered.spec.version != version or questionnaire_url(registered) != url:
+        return None
+    return registered.spec
+
+
+def application_issues(
+    bundle: Mapping[str, Any], instruments: Instruments, *, hook_timeout: float | None
+) -> list[AnswerIssue]:
+    """Every problem with the instrument applications and answers of a bundle, none left out.
+
+    Each RiskAssessment that records an instrument (``provenance``) is checked with the response it
+    is based on as :func:`read_assessment` checks it; a QuestionnaireResponse no such
+    RiskAssessment is based on is checked against the instrument its ``questionnaire`` names
+    (an instrument that is not installed: a warning). What is no answer problem (a RiskAssessment
+    that cannot be read at all) is left to the case reader. ``bundle`` has a list of entries.
+    """
+    if not isinstance(bundle.get("entry"), list):
+        return []
+    entries = Entries(bundle)
+    out: list[AnswerIssue] = []
+    based_on: set[int] = set()
+    for index, resource in entries.of_type("RiskAssessment"):
+        if ext(resource, X_PROVENANCE) is None:
+            continue
+        try:
+            based_on.add(entries.resolve(resource["basis"][0], index, "basis[0]")[0])
+            read_assessment(entries, index, resource, instruments, hook_timeout=hook_timeout, issues=out)
+        except (*UNREADABLE, ValidationError):
+            continue  # the answer problems are in ``out``; the rest is the case reader's to report
+    for index, qr in entries.of_type("QuestionnaireResponse"):
+        if index not in based_on:
+            out += read_answers(qr, where=entries.where(index), spec=_claimed_spec(qr, instruments))[1]
+    return out

@@ -57,6 +57,7 @@ from ketenzorg.interop.writing import Writer, concept, event_ext, ident, ref, re
 
 if TYPE_CHECKING:
     from ketenzorg.engine import Engine
+    from ketenzorg.pluginhost import RegisteredInstrument
 
 __all__ = [
     "BundleType",
@@ -68,9 +69,9 @@ BundleType = Literal["collection", "transaction"]
 
 
 class _Exporter(Writer):
-    def __init__(self, case: Case, item_types: Mapping[tuple[str, str], str]) -> None:
+    def __init__(self, case: Case, instruments: Mapping[str, RegisteredInstrument]) -> None:
         super().__init__(case)
-        self.item_types = item_types
+        self.instruments = instruments
         self.secret_ids = secret_location_pseudonyms(case)
         self.location_rids: dict[Location, str] = {}
         self.location_versions: dict[str, int] = {}
@@ -96,7 +97,7 @@ class _Exporter(Writer):
             elif isinstance(event, PhaseChanged):
                 write_phase_change(self, seq, event)
             elif isinstance(event, InstrumentApplied):
-                write_assessment(self, seq, event, self.item_types)
+                write_assessment(self, seq, event, self.instruments)
         for index, (seq, event, setting) in enumerate(settings):
             until = settings[index + 1][1].at if index + 1 < len(settings) else None
             self.stay(seq, event, setting, until)
@@ -262,28 +263,21 @@ def secret_location_pseudonyms(case: Case) -> dict[str, str]:
     return pseudonyms
 
 
-def _item_types(engine: Engine) -> dict[tuple[str, str], str]:
-    """(instrument id, item id) -> answer type, for every instrument of the engine."""
-    return {
-        (instrument_id, item.id): item.answer_type.value
-        for instrument_id, registered in engine.instruments.items()
-        for item in registered.spec.items
-    }
-
-
 def case_to_bundle(case: Case, *, engine: Engine, type: BundleType = "collection") -> dict[str, Any]:
     """The case as a FHIR R4 Bundle (a JSON-ready dict), ``collection`` or ``transaction``.
 
-    ``engine`` is the caller's: its instruments tell which answers are codes of a choice item, so
-    that they travel as Codings (the same case and engine give the same bundle from Python and
-    from the command line).
+    ``engine`` is the caller's: its instruments tell how each answer travels (a code of a choice
+    item as a Coding) and the canonical base of each instrument's Questionnaire and code systems
+    (the same case and engine give the same bundle from Python and from the command line). An
+    application of an instrument the engine does not have is refused
+    (:class:`~ketenzorg.interop.answers.UnknownInstrumentError`, naming the instrument).
 
     Identifiers are stable, so a transaction uses conditional updates
     (``PUT Observation?identifier=system|value``): sending an updated case again updates the
     partner's copy instead of duplicating it. References are ``urn:uuid:`` full URLs that resolve
     inside the bundle.
     """
-    resources = _Exporter(case, _item_types(engine)).run()
+    resources = _Exporter(case, engine.instruments).run()
     entries: list[dict[str, Any]] = []
     for resource in resources:
         entry: dict[str, Any] = {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}

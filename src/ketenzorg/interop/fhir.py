@@ -13,7 +13,7 @@ from __future__ import annotations
 from ketenzorg.interop.definitions import SECRET_LOCATION_NAME, SECRET_LOCATION_PSEUDONYM
 from ketenzorg.interop.export import BundleType, case_to_bundle, secret_location_pseudonyms
 from ketenzorg.interop.observations import IncidentReading, ScoreReading, read_incident, read_score
-from ketenzorg.interop.read import FhirMappingError, bundle_to_case, entry_of_event
+from ketenzorg.interop.read import FhirMappingError, bundle_to_case, entry_of_event, read_case
 
 __all__ = [
     "SECRET_LOCATION_NAME",
@@ -25,6 +25,7 @@ __all__ = [
     "bundle_to_case",
     "case_to_bundle",
     "entry_of_event",
+    "read_case",
     "read_incident",
     "read_score",
     "secret_location_pseudonyms",

@@ -25,6 +25,7 @@ from ketenzorg.events import (
     IncidentReported,
     ScoreGiven,
 )
+from ketenzorg.interop.answers import AnswerIssue
 from ketenzorg.interop.assessment import read_assessment
 from ketenzorg.interop.careteam import event_fields, read_careteam, read_organisation, read_person
 from ketenzorg.interop.definitions import (
@@ -69,6 +70,7 @@ __all__ = [
     "FhirMappingError",
     "bundle_to_case",
     "entry_of_event",
+    "read_case",
 ]
 
 
@@ -88,6 +90,9 @@ class _Importer(Entries):
         super().__init__(bundle)
         self.instruments = engine.instruments
         """What the answers of an application are checked against."""
+        self.hook_timeout = engine.hook_timeout
+        self.answer_issues: list[AnswerIssue] = []
+        """Every answer issue found, warnings included (errors are also problems)."""
         self.reading = "Bundle"
         self.parties: dict[str, Party] = {}
 
@@ -287,7 +292,9 @@ class _Importer(Entries):
         return read_plan(self, index, resource)
 
     def read_assessment(self, index: int, resource: Mapping[str, Any]) -> tuple[int, Event]:
-        return read_assessment(self, index, resource)
+        return read_assessment(
+            self, index, resource, self.instruments, hook_timeout=self.hook_timeout, issues=self.answer_issues
+        )
 
 
 def entry_of_event(bundle: Mapping[str, Any], event_id: str) -> str | None:
@@ -301,15 +308,32 @@ def entry_of_event(bundle: Mapping[str, Any], event_id: str) -> str | None:
     return f"Bundle.entry[{found}].resource" if found is not None else None
 
 
+def read_case(bundle: Any, *, engine: Engine) -> tuple[Case, list[AnswerIssue]]:
+    """Read a bundle written by :func:`case_to_bundle` back into the case, with its warnings.
+
+    As :func:`bundle_to_case`, and the warnings found on the way (a
+    :class:`~ketenzorg.interop.answers.AnswerIssue` each, with its FHIRPath location): answers of
+    an instrument the engine does not have (read as they are, not checked), a result recorded
+    with another version of the instrument than the installed one (not re-checked). The case
+    keeps the answers as read.
+    """
+    importer = _Importer(bundle, engine)
+    case = importer.run()
+    return case, [i for i in importer.answer_issues if not i.is_error]
+
+
 def bundle_to_case(bundle: Any, *, engine: Engine) -> Case:
     """Read a bundle written by :func:`case_to_bundle` back into the case.
 
     ``engine`` is the caller's: its instruments are those the answers of an instrument
-    application are read against.
+    application are checked against (types, required items, linkIds, ranges, allowed codes, the
+    recorded result; :mod:`~ketenzorg.interop.answers`), each problem at its location. An
+    instrument the engine does not have is a warning, which this function does not return: use
+    :func:`read_case` to have the warnings.
 
     Raises :class:`FhirMappingError` listing each problem with its location (any JSON value is
     accepted: a wrong JSON type anywhere is such a problem), :class:`MalformedInputError` for
     what is no bundle at all or one of more than :data:`~ketenzorg.interop.validate.MAX_ENTRIES`
     entries.
     """
-    return _Importer(bundle, engine).run()
+    return read_case(bundle, engine=engine)[0]

@@ -9,7 +9,12 @@ Three layers, each issue located by a FHIRPath-style expression (``Bundle.entry[
 2. **profile** (:mod:`~ketenzorg.interop.validate_profile`): the ketenzorg profile's rules: codes from
    our code systems exist, a safety score is an integer 0-10 given by a performer, with a rationale;
    ``urn:uuid:`` references resolve.
-3. **case** (here): for a bundle that carries a whole case, it must convert into a valid case and
+3. **answers** (here, with :mod:`~ketenzorg.interop.answers`): every QuestionnaireResponse against
+   the instrument it claims, as the caller's engine has it: types, required items, unknown or
+   repeated linkIds, ranges, allowed codes, and the result a RiskAssessment records against what
+   the instrument gives; each problem an issue of its own (an instrument the engine does not have:
+   a warning). In every bundle, a partner's too, whether or not it carries a case.
+4. **case** (here): for a bundle that carries a whole case, it must convert into a valid case and
    satisfy the case-level rules of the caller's engine (at most three active work goals, ranked).
 
 Any JSON value is accepted as input: a wrong JSON type anywhere becomes an issue at its location,
@@ -60,7 +65,32 @@ __all__ = [
 ]
 
 
-# --- layer 3: the case ---------------------------------------------------------------------------
+# --- layer 3: the answers ------------------------------------------------------------------------
+
+
+def _answers(bundle: Mapping[str, Any], engine: Engine) -> list[dict[str, Any]]:
+    """Layer 3: every answer problem of the bundle as an issue. Several errors at one location (the
+    required items a response lacks, say) become one issue that names them all: an outcome keeps
+    one error per location, and none may be lost."""
+    from ketenzorg.interop.assessment import application_issues
+
+    found = application_issues(bundle, engine.instruments, hook_timeout=engine.hook_timeout)
+    out: list[dict[str, Any]] = []
+    errors_at: dict[str, dict[str, Any]] = {}
+    for item in found:
+        if not item.is_error:
+            out.append(issue(item.severity, item.code, item.message, item.expression))
+            continue
+        earlier = errors_at.get(item.expression)
+        if earlier is not None:
+            earlier["diagnostics"] += f"; {item.message}"
+            continue
+        errors_at[item.expression] = issue(item.severity, item.code, item.message, item.expression)
+        out.append(errors_at[item.expression])
+    return out
+
+
+# --- layer 4: the case ---------------------------------------------------------------------------
 
 
 _REFINED_ENTRIES: Final = 20
@@ -69,15 +99,19 @@ say where the shape is wrong (each takes about as long as validating the resourc
 
 
 def _case(bundle: Mapping[str, Any], issues: Issues, engine: Engine, *, strict: bool) -> Case | None:
-    """Layer 3: the bundle as a case, judged by the caller's engine (its policy and instruments)."""
+    """Layer 4: the bundle as a case, judged by the caller's engine (its policy and instruments)."""
     from ketenzorg.decision import RuleStatus
-    from ketenzorg.interop.read import bundle_to_case, entry_of_event
+    from ketenzorg.interop.read import entry_of_event, read_case
 
     try:
-        case = bundle_to_case(bundle, engine=engine)
+        case, warnings = read_case(bundle, engine=engine)
     except ValidationError as error:  # FhirMappingError, or a value the domain refuses
         issues += _located(bundle, error.problems, strict=strict)
         return None
+    listed = {(tuple(i.get("expression", ())), i["diagnostics"]) for i in issues.kept}
+    for warning in warnings:  # layer 3 has listed those it found
+        if ((warning.expression,), warning.message) not in listed:
+            issues.append(issue(warning.severity, warning.code, warning.message, warning.expression))
     state = case.state
     if state.plan is not None:
         try:
@@ -124,7 +158,8 @@ def _located(bundle: Mapping[str, Any], problems: Iterable[Problem], *, strict: 
 def read_bundle(bundle: Any, *, engine: Engine, strict: bool = False) -> tuple[dict[str, Any], Case | None]:
     """Validate ``bundle`` and, when it carries a whole valid case, convert it (once).
 
-    ``engine`` is the caller's: the case-level rules (the Top 3) are those of its policy.
+    ``engine`` is the caller's: the answers are checked against its instruments, and the
+    case-level rules (the Top 3) are those of its policy.
 
     Returns the OperationOutcome and the case (``None`` when there is none or it is invalid).
     Any JSON value is accepted: a wrong shape is an issue, never an exception.
@@ -137,6 +172,7 @@ def read_bundle(bundle: Any, *, engine: Engine, strict: bool = False) -> tuple[d
         issues += check_strict(bundle)
     check_profile(bundle, issues)
     issues += check_secret_stays(bundle)
+    issues += _answers(bundle, engine)
     case: Case | None = None
     if not carries_a_case(bundle, issues):
         issues.append(
