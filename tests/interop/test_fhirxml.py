@@ -807,7 +807,10 @@ def test_generated_r4_resources_round_trip_and_validate(resource: dict[str, Any]
             "Patient.name[0].given[1].extension[0].valueString",
         ),
         (
-            {"resourceType": "Patient", "contact": [{"name": {"_family": None, "period": {"start": ["x"]}}}]},
+            {
+                "resourceType": "Patient",
+                "contact": [{"name": {"family": "x", "_family": None, "period": {"start": ["x"]}}}],
+            },
             "Patient.contact[0].name.period.start",
         ),
         (
