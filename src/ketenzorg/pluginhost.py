@@ -306,8 +306,6 @@ def _may_declare_entry_points(group: str) -> bool:
         if finder is not PathFinder and getattr(finder, "find_distributions", None) is not None:
             return True
     for entry in sys.path:
-        if not isinstance(entry, str):
-            return True
         folder = entry or "."
         try:
             names = os.listdir(folder)
