@@ -790,3 +790,36 @@ def test_an_empty_optional_text_is_no_answer_and_never_recorded(engine: Engine) 
     assert isinstance(applied, InstrumentApplied)
     assert optional_text.id not in applied.answers
     assert is_valid(validate_bundle(case_to_bundle(assessed)))
+
+
+def test_load_data_reads_from_a_zipped_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    import sys
+    import zipfile
+
+    archive = tmp_path / "plugins.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("org_zipped_items/__init__.py", "")
+        zipped.writestr("org_zipped_items/data/items.json", '{"id": "zipped", "weights": [1, 2]}')
+    monkeypatch.syspath_prepend(str(archive))
+    importlib.invalidate_caches()
+    try:
+        assert load_data("org_zipped_items", "data/items.json") == {"id": "zipped", "weights": [1, 2]}
+    finally:
+        sys.modules.pop("org_zipped_items", None)
+
+
+def test_the_shipped_instruments_load_without_importlib_resources() -> None:
+    # importlib.resources costs milliseconds of every command's start-up; an installed package
+    # reads its data files from its folder.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ketenzorg import Engine\n"
+        "assert Engine().instruments\n"
+        "print('importlib.resources' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False"]
