@@ -358,8 +358,10 @@ def test_what_the_look_cannot_judge_goes_to_importlib_metadata(
     assert _may_declare_entry_points("ketenzorg") is True
 
 
-def test_an_engine_without_installed_plugins_does_not_import_importlib_metadata(tmp_path: Path) -> None:
-    # importlib.metadata costs about 15 ms of every command: only an installed plugin pays for it.
+@pytest.mark.parametrize("module", ["importlib.metadata", "logging", "lxml"])
+def test_an_engine_without_installed_plugins_does_not_import(tmp_path: Path, module: str) -> None:
+    # importlib.metadata costs about 15 ms of every command, logging and lxml a few: only an installed
+    # plugin, a failing listener or an XML document pays for them.
     import subprocess
 
     code = (
@@ -367,7 +369,7 @@ def test_an_engine_without_installed_plugins_does_not_import_importlib_metadata(
         "from ketenzorg import Engine\n"
         "engine = Engine(entry_points=True)\n"
         "assert engine.plugin_info()\n"
-        "print('importlib.metadata' in sys.modules)\n"
+        f"print({module!r} in sys.modules)\n"
     )
     env = {"PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src"), "PYTHONNOUSERSITE": "1"}
     result = subprocess.run(

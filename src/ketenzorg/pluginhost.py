@@ -12,7 +12,6 @@ import contextlib
 import functools
 import importlib
 import inspect
-import logging
 import math
 import signal
 import threading
@@ -43,7 +42,6 @@ __all__ = [
     "RuleRegistry",
 ]
 
-log = logging.getLogger("ketenzorg.plugins")
 
 ENTRY_POINT_GROUP = "ketenzorg"
 CORE_RULES_PLUGIN = "ketenzorg.method"
@@ -519,5 +517,8 @@ def _accepted(function: Callable[..., Any], kwargs: dict[str, Any], registry: _R
 
 def _log_listener_error(failure: PluginError) -> None:
     # str(PluginError) holds only the plugin, the hook and the exception type: the message may
-    # hold case data.
-    log.error("listener failed: %s (the event is recorded)", failure)
+    # hold case data. logging is imported here, when a listener has failed: importing it costs every
+    # command a few milliseconds of start-up.
+    import logging
+
+    logging.getLogger("ketenzorg.plugins").error("listener failed: %s (the event is recorded)", failure)
