@@ -167,7 +167,7 @@ def _attr(value: Any, path: _Where, name: str = "") -> str:
 
     ``path`` and ``name`` make the location, built only for an error.
     """
-    text = value if type(value) is str else _text(value, f"{_loc(path)}.{name}")
+    text = value if type(value) is str else _text(value, (path, name, None))
     if _CAREFUL.search(text) is None:
         return text
     if _NOT_XML.search(text):
@@ -251,12 +251,24 @@ class _Writer:
             if type(values) is list:
                 if mode == _OBJECT_MANY:
                     for index, value in enumerate(values):
-                        if type(value) is dict and "id" not in value and "url" not in value:
-                            out.append(pad + open_tag)
-                            self.body(value, spec.klass, (path, name, index), depth + 1, False)
-                            out.append(pad + close_tag)
-                        else:
-                            self.complex(name, value, spec.klass, path, depth, index)
+                        if type(value) is dict and "id" not in value:
+                            if "url" not in value:
+                                out.append(pad + open_tag)
+                                self.body(value, spec.klass, (path, name, index), depth + 1, False)
+                                out.append(pad + close_tag)
+                                continue
+                            url = value["url"]
+                            if (
+                                spec.klass == "Extension"
+                                and type(url) is str
+                                and _CAREFUL.search(url) is None
+                            ):
+                                # an extension: its url is an attribute
+                                out.append(f'{pad}<{name} url="{url}">')
+                                self.body(value, "Extension", (path, name, index), depth + 1, False)
+                                out.append(pad + close_tag)
+                                continue
+                        self.complex(name, value, spec.klass, path, depth, index)
                     continue
                 if mode == _PLAIN_MANY:
                     for value in values:
