@@ -612,3 +612,30 @@ def test_explain_shows_alerts_and_a_proposed_relapse(engine: Engine) -> None:
     assert "Proposed: relapse to phase 1 (immediate safety); revise the safety action plan" in english
     dutch = engine.evaluate(case, at=day(21)).explain("nl")
     assert "Voorstel: terugval naar fase 1 (directe veiligheid)" in dutch
+
+
+def test_no_attrs_converter_is_a_builtin() -> None:
+    # attrs reads each converter's signature when it builds a class; for a builtin such as ``tuple``
+    # inspect parses the signature from text with the tokenize module: 2 to 3 ms of every start-up.
+    import importlib
+    import inspect
+
+    import attrs
+
+    modules = ["case", "decision", "domain", "engine", "events", "instruments", "messages", "policy", "rules"]
+    checked = 0
+    for name in modules:
+        module = importlib.import_module(f"ketenzorg.{name}")
+        for cls in vars(module).values():
+            if not (isinstance(cls, type) and attrs.has(cls) and cls.__module__ == module.__name__):
+                continue
+            for field in attrs.fields(cls):
+                if field.converter is not None:
+                    checked += 1
+                    assert inspect.isfunction(field.converter), f"{cls.__name__}.{field.name}"
+    assert checked >= 5
+
+
+def test_the_engine_keeps_its_plugins_as_a_tuple() -> None:
+    plugin = object()
+    assert Engine(plugins=[plugin]).plugins == (plugin,)
