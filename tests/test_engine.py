@@ -778,3 +778,30 @@ def test_a_lawful_history_rebuilt_by_hand_decides_as_the_original(engine: Engine
     decision = engine.evaluate(rebuilt, at=day(330))
     assert decision.unjustified == ()
     assert decision == engine.evaluate(case, at=day(330))
+
+
+def test_no_attrs_converter_is_a_builtin() -> None:
+    # attrs reads each converter's signature when it builds a class; for a builtin such as ``tuple``
+    # inspect parses the signature from text with the tokenize module: 2 to 3 ms of every start-up.
+    import importlib
+    import inspect
+
+    import attrs
+
+    modules = ["case", "decision", "domain", "engine", "events", "instruments", "messages", "policy", "rules"]
+    checked = 0
+    for name in modules:
+        module = importlib.import_module(f"ketenzorg.{name}")
+        for cls in vars(module).values():
+            if not (isinstance(cls, type) and attrs.has(cls) and cls.__module__ == module.__name__):
+                continue
+            for field in attrs.fields(cls):
+                if field.converter is not None:
+                    checked += 1
+                    assert inspect.isfunction(field.converter), f"{cls.__name__}.{field.name}"
+    assert checked >= 5
+
+
+def test_the_engine_keeps_its_plugins_as_a_tuple() -> None:
+    plugin = object()
+    assert Engine(plugins=[plugin]).plugins == (plugin,)

@@ -867,3 +867,36 @@ def test_a_registered_instrument_without_a_canonical_base_is_refused() -> None:
     assert (caught.value.plugin, caught.value.hook) == ("org.nobase", "ketenzorg_register_instruments")
     shipped = Engine().instruments
     assert {r.spec.canonical for r in shipped.values()} == {CANONICAL}
+
+
+def test_load_data_reads_from_a_zipped_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    import sys
+    import zipfile
+
+    archive = tmp_path / "plugins.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("org_zipped_items/__init__.py", "")
+        zipped.writestr("org_zipped_items/data/items.json", '{"id": "zipped", "weights": [1, 2]}')
+    monkeypatch.syspath_prepend(str(archive))
+    importlib.invalidate_caches()
+    try:
+        assert load_data("org_zipped_items", "data/items.json") == {"id": "zipped", "weights": [1, 2]}
+    finally:
+        sys.modules.pop("org_zipped_items", None)
+
+
+def test_the_shipped_instruments_load_without_importlib_resources() -> None:
+    # importlib.resources costs milliseconds of every command's start-up; an installed package
+    # reads its data files from its folder.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ketenzorg import Engine\n"
+        "assert Engine().instruments\n"
+        "print('importlib.resources' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False"]

@@ -501,3 +501,80 @@ def test_a_plugins_own_validation_error_reaches_the_user_as_written() -> None:
     described = evaluated.value.describe()
     assert f"ValidationError at {__file__}:" in described
     assert described.endswith(": policy.threshold: must be 1..24")
+
+
+# --- the cheap look for installed plugins before importlib.metadata ---------------------------------
+
+
+def _dist_info(root: Path, name: str, entry_points: str | None) -> None:
+    info = root / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n", encoding="utf-8")
+    if entry_points is not None:
+        (info / "entry_points.txt").write_text(entry_points, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("entry_points", "declares"),
+    [
+        (None, False),
+        ("[console_scripts]\nketenzorg = ketenzorg.cli:main\n", False),
+        ("[ketenzorg.extra]\nx = y\n", False),
+        ("[ketenzorg]\norg = org_mod\n", True),
+        ("[console_scripts]\na = b\n\n  [ketenzorg]  \norg = org_mod\n", True),
+    ],
+)
+def test_the_look_for_installed_plugins_reads_the_section_as_importlib_metadata_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entry_points: str | None, declares: bool
+) -> None:
+    import importlib.metadata
+
+    from ketenzorg.pluginhost import _may_declare_entry_points
+
+    _dist_info(tmp_path, "some_dist", entry_points)
+    monkeypatch.setattr(sys, "path", [str(tmp_path), str(tmp_path / "absent")])
+    assert _may_declare_entry_points("ketenzorg") is declares
+    assert bool(importlib.metadata.entry_points(group="ketenzorg")) is declares
+
+
+def test_what_the_look_cannot_judge_goes_to_importlib_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ketenzorg.pluginhost import _may_declare_entry_points
+
+    _dist_info(tmp_path, "some_dist", None)
+    archive = tmp_path / "plugins.zip"
+    archive.write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    assert _may_declare_entry_points("ketenzorg") is False
+    monkeypatch.setattr(sys, "path", [str(tmp_path), str(archive)])
+    assert _may_declare_entry_points("ketenzorg") is True
+
+    class Finder:
+        @staticmethod
+        def find_distributions(*args: object, **kwargs: object) -> list[object]:
+            return []
+
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    monkeypatch.setattr(sys, "meta_path", [Finder(), *sys.meta_path])
+    assert _may_declare_entry_points("ketenzorg") is True
+
+
+@pytest.mark.parametrize("module", ["importlib.metadata", "logging", "lxml"])
+def test_an_engine_without_installed_plugins_does_not_import(tmp_path: Path, module: str) -> None:
+    # importlib.metadata costs about 15 ms of every command, logging and lxml a few: only an installed
+    # plugin, a failing listener or an XML document pays for them.
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from ketenzorg import Engine\n"
+        "engine = Engine(entry_points=True)\n"
+        "assert engine.plugin_info()\n"
+        f"print({module!r} in sys.modules)\n"
+    )
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src"), "PYTHONNOUSERSITE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path, env=env
+    )
+    assert result.stdout.split() == ["False"]

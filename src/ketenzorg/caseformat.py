@@ -20,9 +20,15 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, Final
 
+import attrs
 import cattrs
 import orjson
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+)
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from ketenzorg import strictjson
@@ -175,12 +181,78 @@ def _structure_event(conv: cattrs.Converter) -> Any:
     return structure
 
 
+def _structure_fields(cls: type, conv: cattrs.Converter) -> Any:
+    """Structure a dict into the attrs class ``cls`` exactly as ``make_dict_structure_fn`` does with
+    this converter (detailed validation, extra keys forbidden, no aliases, no overrides), but by
+    walking a table of its fields instead of compiling a function for it.
+
+    Generating and compiling cattrs' functions for the classes of a case took about a third of
+    ``ketenzorg evaluate``'s own time; a case has a few dozen events, so the table costs nothing
+    noticeable per call. A class this table does not cover (generic, with ``init=False`` fields or
+    ``Annotated`` overrides) gets cattrs' own function.
+    """
+    try:
+        from cattrs.gen._shared import find_structure_handler
+    except ImportError:  # a cattrs without it: its own generated function
+        return make_dict_structure_fn(cls, conv)
+
+    fields = attrs.fields(cls)
+    if any(isinstance(a.type, str) for a in fields):
+        attrs.resolve_types(cls)  # PEP 563 annotations, as cattrs resolves them
+        fields = attrs.fields(cls)
+    if (
+        getattr(cls, "__parameters__", ())
+        or any(not a.init or getattr(a.type, "__metadata__", None) is not None for a in fields)
+        or getattr(conv, "use_alias", False)
+    ):
+        return make_dict_structure_fn(cls, conv)
+    prefer = conv._prefer_attrib_converters
+    table: list[tuple[str, str, bool, int, Any, Any, str]] = []
+    for a in fields:
+        handler: Any = find_structure_handler(a, a.type, conv, prefer)
+        # how the generated code calls it: not at all, the type itself, or handler(value, type)
+        how = 0 if not handler else 1 if handler == conv._structure_call else 2
+        note = f"Structuring class {cls.__qualname__} @ attribute {a.name}"
+        table.append((a.name, a.alias, a.default is not attrs.NOTHING, how, handler, a.type, note))
+    allowed = frozenset(a.name for a in fields)
+    name = cls.__name__
+
+    def structure(o: Any, _: Any = cls) -> Any:
+        res: dict[str, Any] = {}
+        errors: list[Exception] = []
+        for key, alias, optional, how, handler, kind, note in table:
+            if optional and key not in o:
+                continue
+            try:
+                if how == 2:
+                    res[alias] = handler(o[key], kind)
+                elif how == 1:
+                    res[alias] = kind(o[key])
+                else:
+                    res[alias] = o[key]
+            except Exception as e:  # collected per attribute, as cattrs does
+                e.__notes__ = [*getattr(e, "__notes__", []), AttributeValidationNote(note, key, kind)]
+                errors.append(e)
+        unknown = set(o.keys()) - allowed
+        if unknown:
+            errors.append(ForbiddenExtraKeysError("", cls, unknown))
+        if errors:
+            raise ClassValidationError("While structuring " + name, errors, cls)
+        try:
+            return cls(**res)
+        except Exception as exc:
+            raise ClassValidationError("While structuring " + name, [exc], cls) from None
+
+    return structure
+
+
 def _register_events(conv: cattrs.Converter) -> None:
     """Each event class gets its own hooks; the ``type`` tag is written first and read first.
 
-    The hooks are generated when a class is first read or written: generating them all takes
-    longer than reading a whole case, and a command that only reads writes none. They are kept
-    here, as cattrs empties its own cache of them whenever it registers a hook for a new type.
+    The hooks are made when a class is first read or written: making them all takes longer than
+    reading a whole case, and a command that only reads writes none. They are kept here, as cattrs
+    empties its own cache of them whenever it registers a hook for a new type. Reading goes through
+    :func:`_structure_fields`, for the events and for every attrs class inside them.
     """
     classes = frozenset(EVENT_TYPES.values())
 
@@ -194,11 +266,11 @@ def _register_events(conv: cattrs.Converter) -> None:
         return unstructure
 
     @cache
-    def structure_hook(cls: type[Event]) -> Any:
-        return make_dict_structure_fn(cls, conv)
+    def structure_hook(cls: type) -> Any:
+        return _structure_fields(cls, conv)
 
     conv.register_unstructure_hook_factory(lambda t: t in classes, unstructure_hook)
-    conv.register_structure_hook_factory(lambda t: t in classes, structure_hook)
+    conv.register_structure_hook_factory(lambda t: isinstance(t, type) and attrs.has(t), structure_hook)
     conv.register_structure_hook_func(lambda t: t is Event, _structure_event(conv))
 
 

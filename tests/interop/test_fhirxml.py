@@ -767,3 +767,61 @@ def test_generated_r4_resources_round_trip_and_validate(resource: dict[str, Any]
     back = from_xml(xml)
     assert _canonical(back) == _canonical(parsed)
     assert to_xml(back) == xml
+
+
+@pytest.mark.parametrize(
+    ("resource", "where"),
+    [
+        (
+            {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [
+                    {
+                        "resource": {
+                            "resourceType": "Observation",
+                            "component": [{"code": {"text": "a"}}, {"code": {"coding": [{"colour": 1}]}}],
+                        }
+                    }
+                ],
+            },
+            "Bundle.entry[0].resource.component[1].code.coding[0]",
+        ),
+        (
+            {"resourceType": "Patient", "name": [{"family": "x"}, {"given": ["a", "b\x01"]}]},
+            "Patient.name[1].given",
+        ),
+        (
+            {"resourceType": "Patient", "extension": [{"url": "u"}, {"url": "a\x01"}]},
+            "Patient.extension[1].url",
+        ),
+        (
+            {
+                "resourceType": "Patient",
+                "name": [
+                    {
+                        "given": ["a", "b"],
+                        "_given": [None, {"extension": [{"url": "u", "valueString": "\x02"}]}],
+                    }
+                ],
+            },
+            "Patient.name[0].given[1].extension[0].valueString",
+        ),
+        (
+            {
+                "resourceType": "Patient",
+                "contact": [{"name": {"family": "x", "_family": None, "period": {"start": ["x"]}}}],
+            },
+            "Patient.contact[0].name.period.start",
+        ),
+        (
+            {"resourceType": "Patient", "contained": [{"resourceType": "Basic", "code": {"coding": "x"}}]},
+            "Patient.contained[0].code.coding",
+        ),
+    ],
+)
+def test_a_deep_fault_is_located_exactly(resource: dict[str, Any], where: str) -> None:
+    # The writer makes a location into text only for an error: it must still be the full path.
+    with pytest.raises(FhirXmlError) as caught:
+        to_xml(resource)
+    assert caught.value.problems[0].path == where

@@ -630,3 +630,35 @@ def test_a_syntax_error_beyond_the_budget_is_still_reported_as_such(monkeypatch:
     document = BUNDLE + b"<entry/>" * 5 + b"<entry>\n</Bundle>" + b"<entry/>" * 10
     error = refused(lambda: parse_xml(document), UnsafeInputError)
     assert "not well-formed" in error.problems[0].message
+
+
+@pytest.mark.parametrize("nodes", [1, 2, 7, 30])
+def test_the_densest_xml_over_the_node_budget_is_still_counted(
+    monkeypatch: pytest.MonkeyPatch, nodes: int
+) -> None:
+    # Documents of at most 4 bytes per budgeted node are not counted: the densest shapes (an
+    # element of 4 bytes, an attribute of 5) one node over the budget must still be refused.
+    monkeypatch.setattr(safeinput, "MAX_XML_NODES", nodes)
+    elements = b"<a>" + b"<a/>" * nodes + b"</a>"
+    attributes = b"<a" + b"".join(b' a%d=""' % n for n in range(nodes)) + b"/>"
+    for document in (elements, attributes):
+        with pytest.raises(UnsafeInputError, match=f"more than {nodes} elements and attributes"):
+            parse_xml(document)
+        monkeypatch.setattr(safeinput, "MAX_XML_NODES", nodes + 1)
+        assert parse_xml(document) is not None
+        monkeypatch.setattr(safeinput, "MAX_XML_NODES", nodes)
+
+
+def test_reading_json_does_not_import_lxml() -> None:
+    # lxml costs several milliseconds at start-up: a command that reads only JSON never loads it.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ketenzorg.interop.safeinput import read_json\n"
+        "assert read_json(b'{\"a\": 1.5}') is not None\n"
+        "print('lxml' in sys.modules, 'lxml.etree' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]

@@ -109,8 +109,22 @@ def _resource_class(resource_type: str) -> str | None:
     return resource_type if resource_type in _resource_types() else None
 
 
-def _error(path: str, message: str) -> FhirXmlError:
-    return FhirXmlError([Problem(path, message)])
+_Where = str | tuple[Any, str, int | None]
+"""A location: text, or ``(parent, name, index)``, made into text only for an error (the writer
+passes locations down to every element it writes, and almost never needs one)."""
+
+
+def _loc(where: _Where) -> str:
+    """A location as text: ``Bundle.entry[2].resource.code``."""
+    parts: list[str] = []
+    while not isinstance(where, str):
+        where, name, index = where
+        parts.append(f".{name}" if index is None else f".{name}[{index}]")
+    return where + "".join(reversed(parts))
+
+
+def _error(path: _Where, message: str) -> FhirXmlError:
+    return FhirXmlError([Problem(_loc(path), message)])
 
 
 # --- JSON -> XML ---------------------------------------------------------------------------------
@@ -123,7 +137,17 @@ _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _PADS = ["\n" + "  " * depth for depth in range(200)]
 
 
-def _text(value: Any, path: str) -> str:
+class _NoPads:
+    """The indentation of compact XML: none, at any depth."""
+
+    def __getitem__(self, depth: int) -> str:
+        return ""
+
+
+_NO_PADS: Final = _NoPads()
+
+
+def _text(value: Any, path: _Where) -> str:
     """A primitive value as it is written: booleans in lower case, decimals exactly as read."""
     if type(value) is str:
         return value
@@ -138,17 +162,32 @@ def _text(value: Any, path: str) -> str:
     raise _error(path, f"expected a primitive value, got {type(value).__name__}")
 
 
-def _attr(value: Any, path: str, name: str = "") -> str:
+def _attr(value: Any, path: _Where, name: str = "") -> str:
     """An attribute value, escaped; whitespace characters as references so they survive parsing.
 
     ``path`` and ``name`` make the location, built only for an error.
     """
-    text = value if type(value) is str else _text(value, f"{path}.{name}")
+    text = value if type(value) is str else _text(value, (path, name, None))
     if _CAREFUL.search(text) is None:
         return text
     if _NOT_XML.search(text):
-        raise _error(f"{path}.{name}" if name else path, "contains a control character XML cannot carry")
+        raise _error((path, name, None) if name else path, "contains a control character XML cannot carry")
     return text.translate(_ESCAPES)
+
+
+_PLAIN_ONE, _PLAIN_MANY, _OBJECT_ONE, _OBJECT_MANY, _GENERAL = range(5)
+"""How :meth:`_Writer.body` writes an element of an object's plan: a primitive or an object, once
+or repeated, without a ``_name`` part (the common shapes, written inline), or the general way."""
+
+
+class _Step(typing.NamedTuple):
+    name: str
+    spec: _Field
+    extra_key: str
+    mode: int  # one of _PLAIN_ONE .. _GENERAL: decided by the field and by the object's keys
+    plain: int  # the mode when the object's ``_name`` part is null
+    open_tag: str  # '<name value="' for a primitive, '<name>' for an object
+    close_tag: str  # '</name>' for an object
 
 
 class _Writer:
@@ -157,11 +196,12 @@ class _Writer:
     def __init__(self, pretty: bool) -> None:
         self.out: list[str] = []
         self.pretty = pretty
+        self.pads = _PADS if pretty else _NO_PADS
 
     def pad(self, depth: int) -> str:
-        return _PADS[depth] if self.pretty else ""
+        return self.pads[depth]
 
-    def resource(self, resource: Any, path: str, depth: int, *, root: bool = False) -> None:
+    def resource(self, resource: Any, path: _Where, depth: int, *, root: bool = False) -> None:
         if not isinstance(resource, Mapping) or not isinstance(resource.get("resourceType"), str):
             raise _error(path, "a resource needs its resourceType")
         rtype = resource["resourceType"]
@@ -172,10 +212,10 @@ class _Writer:
             _check_entries(resource.get("entry"), path)
         xmlns = f' xmlns="{FHIR_NS}"' if root else ""
         self.out.append(f"{self.pad(depth) if not root else ''}<{rtype}{xmlns}>")
-        self.body(resource, klass, path, depth + 1, resource=True)
+        self.body(resource, klass, path, depth + 1, True)
         self.out.append(f"{self.pad(depth)}</{rtype}>")
 
-    def body(self, obj: Any, klass: str, path: str, depth: int, *, resource: bool) -> None:
+    def body(self, obj: Any, klass: str, path: _Where, depth: int, resource: bool) -> None:
         if type(obj) is not dict and not isinstance(obj, Mapping):
             raise _error(path, f"expected an object, got {type(obj).__name__}")
         keys = tuple(obj)
@@ -189,64 +229,84 @@ class _Writer:
             _unknown_key(obj, klass, path, resource)
             return
         out = self.out
-        pad = self.pad(depth)
-        for name, spec, extra_key in plan:
+        pad = self.pads[depth]
+        for step in plan:
+            name, spec, extra_key, mode, plain, open_tag, close_tag = step
             values = obj.get(name)
-            extras = obj.get(extra_key)
-            kind = spec.kind
-            if kind == _PRIMITIVE and extras is None:
-                if not spec.many:  # the common case, kept lean
-                    text = values if type(values) is str and _CAREFUL.search(values) is None else None
-                    out.append(f'{pad}<{name} value="{text or _attr(values, path, name)}"/>')
-                    continue
-                if type(values) is list:
-                    for value in values:
-                        out.append(f'{pad}<{name} value="{_attr(value, path, name)}"/>')
-                    continue
-            elif kind == _COMPLEX and extras is None:
+            if mode == _GENERAL and obj.get(extra_key) is None:
+                mode = plain
+            if mode == _PLAIN_ONE:
+                text = values if type(values) is str and _CAREFUL.search(values) is None else None
+                out.append(f'{pad}{open_tag}{text or _attr(values, path, name)}"/>')
+                continue
+            if mode == _OBJECT_ONE:
                 # a plain object (no id or url attribute) is written here, without a call
-                if not spec.many:
-                    if type(values) is dict and "id" not in values and "url" not in values:
-                        out.append(f"{pad}<{name}>")
-                        self.body(values, spec.klass, f"{path}.{name}", depth + 1, resource=False)
-                        out.append(f"{pad}</{name}>")
-                    else:
-                        self.complex(name, values, spec.klass, path, depth)
-                    continue
-                if type(values) is list:
+                if type(values) is dict and "id" not in values and "url" not in values:
+                    out.append(pad + open_tag)
+                    self.body(values, spec.klass, (path, name, None), depth + 1, False)
+                    out.append(pad + close_tag)
+                else:
+                    self.complex(name, values, spec.klass, path, depth)
+                continue
+            if type(values) is list:
+                if mode == _OBJECT_MANY:
                     for index, value in enumerate(values):
-                        if type(value) is dict and "id" not in value and "url" not in value:
-                            out.append(f"{pad}<{name}>")
-                            self.body(value, spec.klass, f"{path}.{name}[{index}]", depth + 1, resource=False)
-                            out.append(f"{pad}</{name}>")
-                        else:
-                            self.complex(name, value, spec.klass, path, depth, index)
+                        if type(value) is dict and "id" not in value:
+                            if "url" not in value:
+                                out.append(pad + open_tag)
+                                self.body(value, spec.klass, (path, name, index), depth + 1, False)
+                                out.append(pad + close_tag)
+                                continue
+                            url = value["url"]
+                            if (
+                                spec.klass == "Extension"
+                                and type(url) is str
+                                and _CAREFUL.search(url) is None
+                            ):
+                                # an extension: its url is an attribute
+                                out.append(f'{pad}<{name} url="{url}">')
+                                self.body(value, "Extension", (path, name, index), depth + 1, False)
+                                out.append(pad + close_tag)
+                                continue
+                        self.complex(name, value, spec.klass, path, depth, index)
                     continue
-            where = f"{path}.{name}"
-            if spec.many:
-                values = values if values is not None else []
-                extras = extras if extras is not None else []
-                if not isinstance(values, list) or not isinstance(extras, list):
-                    raise _error(where, "expected an array")
-                count = max(len(values), len(extras))
-                pairs = [
-                    (values[i] if i < len(values) else None, extras[i] if i < len(extras) else None)
-                    for i in range(count)
-                ]
-            else:
-                pairs = [(values, extras)]
-            for index, (value, extra) in enumerate(pairs):
-                self.child(name, spec, value, extra, f"{where}[{index}]" if spec.many else where, depth)
+                if mode == _PLAIN_MANY:
+                    for value in values:
+                        out.append(f'{pad}{open_tag}{_attr(value, path, name)}"/>')
+                    continue
+            self.general(obj, step, path, depth)
 
-    def start(self, name: str, obj: Mapping[str, Any], path: str, depth: int, is_extension: bool) -> str:
+    def general(self, obj: Mapping[str, Any], step: _Step, path: _Where, depth: int) -> None:
+        """One element of an object in any shape: with a ``_name`` part, not an array where one is
+        expected, the narrative, a contained resource; or a refusal naming where it is."""
+        name, spec, extra_key = step.name, step.spec, step.extra_key
+        values = obj.get(name)
+        extras = obj.get(extra_key)
+        where: _Where = (path, name, None)
+        if spec.many:
+            values = values if values is not None else []
+            extras = extras if extras is not None else []
+            if not isinstance(values, list) or not isinstance(extras, list):
+                raise _error(where, "expected an array")
+            count = max(len(values), len(extras))
+            pairs = [
+                (values[i] if i < len(values) else None, extras[i] if i < len(extras) else None)
+                for i in range(count)
+            ]
+        else:
+            pairs = [(values, extras)]
+        for index, (value, extra) in enumerate(pairs):
+            self.child(name, spec, value, extra, (path, name, index) if spec.many else where, depth)
+
+    def start(self, name: str, obj: Mapping[str, Any], path: _Where, depth: int, is_extension: bool) -> str:
         attrs = ""
         if obj.get("id") is not None:
-            attrs += f' id="{_attr(obj["id"], path + ".id")}"'
+            attrs += f' id="{_attr(obj["id"], (path, "id", None))}"'
         if is_extension and obj.get("url") is not None:
-            attrs += f' url="{_attr(obj["url"], path + ".url")}"'
+            attrs += f' url="{_attr(obj["url"], (path, "url", None))}"'
         return f"{self.pad(depth)}<{name}{attrs}"
 
-    def child(self, name: str, spec: _Field, value: Any, extra: Any, path: str, depth: int) -> None:
+    def child(self, name: str, spec: _Field, value: Any, extra: Any, path: _Where, depth: int) -> None:
         out = self.out
         if spec.kind == _XHTML:
             out.append(self.pad(depth) + _xhtml(value, path))
@@ -259,7 +319,7 @@ class _Writer:
                 head += f' value="{_attr(value, path)}"'
             extensions = extra.get("extension") or []
             if not isinstance(extensions, list):
-                raise _error(f"{path}.extension", "expected an array")
+                raise _error((path, "extension", None), "expected an array")
             if not extensions:
                 out.append(head + "/>")
                 return
@@ -279,15 +339,15 @@ class _Writer:
         name: str,
         value: Any,
         klass: str,
-        path: str,
+        path: _Where,
         depth: int,
         index: int | None = None,
         *,
-        where: str | None = None,
+        where: _Where | None = None,
     ) -> None:
         """A complex element under ``path`` (its parent's location), the ``index``-th if repeated;
         ``where`` is its own location when the caller already has it."""
-        where = where or _join(path, name, index)
+        where = where or (path, name, index)
         if type(value) is not dict and not isinstance(value, Mapping):
             raise _error(where, f"expected an object, got {type(value).__name__}")
         pad = self.pad(depth)
@@ -296,19 +356,31 @@ class _Writer:
         else:
             head = pad + "<" + name
         self.out.append(head + ">")
-        self.body(value, klass, where, depth + 1, resource=False)
+        self.body(value, klass, where, depth + 1, False)
         self.out.append(pad + "</" + name + ">")
-
-
-def _join(path: str, name: str, index: int | None) -> str:
-    return f"{path}.{name}" if index is None else f"{path}.{name}[{index}]"
 
 
 _PLANNED_KEYS: Final = 64
 
 
+def _mode(spec: _Field, has_extras: bool) -> int:
+    if has_extras:
+        return _GENERAL
+    if spec.kind == _PRIMITIVE:
+        return _PLAIN_MANY if spec.many else _PLAIN_ONE
+    if spec.kind == _COMPLEX:
+        return _OBJECT_MANY if spec.many else _OBJECT_ONE
+    return _GENERAL
+
+
+def _tags(name: str, spec: _Field) -> tuple[str, str]:
+    if spec.kind == _PRIMITIVE:
+        return f'<{name} value="', ""
+    return f"<{name}>", f"</{name}>"
+
+
 @functools.lru_cache(maxsize=8192)
-def _plan(klass: str, resource: bool, keys: tuple[str, ...]) -> tuple[tuple[str, _Field, str], ...] | None:
+def _plan(klass: str, resource: bool, keys: tuple[str, ...]) -> tuple[_Step, ...] | None:
     """The elements of an object with these keys, in FHIR order; ``None`` if a key is unknown."""
     layout = _layout(klass)
     fields = layout.fields
@@ -324,10 +396,15 @@ def _plan(klass: str, resource: bool, keys: tuple[str, ...]) -> tuple[tuple[str,
         if name not in fields:
             return None
         names.add(name)
-    return tuple((n, fields[n], "_" + n) for n in sorted(names, key=layout.order.__getitem__))
+    steps = []
+    for name in sorted(names, key=layout.order.__getitem__):
+        spec = fields[name]
+        mode = _mode(spec, "_" + name in keys)
+        steps.append(_Step(name, spec, "_" + name, mode, _mode(spec, False), *_tags(name, spec)))
+    return tuple(steps)
 
 
-def _unknown_key(obj: Mapping[str, Any], klass: str, path: str, resource: bool) -> None:
+def _unknown_key(obj: Mapping[str, Any], klass: str, path: _Where, resource: bool) -> None:
     layout = _layout(klass)
     for key in obj:
         if not isinstance(key, str) or not key.strip("_"):
@@ -341,7 +418,7 @@ def _unknown_key(obj: Mapping[str, Any], klass: str, path: str, resource: bool) 
             raise _error(path, f"has an element that {klass} does not define (its name is not repeated)")
 
 
-def _xhtml(value: Any, path: str) -> str:
+def _xhtml(value: Any, path: _Where) -> str:
     """The narrative div, checked to be a well-formed XHTML <div> (parsed safely) that keeps FHIR's
     narrative rules, as written."""
     if not isinstance(value, str):
@@ -350,15 +427,17 @@ def _xhtml(value: Any, path: str) -> str:
 
     problems = check_xhtml(value)
     if problems:
-        raise FhirXmlError([Problem(path, f"narrative: {p}") for p in problems])
+        raise FhirXmlError([Problem(_loc(path), f"narrative: {p}") for p in problems])
     return value
 
 
-def _check_entries(entries: Any, path: str) -> None:
+def _check_entries(entries: Any, path: _Where) -> None:
     from ketenzorg.limits import MAX_ENTRIES
 
     if isinstance(entries, list) and len(entries) > MAX_ENTRIES:
-        raise _error(f"{path}.entry", f"{len(entries)} entries: a bundle may hold at most {MAX_ENTRIES}")
+        raise _error(
+            (path, "entry", None), f"{len(entries)} entries: a bundle may hold at most {MAX_ENTRIES}"
+        )
 
 
 def to_xml(resource: Mapping[str, Any], *, pretty: bool = True) -> bytes:
@@ -419,7 +498,7 @@ def element_to_resource(element: etree._Element) -> dict[str, Any]:
     if klass is None:
         raise _error(_where(element), "not a FHIR R4 resource type")
     out: dict[str, Any] = {"resourceType": rtype}
-    _read(element, out, klass, resource=True)
+    _read(element, out, klass, True)
     return out
 
 
@@ -446,34 +525,69 @@ def _convert(raw: str, python: type, element: etree._Element) -> Any:
 _F_LEN: Final = len(_F)
 
 
-def _read(element: etree._Element, out: dict[str, Any], klass: str, *, resource: bool) -> None:
-    layout = _layout(klass)
+_PRIM, _CPLX, _OTHER = 0, 1, 2
+"""How :func:`_read` takes a child: a primitive, a complex element, or the general way."""
+
+
+class _ReadSpec(typing.NamedTuple):
+    name: str
+    mode: int
+    many: bool
+    klass: str
+    python: type | None  # the value's conversion; None for text, kept as it is
+    extra_key: str
+
+
+@functools.cache
+def _read_table(klass: str) -> dict[str, _ReadSpec]:
+    """The children of an R4 type by their qualified tag (``{http://hl7.org/fhir}status``).
+
+    Only FHIR-namespace primitives and complex elements are in it: any other tag (the narrative,
+    a contained resource, another namespace, junk) takes the general way, which words the error.
+    """
+    table: dict[str, _ReadSpec] = {}
+    for name, spec in _layout(klass).fields.items():
+        if spec.kind == _PRIMITIVE:
+            python = None if spec.python is str else spec.python
+            table[_F + name] = _ReadSpec(name, _PRIM, spec.many, "", python, spec.extra_key)
+        elif spec.kind == _COMPLEX:
+            table[_F + name] = _ReadSpec(name, _CPLX, spec.many, spec.klass, None, spec.extra_key)
+    return table
+
+
+def _read(element: etree._Element, out: dict[str, Any], klass: str, resource: bool) -> None:
+    """Read the children of ``element`` (an R4 ``klass``) into ``out``.
+
+    One pass over the children with one table lookup each; the common shapes (a primitive with
+    only a ``value``, a complex element) are read here, anything else by :func:`_read_general`.
+    """
     if not resource:
-        if element.get("id") is not None:
-            out["id"] = element.get("id")
-        if layout.is_extension and element.get("url") is not None:
-            out["url"] = element.get("url")
-    fields = layout.fields
+        ident = element.get("id")
+        if ident is not None:
+            out["id"] = ident
+        if klass == "Extension":
+            url = element.get("url")
+            if url is not None:
+                out["url"] = url
+    table = _read_table(klass)
     holes: list[str] | None = None  # primitive lists that got an element without a value
     for child in element:
-        tag = child.tag
-        if type(tag) is not str:
-            continue  # comments and processing instructions are not content
-        fhir = tag[:_F_LEN] == _F
-        name = tag[_F_LEN:] if fhir else tag.rpartition("}")[2]
-        spec = fields.get(name)
-        if spec is None or (not fhir and spec.kind != _XHTML):
-            raise _error(_where(child), f"an element that {klass} does not define (name not repeated)")
-        value: Any = None
-        extra: Any = None
-        kind, child_klass, many, python, extra_key = spec
-        if kind == _PRIMITIVE and len(child) == 0 and child.get("id") is None:
+        spec = table.get(child.tag)
+        if spec is not None and spec.mode == _PRIM and not len(child):
+            attrs = child.items()
+            if len(attrs) == 1 and attrs[0][0] == "value":
+                raw: Any = attrs[0][1]
+            elif child.get("id") is None:
+                raw = child.get("value")
+            else:
+                holes = _read_general(child, out, klass, holes)
+                continue
             # the common case, kept lean: <status value="final"/>
-            raw = child.get("value")
-            if raw is not None and python is not str:
-                raw = _convert(raw, python, child)
-            if not many:
-                if name in out or extra_key in out:
+            name = spec.name
+            if raw is not None and spec.python is not None:
+                raw = _convert(raw, spec.python, child)
+            if not spec.many:
+                if name in out or spec.extra_key in out:
                     raise _error(_where(child), f"<{name}> appears more than once")
                 if raw is not None:
                     out[name] = raw
@@ -483,16 +597,17 @@ def _read(element: etree._Element, out: dict[str, Any], klass: str, *, resource:
                 out[name] = [raw]
             else:
                 values.append(raw)
-            extras = out.get(extra_key)
+            extras = out.get(spec.extra_key)
             if extras is not None:
                 extras.append(None)
             if raw is None:
                 holes = [*(holes or []), name]
             continue
-        if kind == _COMPLEX:
-            value = {}
-            _read(child, value, child_klass, resource=False)
-            if not many:
+        if spec is not None and spec.mode == _CPLX:
+            name = spec.name
+            value: dict[str, Any] = {}
+            _read(child, value, spec.klass, False)
+            if not spec.many:
                 if name in out:
                     raise _error(_where(child), f"<{name}> appears more than once")
                 out[name] = value
@@ -503,46 +618,70 @@ def _read(element: etree._Element, out: dict[str, Any], klass: str, *, resource:
                 else:
                     values.append(value)
             continue
-        if kind == _XHTML:
-            from ketenzorg.interop.narrative import check_div
-
-            if tag != "{" + XHTML_NS + "}div":
-                raise _error(_where(child), "the narrative is a <div> in the XHTML namespace")
-            problems = check_div(child)
-            if problems:
-                where = _fhir_path(child)
-                raise FhirXmlError([Problem(where, f"narrative: {p}") for p in problems])
-            value = etree.tostring(child, encoding="unicode", with_tail=False)
-        elif spec.kind == _PRIMITIVE:
-            raw = child.get("value")
-            value = _convert(raw, spec.python, child) if raw is not None else None
-            extra = {}
-            if child.get("id") is not None:
-                extra["id"] = child.get("id")
-            extensions = []
-            for sub in child:
-                if not isinstance(sub.tag, str):
-                    continue
-                if _local(sub) != "extension":
-                    raise _error(_where(sub), f"<{_local(sub)}> cannot be inside the primitive <{name}>")
-                ext: dict[str, Any] = {}
-                _read(sub, ext, "Extension", resource=False)
-                extensions.append(ext)
-            if extensions:
-                extra["extension"] = extensions
-            extra = extra or None
-        elif spec.kind == _RESOURCE:
-            inner = [c for c in child if isinstance(c.tag, str)]
-            if len(inner) != 1:
-                raise _error(_where(child), f"<{name}> holds exactly one resource")
-            value = element_to_resource(inner[0])
-        _put(out, name, value, extra, spec.many, child)
-        if spec.many and value is None:
-            holes = [*(holes or []), name]
+        holes = _read_general(child, out, klass, holes)
     for name in holes or ():
         # a list of only elements without a value (only ids or extensions): no value array in JSON
         if name in out and all(v is None for v in out[name]):
             del out[name]
+
+
+def _read_general(
+    child: etree._Element, out: dict[str, Any], klass: str, holes: list[str] | None
+) -> list[str] | None:
+    """One child of any shape (a primitive with an id or extensions, the narrative, a contained
+    resource) or a refusal naming what is wrong; returns ``holes`` with this child's name added
+    when it is a repeated element without a value."""
+    tag = child.tag
+    if type(tag) is not str:
+        return holes  # comments and processing instructions are not content
+    fields = _layout(klass).fields
+    fhir = tag[:_F_LEN] == _F
+    name = tag[_F_LEN:] if fhir else tag.rpartition("}")[2]
+    spec = fields.get(name)
+    if spec is None or (not fhir and spec.kind != _XHTML):
+        raise _error(_where(child), f"an element that {klass} does not define (name not repeated)")
+    value: Any = None
+    extra: Any = None
+    if spec.kind == _COMPLEX:
+        value = {}
+        _read(child, value, spec.klass, False)
+    elif spec.kind == _XHTML:
+        from ketenzorg.interop.narrative import check_div
+
+        if tag != "{" + XHTML_NS + "}div":
+            raise _error(_where(child), "the narrative is a <div> in the XHTML namespace")
+        problems = check_div(child)
+        if problems:
+            where = _fhir_path(child)
+            raise FhirXmlError([Problem(where, f"narrative: {p}") for p in problems])
+        value = etree.tostring(child, encoding="unicode", with_tail=False)
+    elif spec.kind == _PRIMITIVE:
+        raw = child.get("value")
+        value = _convert(raw, spec.python, child) if raw is not None else None
+        extra = {}
+        if child.get("id") is not None:
+            extra["id"] = child.get("id")
+        extensions = []
+        for sub in child:
+            if not isinstance(sub.tag, str):
+                continue
+            if _local(sub) != "extension":
+                raise _error(_where(sub), f"<{_local(sub)}> cannot be inside the primitive <{name}>")
+            ext: dict[str, Any] = {}
+            _read(sub, ext, "Extension", False)
+            extensions.append(ext)
+        if extensions:
+            extra["extension"] = extensions
+        extra = extra or None
+    elif spec.kind == _RESOURCE:
+        inner = [c for c in child if isinstance(c.tag, str)]
+        if len(inner) != 1:
+            raise _error(_where(child), f"<{name}> holds exactly one resource")
+        value = element_to_resource(inner[0])
+    _put(out, name, value, extra, spec.many, child)
+    if spec.many and value is None:
+        return [*(holes or []), name]
+    return holes
 
 
 def _put(out: dict[str, Any], name: str, value: Any, extra: Any, many: bool, element: etree._Element) -> None:

@@ -12,17 +12,19 @@ the offending token.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
-from typing import Any, Final
-
-from lxml import etree
+from typing import TYPE_CHECKING, Any, Final
 
 from ketenzorg import strictjson
 from ketenzorg.errors import MalformedInputError, Problem
 from ketenzorg.interop.decimals import ExactDecimal
 from ketenzorg.limits import MAX_BYTES, MAX_DEPTH, MAX_XML_NODES
 from ketenzorg.strictjson import Limits, line_col
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 __all__ = [
     "MAX_BYTES",
@@ -73,13 +75,6 @@ _FORBIDDEN = re.compile(rb"<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
 _DECLARATION = re.compile(rb"^<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
 
-class _NoResolver(etree.Resolver):  # type: ignore[misc]
-    """Never fetch anything: not a file, not a URL (defence in depth behind the DOCTYPE check)."""
-
-    def resolve(self, url: str, pubid: str, context: Any) -> Any:
-        raise UnsafeInputError([Problem("", "external resources are not read")])
-
-
 _PARSER_OPTIONS: Final[dict[str, bool]] = {
     "resolve_entities": False,
     "no_network": True,
@@ -93,23 +88,51 @@ _PARSER_OPTIONS: Final[dict[str, bool]] = {
 }
 
 
-def _parser() -> etree.XMLParser:
-    parser = etree.XMLParser(**_PARSER_OPTIONS)
-    parser.resolvers.add(_NoResolver())
-    return parser
+class _Lxml:
+    """lxml and what is built on it, made on the first XML read: reading JSON never imports lxml."""
+
+    def __init__(self) -> None:
+        from lxml import etree
+
+        class NoResolver(etree.Resolver):  # type: ignore[misc]
+            """Never fetch anything: not a file, not a URL (defence in depth behind the DOCTYPE check)."""
+
+            def resolve(self, url: str, pubid: str, context: Any) -> Any:
+                raise UnsafeInputError([Problem("", "external resources are not read")])
+
+        self.etree = etree
+        self.resolver = NoResolver
+        self.too_deep = etree.XPath("boolean(" + "/*" * (MAX_DEPTH + 1) + ")")
+        """True when some element is nested deeper than the limit (evaluated inside lxml)."""
+        self.first_too_deep = etree.XPath("(" + "/*" * (MAX_DEPTH + 1) + ")[1]")
+
+    def parser(self) -> etree.XMLParser:
+        parser = self.etree.XMLParser(**_PARSER_OPTIONS)
+        parser.resolvers.add(self.resolver())
+        return parser
+
+
+@functools.cache
+def _lxml() -> _Lxml:
+    return _Lxml()
 
 
 def _check_nodes(data: bytes, source: str) -> None:
     """Refuse a document with more elements and attributes than :data:`MAX_XML_NODES`, before its tree.
 
-    Upper bound first: every element starts with a ``<`` that is not ``</``, every attribute has an
+    Upper bounds first: an element takes at least 4 bytes (``<a/>``) and an attribute at least 5
+    (`` a=""``), so a document of at most ``4 * MAX_XML_NODES`` bytes is within budget without
+    looking; then every element starts with a ``<`` that is not ``</``, every attribute has an
     ``=``. Only when that is over budget, count exactly with lxml's ``iterparse`` (the same parser
     options), removing each element once counted so that memory stays small, and name the line
     where the budget ran out. A syntax error is left to the parse that follows, which reports it.
     """
+    if len(data) <= 4 * MAX_XML_NODES:
+        return
     if data.count(b"<") - data.count(b"</") + data.count(b"=") <= MAX_XML_NODES:
         return
     nodes = 0
+    etree = _lxml().etree
     try:
         for _, element in etree.iterparse(io.BytesIO(data), events=("end",), **_PARSER_OPTIONS):
             nodes += 1 + len(element.attrib)
@@ -138,17 +161,13 @@ def parse_xml(data: bytes, *, source: str = "") -> etree._Element:
             source, "line 1", f"encoding {declared.group(1).decode()!r} is not accepted: FHIR XML is UTF-8"
         )
     _check_nodes(data, source)
+    lxml = _lxml()
     try:
-        root = etree.fromstring(data, _parser())
-    except etree.XMLSyntaxError as error:
+        root = lxml.etree.fromstring(data, lxml.parser())
+    except lxml.etree.XMLSyntaxError as error:
         line, column = error.position if error.position else (error.lineno, 0)
         raise _refuse(source, f"line {line}, column {column}", f"not well-formed XML: {error.msg}") from None
-    if _TOO_DEEP(root):
-        first = _FIRST_TOO_DEEP(root)[0]
+    if lxml.too_deep(root):
+        first = lxml.first_too_deep(root)[0]
         raise _refuse(source, f"line {first.sourceline}", f"nested deeper than {MAX_DEPTH} levels")
     return root
-
-
-_TOO_DEEP = etree.XPath("boolean(" + "/*" * (MAX_DEPTH + 1) + ")")
-"""True when some element is nested deeper than the limit (evaluated inside lxml)."""
-_FIRST_TOO_DEEP = etree.XPath("(" + "/*" * (MAX_DEPTH + 1) + ")[1]")
