@@ -426,3 +426,15 @@ def test_the_guide_settings_example_runs() -> None:
     case = case_in_phase_1_ready(standard)
     assert standard.evaluate(case, at=day(8)).advance is not None
     assert strict.evaluate(case, at=day(8)).advance is None
+
+
+def test_what_reads_the_settings_cannot_change_them() -> None:
+    engine = _engine()
+    settings = engine.settings(PLUGIN)
+    with pytest.raises(TypeError):
+        settings._data["mode"] = "strict"  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        settings._data = {}  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del settings._hash
+    assert engine.settings(PLUGIN)["mode"] == "standard"

@@ -16,6 +16,7 @@ import functools
 import math
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import attrs
@@ -41,13 +42,25 @@ _KINDS: dict[type, str] = {
 
 
 class FrozenMapping(Mapping[K, V]):
-    """A read-only, hashable mapping (a value: equal when the items are equal)."""
+    """A read-only, hashable mapping (a value: equal when the items are equal).
+
+    What a plugin can reach of it is read-only too: its items through a ``MappingProxyType`` of
+    a copy, and no attribute can be set, so a rule cannot change another evaluation's settings.
+    """
 
     __slots__ = ("_data", "_hash")
+    _data: MappingProxyType[K, V]
+    _hash: int | None
 
     def __init__(self, data: Mapping[K, V] | None = None) -> None:
-        self._data: dict[K, V] = dict(data or {})
-        self._hash: int | None = None
+        object.__setattr__(self, "_data", MappingProxyType(dict(data or {})))
+        object.__setattr__(self, "_hash", None)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
 
     def __getitem__(self, key: K) -> V:
         return self._data[key]
@@ -60,16 +73,17 @@ class FrozenMapping(Mapping[K, V]):
 
     def __hash__(self) -> int:
         if self._hash is None:
-            self._hash = hash(frozenset(self._data.items()))
+            object.__setattr__(self, "_hash", hash(frozenset(self._data.items())))
+        assert self._hash is not None
         return self._hash
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Mapping):
             return NotImplemented
-        return self._data == dict(other.items())
+        return dict(self._data) == dict(other.items())
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._data!r})"
+        return f"{type(self).__name__}({dict(self._data)!r})"
 
 
 class Settings(FrozenMapping[str, SettingValue]):
