@@ -131,7 +131,11 @@ def test_engine_with_entry_points_loads_rihg_from_the_installed_distribution(
     assert info[PLUGIN].distribution == DIST
     assert info[PLUGIN].version == version
     assert not info[PLUGIN].builtin
-    assert info[PLUGIN].hooks == ("ketenzorg_register_instruments", "ketenzorg_register_rules")
+    assert info[PLUGIN].hooks == (
+        "ketenzorg_register_instruments",
+        "ketenzorg_register_rules",
+        "ketenzorg_register_settings",
+    )
     registered = rihg_engine.instruments[PLUGIN]
     assert (registered.plugin, registered.distribution, registered.version) == (PLUGIN, DIST, version)
     assert rihg_engine.rules[-1].id == RULE
@@ -214,6 +218,26 @@ def test_two_red_in_one_part_advise_a_restraining_order(rihg_engine: Engine, par
     assert "tijdelijk huisverbod (10 dagen, te verlengen tot 28 dagen)" in result.advice[0]
     assert f"Deel {part}" in result.advice[0]
     assert [f.id for f in result.risk_factors] == [f"rihg:{first}", f"rihg:{second}"]
+
+
+def test_the_organisation_sets_the_restraining_order_threshold_in_its_policy(installed: Path) -> None:
+    from ketenzorg import Policy, PolicyError
+
+    answers = red(*PARTS["A"][:2])
+    policy = Policy.from_mapping({"plugins": {PLUGIN: {"restraining_order_per_part": 3}}})
+    stricter = Engine(policy, entry_points=True)
+    standard = Engine(entry_points=True)
+    assert standard.settings(PLUGIN) == {"restraining_order_per_part": 2}
+    assert assessed(standard, answers).events[-1].result.safety_code is SafetyCode.RED  # type: ignore[attr-defined]
+    assert assessed(stricter, answers).events[-1].result.safety_code is SafetyCode.ORANGE  # type: ignore[attr-defined]
+    assert assessed(stricter, red(*PARTS["A"])).events[-1].result.safety_code is SafetyCode.RED  # type: ignore[attr-defined]
+    with pytest.raises(PolicyError) as caught:
+        Engine(
+            Policy.from_mapping({"plugins": {PLUGIN: {"restraining_order_per_part": 0}}}), entry_points=True
+        )
+    assert [str(p) for p in caught.value.problems] == [
+        "plugins.rihg.restraining_order_per_part: must be between 1 and 10"
+    ]
 
 
 def test_red_in_different_parts_is_orange_without_restraining_order(rihg_engine: Engine) -> None:

@@ -32,6 +32,7 @@ def test_hooks_are_found() -> None:
         "ketenzorg_phase_changed",
         "ketenzorg_register_instruments",
         "ketenzorg_register_rules",
+        "ketenzorg_register_settings",
     ]
 
 

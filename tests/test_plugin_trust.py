@@ -33,6 +33,7 @@ from ketenzorg.instruments import AnswerType, InstrumentResult, InstrumentSpec, 
 from ketenzorg.messages import Message
 from ketenzorg.pluginhost import CORE_RULES_PLUGIN, InstrumentRegistry, PluginTimeoutError, RuleRegistry
 from ketenzorg.rules import Finding, Rule, RuleContext
+from ketenzorg.settings import FrozenMapping
 
 MARKER = "Geheime-Rationale-7f3a"
 """Planted in case data and in plugins' exception messages; no error string may repeat it."""
@@ -152,7 +153,9 @@ def _mutable_parts(obj: object, path: str = "", seen: set[int] | None = None) ->
     if isinstance(obj, _IMMUTABLE) or id(obj) in seen:
         return
     seen.add(id(obj))
-    if isinstance(obj, MappingProxyType):
+    if isinstance(obj, FrozenMapping):  # read-only: its items are behind a proxy of its own copy
+        yield from _mutable_parts(obj._data, path, seen)
+    elif isinstance(obj, MappingProxyType):
         for key, value in obj.items():
             yield from _mutable_parts(value, f"{path}[{key!r}]", seen)
     elif isinstance(obj, tuple | frozenset):

@@ -100,15 +100,20 @@ def _engine(args: argparse.Namespace) -> Engine:
     from ketenzorg.policy import Policy
 
     policy_path: str | None = getattr(args, "policy", None)
+    from ketenzorg.errors import PolicyError
+
     policy = Policy() if policy_path is None else load_policy(policy_path)
-    return Engine(
-        policy,
-        entry_points=True,
-        block=frozenset(args.block or ()),
-        lang=args.lang,
-        on_listener_error=_listener_failed,
-        hook_timeout=_plugin_timeout(args),
-    )
+    try:
+        return Engine(
+            policy,
+            entry_points=True,
+            block=frozenset(args.block or ()),
+            lang=args.lang,
+            on_listener_error=_listener_failed,
+            hook_timeout=_plugin_timeout(args),
+        )
+    except PolicyError as error:  # the plugins' settings, judged once the plugins are loaded
+        raise error.with_source(policy_path) if policy_path else error from None
 
 
 def _decimal(value: Any) -> Any:

@@ -40,6 +40,7 @@ from ketenzorg.pluginhost import (
 )
 from ketenzorg.policy import Policy
 from ketenzorg.rules import Finding, Rule, RuleContext
+from ketenzorg.settings import Settings
 
 __all__ = ["Engine"]
 
@@ -132,6 +133,7 @@ class Engine:
             block=self.block,
             on_listener_error=self.on_listener_error,
             hook_timeout=self.hook_timeout,
+            settings=self.policy.plugins,
         )
         object.__setattr__(self, "_host", host)
 
@@ -144,6 +146,10 @@ class Engine:
     def instruments(self) -> Mapping[str, RegisteredInstrument]:
         """The registered assessment instruments, by instrument id."""
         return self._host.instruments
+
+    def settings(self, plugin: str) -> Settings:
+        """A plugin's settings in this engine: its declared ones, from the policy or by default."""
+        return self._host.settings.get(plugin, Settings())
 
     def plugin_info(self) -> tuple[PluginInfo, ...]:
         """The loaded plugins with their distribution, version and hooks."""
@@ -178,10 +184,15 @@ class Engine:
         alerts: list[Alert] = []
         relapse_rules: list[RuleResult] = []
         budget = self._host.budget
+        # A plugin with settings sees its own in its context; the others share one context.
+        own: dict[str, RuleContext] = {}
         for r in self.rules:
+            settings = self._host.settings.get(r.plugin)
+            if settings and r.plugin not in own:
+                own[r.plugin] = attrs.evolve(ctx, settings=settings)
             with budget(r.plugin, f"rule {r.id!r}"):
                 try:
-                    finding = r(ctx)
+                    finding = r(own.get(r.plugin, ctx))
                 except Exception as error:  # a rule of a plugin failed: name it, change nothing
                     raise PluginError(r.plugin, f"rule {r.id!r}", error) from error
             if not isinstance(finding, Finding) or finding.result.rule_id != r.id:
@@ -326,7 +337,7 @@ class Engine:
         hook = f"assess of instrument {instrument_id!r}"
         with self._host.budget(registered.plugin, hook):
             try:
-                result = registered.instrument.assess(given)
+                result = registered.assess(given)  # with the plugin's settings, if it takes them
             except Exception as error:  # the plugin's fault: name it, record nothing
                 raise PluginError(registered.plugin, hook, error) from error
         if not isinstance(result, InstrumentResult):

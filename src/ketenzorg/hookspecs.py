@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ketenzorg.case import Case
     from ketenzorg.decision import Decision
     from ketenzorg.events import Event, PhaseChanged
-    from ketenzorg.pluginhost import InstrumentRegistry, RuleRegistry
+    from ketenzorg.pluginhost import InstrumentRegistry, RuleRegistry, SettingRegistry
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
 
@@ -41,6 +41,18 @@ def ketenzorg_register_rules(registry: RuleRegistry) -> None:
     registry: ``registry.add(rule)`` adds a rule (a duplicate rule id is an error naming both
         plugins); ``registry.override(rule)`` replaces a rule of another plugin with the same id,
         and the decision records which plugin did so.
+    Returns nothing.
+    """
+
+
+@hookspec
+def ketenzorg_register_settings(registry: SettingRegistry) -> None:
+    """Called once when an engine is built, to declare the settings an organisation may give the plugin.
+
+    registry: ``registry.add(Setting(name, default, minimum=..., maximum=..., choices=...))`` for
+        each setting; a name the plugin already declared is an error. The organisation sets them in
+        its policy under the plugin's name; rules read them from ``RuleContext.settings`` and
+        instruments receive them as ``assess(answers, *, settings)``.
     Returns nothing.
     """
 

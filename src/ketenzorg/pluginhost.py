@@ -26,8 +26,9 @@ import pluggy
 
 from ketenzorg import hookspecs
 from ketenzorg.errors import KetenzorgError
-from ketenzorg.instruments import Instrument, InstrumentSpec
+from ketenzorg.instruments import Answer, Instrument, InstrumentResult, InstrumentSpec
 from ketenzorg.rules import Rule
+from ketenzorg.settings import Setting, Settings, accepts_settings, resolve
 
 __all__ = [
     "BUILTIN_PLUGINS",
@@ -41,6 +42,7 @@ __all__ = [
     "PluginTimeoutError",
     "RegisteredInstrument",
     "RuleRegistry",
+    "SettingRegistry",
 ]
 
 
@@ -273,6 +275,18 @@ class RegisteredInstrument:
     plugin: str
     provenance: Callable[[], tuple[str | None, str | None]] = attrs.field(eq=False, repr=False)
     """The plugin's distribution and version (``None``: unknown), found when first asked."""
+    settings: Settings = attrs.field(factory=Settings, eq=False, repr=False)
+    """The plugin's settings in this engine (empty for a plugin that declares none)."""
+
+    def assess(self, answers: Mapping[str, Answer]) -> InstrumentResult:
+        """The instrument's ``assess``, given this engine's settings when it takes them.
+
+        Unguarded: callers wrap it in the hook budget and report a failure as a plugin error.
+        """
+        method: Any = self.instrument.assess
+        if accepts_settings(method):
+            return method(answers, settings=self.settings)  # type: ignore[no-any-return]
+        return method(answers)  # type: ignore[no-any-return]
 
     @property
     def distribution(self) -> str | None:
@@ -357,12 +371,39 @@ class RuleRegistry(_Registry):
         return tuple(self._overrides.get(rid, rule) for rid, rule in ordered)
 
 
+class SettingRegistry(_Registry):
+    """Collects the settings plugins declare during ``ketenzorg_register_settings``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._settings: dict[str, dict[str, Setting]] = {}
+
+    def add(self, setting: Setting) -> None:
+        """Declare ``setting`` for the calling plugin; a name it already declared is an error."""
+        if not isinstance(setting, Setting):
+            raise TypeError(f"expected a ketenzorg.settings.Setting, got {type(setting).__name__}")
+        own = self._settings.setdefault(self._plugin, {})
+        if setting.name in own:
+            raise PluginError(
+                self._plugin, "ketenzorg_register_settings", f"setting {setting.name!r} is declared twice"
+            )
+        own[setting.name] = setting
+
+    def settings(self) -> Mapping[str, Mapping[str, Setting]]:
+        return {plugin: dict(own) for plugin, own in self._settings.items()}
+
+
 class InstrumentRegistry(_Registry):
     """Collects instruments during ``ketenzorg_register_instruments``."""
 
-    def __init__(self, provenance: Callable[[str], tuple[str | None, str | None]]) -> None:
+    def __init__(
+        self,
+        provenance: Callable[[str], tuple[str | None, str | None]],
+        settings: Mapping[str, Settings] | None = None,
+    ) -> None:
         super().__init__()
         self._provenance = provenance
+        self._settings = settings or {}
         self._items: dict[str, RegisteredInstrument] = {}
 
     def add(self, instrument: Instrument) -> None:
@@ -385,7 +426,10 @@ class InstrumentRegistry(_Registry):
                 "ketenzorg_register_instruments", f"instrument {spec.id!r}", existing.plugin
             )
         self._items[spec.id] = RegisteredInstrument(
-            instrument, self._plugin, functools.partial(self._provenance, self._plugin)
+            instrument,
+            self._plugin,
+            functools.partial(self._provenance, self._plugin),
+            self._settings.get(self._plugin, Settings()),
         )
 
     def instruments(self) -> Mapping[str, RegisteredInstrument]:
@@ -444,7 +488,12 @@ def _may_declare_entry_points(group: str) -> bool:
 
 
 class PluginHost:
-    """One engine's plugins, hooks and registries."""
+    """One engine's plugins, hooks and registries.
+
+    ``settings`` are the policy's plugin settings (:attr:`~ketenzorg.policy.Policy.plugins`),
+    checked against what the plugins declare (a :class:`~ketenzorg.errors.PolicyError` otherwise);
+    :attr:`settings` then holds every declaring plugin's settings, defaults filled in.
+    """
 
     def __init__(
         self,
@@ -454,6 +503,7 @@ class PluginHost:
         block: Iterable[str] = (),
         on_listener_error: Callable[[PluginError], None] | None = None,
         hook_timeout: float | None = None,
+        settings: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.hook_timeout = check_budget(hook_timeout)
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -493,6 +543,7 @@ class PluginHost:
         except pluggy.PluginValidationError as error:
             name = self.pm.get_name(error.plugin) or _plugin_name(error.plugin)
             raise PluginError(name, "check_pending", error, detail=str(error)) from error
+        self.settings: Mapping[str, Settings] = self._collect_settings(settings or {}, blocked)
         self.rules = self._collect_rules()
         self.instruments = self._collect_instruments()
 
@@ -566,8 +617,16 @@ class PluginHost:
         self._call_each("ketenzorg_register_rules", registry)
         return registry.rules()
 
+    def _collect_settings(
+        self, given: Mapping[str, Mapping[str, Any]], blocked: set[str]
+    ) -> Mapping[str, Settings]:
+        registry = SettingRegistry()
+        self._call_each("ketenzorg_register_settings", registry)
+        loaded = {name for name, plugin in self.pm.list_name_plugin() if plugin is not None}
+        return resolve(given, registry.settings(), loaded=loaded, blocked=blocked)
+
     def _collect_instruments(self) -> Mapping[str, RegisteredInstrument]:
-        registry = InstrumentRegistry(self.provenance)
+        registry = InstrumentRegistry(self.provenance, self.settings)
         self._call_each("ketenzorg_register_instruments", registry)
         return registry.instruments()
 

@@ -14,10 +14,42 @@ import attrs
 
 from ketenzorg.domain import PartyRole
 from ketenzorg.errors import PolicyError, Problem
+from ketenzorg.settings import FrozenMapping, SettingValue
 
 __all__ = ["Policy"]
 
 _DAYS_FIELDS = ("max_score_age", "stability_window")
+
+PluginSettings = FrozenMapping[str, FrozenMapping[str, SettingValue]]
+"""The settings an organisation gives its plugins: plugin name -> setting name -> value."""
+
+
+def _freeze_plugins(value: Any) -> Any:
+    # Anything else is left as it is, for _problems to name.
+    if isinstance(value, Mapping) and all(isinstance(v, Mapping) for v in value.values()):
+        return FrozenMapping({name: FrozenMapping(values) for name, values in value.items()})
+    return value
+
+
+def _plugin_problems(value: Any) -> list[Problem]:
+    """What is wrong with the shape of ``plugins`` (the plugins themselves judge the values)."""
+    if not isinstance(value, Mapping):
+        return [Problem("plugins", "expected an object of plugin names, each with an object of settings")]
+    problems: list[Problem] = []
+    for plugin, values in value.items():
+        if not isinstance(plugin, str) or not plugin:
+            problems.append(Problem("plugins", "a plugin name is a non-empty text"))
+        elif not isinstance(values, Mapping):
+            problems.append(Problem(f"plugins.{plugin}", "expected an object of settings"))
+        else:
+            for key, setting in values.items():
+                if not isinstance(key, str) or not key:
+                    problems.append(Problem(f"plugins.{plugin}", "a setting name is a non-empty text"))
+                elif not isinstance(setting, bool | int | float | str):
+                    problems.append(
+                        Problem(f"plugins.{plugin}.{key}", "expected true or false, a number or a text")
+                    )
+    return problems
 
 
 @attrs.frozen(kw_only=True)
@@ -51,6 +83,10 @@ class Policy:
     """How far after the engine's clock an event may be dated: clocks of organisations differ a
     little, but an event is recorded when it has happened, so a score dated next year is refused
     (it would freeze the case) [design]."""
+    plugins: PluginSettings = attrs.field(factory=FrozenMapping, converter=_freeze_plugins)
+    """Settings of plugins, by plugin name then setting name (``{"org.dash": {"high_risk_yes_count":
+    12}}``). Each plugin declares its settings; the engine refuses a value that does not fit them,
+    a setting the plugin does not declare and a plugin it does not have."""
 
     @property
     def relapse_below(self) -> int:
@@ -132,6 +168,7 @@ class Policy:
         for name in ("plan_requires_client_present", "advance_requires_agreements"):
             if not isinstance(getattr(self, name), bool):
                 problems.append(Problem(name, "expected true or false"))
+        problems += _plugin_problems(self.plugins)
         return problems
 
     @classmethod
@@ -167,6 +204,12 @@ class Policy:
                 except (TypeError, ValueError):
                     allowed = ", ".join(r.value for r in PartyRole)
                     problems.append(Problem(key, f"expected a list of roles from: {allowed}"))
+            elif key == "plugins":
+                shape = _plugin_problems(value)
+                if shape:
+                    problems += shape
+                else:
+                    changes[key] = value
             elif key in fields and key not in _DAYS_FIELDS and key != "max_clock_skew":
                 changes[key] = value
             else:
@@ -180,7 +223,10 @@ class Policy:
         out: dict[str, Any] = {}
         for field in attrs.fields(type(self)):
             value = getattr(self, field.name)
-            if field.name == "max_clock_skew":
+            if field.name == "plugins":
+                if value:  # absent when empty: a policy without plugin settings reads as before
+                    out["plugins"] = {name: dict(settings) for name, settings in value.items()}
+            elif field.name == "max_clock_skew":
                 out["max_clock_skew_minutes"] = int(value.total_seconds() // 60)
             elif isinstance(value, timedelta):
                 out[f"{field.name}_days"] = value.days

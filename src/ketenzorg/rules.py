@@ -36,6 +36,7 @@ from ketenzorg.events import (
 from ketenzorg.instruments import AdvisedSetting, Urgency
 from ketenzorg.messages import Message
 from ketenzorg.policy import Policy
+from ketenzorg.settings import Settings
 
 __all__ = ["BUILTIN_RULES", "Finding", "Rule", "RuleContext", "rule"]
 
@@ -78,6 +79,9 @@ class RuleContext:
     state: CaseState
     policy: Policy
     at: datetime
+    settings: Settings = attrs.field(factory=Settings)
+    """The settings of the rule's own plugin in this engine (``ketenzorg_register_settings``):
+    each declared setting, the policy's value or the default; empty for a plugin without settings."""
 
     @property
     def phase(self) -> Phase:

@@ -544,7 +544,7 @@ def result_issues(
     hook = f"assess of instrument {spec.id!r}"
     with HookBudget(registered.plugin, hook, hook_timeout):
         try:
-            expected = registered.instrument.assess(MappingProxyType(dict(valid)))
+            expected = registered.assess(MappingProxyType(dict(valid)))
         except Exception as error:  # the plugin's fault: name it
             raise PluginError(registered.plugin, hook, error) from error
     if not isinstance(expected, InstrumentResult):

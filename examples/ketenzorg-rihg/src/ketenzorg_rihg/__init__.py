@@ -5,7 +5,7 @@ Geweld (RiHG). It is **not** the official instrument: the 20 signals, their text
 are invented to show the plugin interface, and must not be used to assess real people.
 
 Installed, it registers itself in the ``ketenzorg`` entry-point group as the plugin ``rihg``
-(``Engine(entry_points=True)`` loads it) and provides two hooks:
+(``Engine(entry_points=True)`` loads it) and provides three hooks:
 
 - ``ketenzorg_register_instruments``: the instrument ``rihg``. 20 signals in three parts
   (A incident en geweld, B pleger, C slachtoffer en context), each rated ``red`` (signal present
@@ -18,7 +18,11 @@ Installed, it registers itself in the ``ketenzorg`` entry-point group as the plu
   result advises a restraining order and no case conference (MDO) has been held since, it raises
   an immediate-protection alert and blocks advancing (and closing).
 
-The item set, the weights and the threshold are data (``rihg.json``); this module only scores.
+- ``ketenzorg_register_settings``: the setting ``restraining_order_per_part`` (1..10, default from
+  the data file): how many weighed red signals in one part advise a restraining order. An
+  organisation sets it in its policy: ``{"plugins": {"rihg": {"restraining_order_per_part": 3}}}``.
+
+The item set, the weights and the default threshold are data (``rihg.json``); this module only scores.
 """
 
 from __future__ import annotations
@@ -42,17 +46,20 @@ from ketenzorg.instruments import (
     spec_from_data,
 )
 from ketenzorg.messages import Message
-from ketenzorg.pluginhost import InstrumentRegistry, RuleRegistry
+from ketenzorg.pluginhost import InstrumentRegistry, RuleRegistry, SettingRegistry
 from ketenzorg.rules import Finding, RuleContext, rule
+from ketenzorg.settings import Setting, Settings
 
 __all__ = [
     "INSTRUMENT_ID",
     "RESTRAINING_ORDER",
     "RULE_ID",
+    "THRESHOLD_SETTING",
     "Rihg",
     "advises_restraining_order",
     "ketenzorg_register_instruments",
     "ketenzorg_register_rules",
+    "ketenzorg_register_settings",
     "restraining_order_rule",
 ]
 
@@ -63,6 +70,9 @@ INSTRUMENT_ID = "rihg"
 RULE_ID = "rihg.restraining-order"
 RESTRAINING_ORDER = "restraining_order"
 """The classification code of a result that advises a temporary restraining order."""
+
+THRESHOLD_SETTING = "restraining_order_per_part"
+"""The setting an organisation may give: weighed red signals in one part that advise an order."""
 
 RED, BLUE, YELLOW = "red", "blue", "yellow"
 
@@ -85,9 +95,16 @@ class Rihg:
                 out.setdefault(item.section or "", []).append(item.id)
         return out
 
-    def assess(self, answers: Mapping[str, Answer]) -> InstrumentResult:
+    @property
+    def default_threshold(self) -> int:
+        """The data file's threshold: the setting's default."""
+        value: int = self.data["thresholds"]["restraining_order_per_part"]
+        return value
+
+    def assess(self, answers: Mapping[str, Answer], *, settings: Settings | None = None) -> InstrumentResult:
+        """Score the answers; ``settings`` are the organisation's (the engine gives them)."""
         weights: Mapping[str, int] = self.data["weights"]
-        threshold: int = self.data["thresholds"]["restraining_order_per_part"]
+        threshold = self.default_threshold if settings is None else settings.value(THRESHOLD_SETTING, int)
         advice_data: Mapping[str, str] = self.data["advice"]
         names = {part["section"]: part["name"]["nl"] for part in self.data["parts"]}
 
@@ -206,6 +223,20 @@ def restraining_order_rule(ctx: RuleContext) -> Finding:
 
 
 # --- the hooks -----------------------------------------------------------------------------------
+
+
+@hookimpl
+def ketenzorg_register_settings(registry: SettingRegistry) -> None:
+    """Declare ``restraining_order_per_part``, by default the data file's threshold."""
+    registry.add(
+        Setting(
+            THRESHOLD_SETTING,
+            Rihg().default_threshold,
+            minimum=1,
+            maximum=10,
+            description="weighed red signals in one part from which a restraining order is advised",
+        )
+    )
 
 
 @hookimpl
