@@ -284,6 +284,10 @@ _CATALOG: dict[str, dict[Language, str]] = {
     },
     "word.phase_change": {"nl": "fasewissel", "en": "phase change"},
     "word.closing": {"nl": "afsluiting", "en": "closing"},
+    "decision.judged_under": {
+        "nl": "Besloten onder andere regels dan deze engine heeft (niet geweigerd)",
+        "en": "Decided under other rules than this engine has (not refused)",
+    },
     "ruleset.unknown": {
         "nl": "{what} van {date} (events[{index}]) legt niet vast onder welke regels ze is besloten: "
         "alleen de regels van de methode zijn gecontroleerd, onder het beleid van deze engine",
