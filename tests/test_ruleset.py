@@ -157,7 +157,10 @@ def test_a_partner_without_the_plugin_loads_a_relapse_the_plugin_proposed() -> N
 def test_removing_a_gate_plugin_keeps_a_case_it_blocked_nothing_of_loadable() -> None:
     case = case_in_phase_2(Engine(plugins=[gate(passing=True)]))
     partner = Engine()
-    assert partner.load(case.case_id, case.events).state.phase == 2
+    loaded = partner.load(case.case_id, case.events)
+    assert loaded.state.phase == 2
+    [difference] = partner.evaluate(loaded, at=day(8)).judged_under
+    assert [p.rules for p in difference.not_here] == [("org.marac",)]
 
 
 # --- forged transitions --------------------------------------------------------------------------
@@ -245,6 +248,7 @@ def test_a_case_file_without_recorded_rules_still_loads_and_says_so() -> None:
 
 def test_the_case_format_keeps_the_rule_set() -> None:
     case = case_in_phase_2(Engine(plugins=[gate(passing=True)]))
+    assert b'"policy_settings"' in caseformat.dumps(case)
     assert caseformat.loads(caseformat.dumps(case)) == case
 
 
