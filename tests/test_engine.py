@@ -557,12 +557,26 @@ def test_replay_of_a_close_in_phase_2_answers_the_closing_question(engine: Engin
     assert "advance." not in message
 
 
-def test_replay_checks_transitions_under_its_own_policy() -> None:
+def test_replay_judges_a_transition_by_the_policy_it_was_decided_under() -> None:
     lenient = Engine(LENIENT)
     case = lenient.advance(phase_1(lenient, all_score(new_case(), 5)), at=day(8))
     assert lenient.replay(case.case_id, case.events).state.phase is Phase.RISK_DRIVEN_CARE
+    strict = Engine()
+    loaded = strict.replay(case.case_id, case.events)
+    assert loaded.state.phase is Phase.RISK_DRIVEN_CARE
+    [difference] = strict.evaluate(loaded, at=day(9)).judged_under
+    assert difference.policy_changed
+
+
+def test_replay_refuses_a_transition_its_recorded_policy_did_not_allow() -> None:
+    lenient = Engine(LENIENT)
+    case = lenient.advance(phase_1(lenient, all_score(new_case(), 5)), at=day(8))
+    strict_rules = Engine().rule_set()
+    [*before, change] = case.events
+    assert isinstance(change, PhaseChanged)
+    forged = attrs.evolve(change, rule_set=strict_rules)
     with pytest.raises(TransitionBlockedError):
-        Engine().replay(case.case_id, case.events)
+        lenient.replay(case.case_id, [*before, forged])
 
 
 def test_replay_reports_invalid_events_with_their_index(engine: Engine) -> None:

@@ -17,6 +17,7 @@ import attrs
 from ketenzorg.domain import PartyRole, Phase
 from ketenzorg.events import TransitionKind
 from ketenzorg.messages import Language, Message
+from ketenzorg.ruleset import PluginRules, RuleSet
 
 __all__ = [
     "Alert",
@@ -24,6 +25,7 @@ __all__ = [
     "Decision",
     "Evidence",
     "EvidenceKind",
+    "JudgedUnder",
     "PartyRef",
     "RuleResult",
     "RuleStatus",
@@ -156,6 +158,34 @@ class UnjustifiedTransition:
 
 
 @attrs.frozen
+class JudgedUnder:
+    """A phase change or closing of the history decided under rules this engine does not have in full.
+
+    Such a transition is re-decided with the rules both have (the method's own rules always, under
+    the policy it was decided under; the rules of each plugin in the same version) and is not
+    refused for the rest: what could not be checked is said here.
+    """
+
+    index: int
+    """Its place in the history (``events[index]``)."""
+    event_id: str
+    at: datetime
+    recorded: RuleSet | None
+    """The rules it records; ``None``: it records none (written before they were recorded, or by
+    hand), so only the method's rules, under this engine's policy, were checked."""
+    not_here: tuple[PluginRules, ...] = ()
+    """Plugins (in their version then) whose rules took part, that this engine does not have in that
+    version: their rules were not checked."""
+    added: tuple[PluginRules, ...] = ()
+    """Plugins of this engine (in their version now) not in force then: their rules were not held
+    against it."""
+    policy_changed: bool = False
+    """It was decided under another policy (checked under that one, when it records its settings)."""
+    messages: tuple[Message, ...] = ()
+    """Each difference in words."""
+
+
+@attrs.frozen
 class Decision:
     """The engine's decision on a case at a moment ``at``."""
 
@@ -177,6 +207,10 @@ class Decision:
     hand; see :attr:`Case.unchecked_transitions <ketenzorg.case.Case.unchecked_transitions>`).
     The phase reported rests on them: :meth:`Engine.advance` and :meth:`Engine.close` refuse to
     build on them."""
+    judged_under: tuple[JudgedUnder, ...] = ()
+    """Transitions in the history decided under rules this engine does not have in full (a plugin
+    installed, updated or removed since, another policy, or no rules recorded): not refused, but
+    what could not be checked is reported."""
 
     @property
     def may_advance(self) -> bool:

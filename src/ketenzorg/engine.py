@@ -7,6 +7,7 @@ new :class:`~ketenzorg.case.Case`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -15,9 +16,17 @@ from typing import Any
 import attrs
 
 from ketenzorg.case import Case
-from ketenzorg.decision import Alert, Decision, RuleResult, RuleStatus, Transition, UnjustifiedTransition
+from ketenzorg.decision import (
+    Alert,
+    Decision,
+    JudgedUnder,
+    RuleResult,
+    RuleStatus,
+    Transition,
+    UnjustifiedTransition,
+)
 from ketenzorg.domain import EARLIEST_YEAR, LATEST_YEAR, Phase, in_years, new_id
-from ketenzorg.errors import InvalidEventError, Problem, TransitionBlockedError, ValidationError
+from ketenzorg.errors import InvalidEventError, PolicyError, Problem, TransitionBlockedError, ValidationError
 from ketenzorg.events import (
     CaseClosed,
     ConferenceHeld,
@@ -40,6 +49,7 @@ from ketenzorg.pluginhost import (
 )
 from ketenzorg.policy import Policy
 from ketenzorg.rules import Finding, Rule, RuleContext
+from ketenzorg.ruleset import PluginRules, RuleSet, policy_fingerprint, policy_settings
 from ketenzorg.settings import Settings
 
 __all__ = ["Engine"]
@@ -125,6 +135,8 @@ class Engine:
     take before it is stopped with a :class:`~ketenzorg.pluginhost.PluginTimeoutError`; ``None``
     (the default) for no budget. Enforced with ``SIGALRM``: on POSIX, in the main thread only."""
     _host: PluginHost = attrs.field(init=False, eq=False, repr=False)
+    _memo: dict[object, Any] = attrs.field(init=False, eq=False, repr=False, factory=dict)
+    """What this engine works out once: its rule set, and the rules it has in common with others."""
 
     def __attrs_post_init__(self) -> None:
         host = PluginHost(
@@ -155,6 +167,66 @@ class Engine:
         """The loaded plugins with their distribution, version and hooks."""
         return self._host.info()
 
+    def rule_set(self) -> RuleSet:
+        """The rules this engine decides under, as a phase change or closing records them: each
+        plugin whose rules run (with its distribution and version, and the ids of its rules) and the
+        policy (fingerprint and settings)."""
+        found = self._memo.get("rule_set")
+        if found is None:
+            by_plugin: dict[str, list[str]] = {}
+            for r in self.rules:
+                by_plugin.setdefault(r.plugin, []).append(r.id)
+            plugins = []
+            for name, ids in by_plugin.items():
+                dist, version = self._host.provenance(name)
+                plugins.append(PluginRules(name=name, distribution=dist, version=version, rules=tuple(ids)))
+            settings = policy_settings(self.policy.to_mapping())
+            found = RuleSet(
+                plugins=tuple(plugins), policy=policy_fingerprint(settings), policy_settings=settings
+            )
+            self._memo["rule_set"] = found
+        return found
+
+    def _rules_under(self, recorded: RuleSet | None) -> tuple[tuple[Rule, ...], Policy, bool] | None:
+        """The rules and policy to re-decide a transition recorded under ``recorded`` with, and
+        whether that policy is the one it was decided under; ``None`` when they are this engine's own.
+
+        The method's own rules always take part (a forged transition stays refused). A plugin's
+        rules take part only when this engine has the plugin in the version the transition records
+        and the rule took part then: a plugin installed, updated or removed since is not held
+        against it. The policy is the one it records (its settings), else this engine's.
+        """
+        mine = self.rule_set()
+        if recorded is not None and recorded.same_rules(mine):
+            return None
+        key = ("under", recorded)
+        found = self._memo.get(key)
+        if found is None:
+            kept: list[Rule] = []
+            for r in self.rules:
+                then = recorded.plugin(r.plugin) if recorded is not None else None
+                now = mine.plugin(r.plugin)
+                if r.plugin == CORE_RULES_PLUGIN or (
+                    then is not None and now is not None and then.same_plugin(now) and r.id in then.rules
+                ):
+                    kept.append(r)
+            policy, same_policy = self._policy_under(recorded)
+            found = (tuple(kept), policy, same_policy)
+            self._memo[key] = found
+        return found
+
+    def _policy_under(self, recorded: RuleSet | None) -> tuple[Policy, bool]:
+        if recorded is None:
+            return self.policy, False
+        if recorded.policy == self.rule_set().policy:
+            return self.policy, True
+        if recorded.policy_settings is not None:
+            try:
+                return Policy.from_mapping(json.loads(recorded.policy_settings)), True
+            except (ValueError, TypeError, PolicyError):  # settings of a later version: not usable here
+                pass
+        return self.policy, False
+
     # --- deciding --------------------------------------------------------------------------------
 
     def evaluate(self, case: Case, *, at: datetime | None = None) -> Decision:
@@ -173,23 +245,48 @@ class Engine:
             unjustified = self._unjustified(case, set(case.unchecked_transitions))
             if unjustified:
                 decision = attrs.evolve(decision, unjustified=unjustified)
+        judged_under = self.judged_under(case)
+        if judged_under:
+            decision = attrs.evolve(decision, judged_under=judged_under)
         return decision
 
-    def _decide(self, case: Case, at: datetime | None) -> Decision:
-        """The decision on the history as it is, without re-deciding its transitions."""
+    def judged_under(self, case: Case) -> tuple[JudgedUnder, ...]:
+        """The phase changes and closings of ``case`` decided under rules this engine does not have
+        in full, each with what differs (also in :attr:`Decision.judged_under`)."""
+        mine = self.rule_set()
+        found: list[JudgedUnder] = []
+        for index, event in enumerate(case.events):
+            if not isinstance(event, PhaseChanged | CaseClosed):
+                continue
+            recorded = event.rule_set
+            if recorded is not None and recorded.same_rules(mine):
+                continue
+            found.append(_difference(index, event, recorded, mine, self._policy_under(recorded)[1]))
+        return tuple(found)
+
+    def _decide(
+        self,
+        case: Case,
+        at: datetime | None,
+        under: tuple[tuple[Rule, ...], Policy, bool] | None = None,
+    ) -> Decision:
+        """The decision on the history as it is, without re-deciding its transitions; ``under``:
+        other rules and policy than this engine's own (see :meth:`_rules_under`)."""
         state = case.state
+        rules, policy = (self.rules, self.policy) if under is None else under[:2]
         at = _moment(at, state.latest_at, self.clock(), self.policy.max_clock_skew)
-        ctx = RuleContext(state=state, policy=self.policy, at=at)
+        ctx = RuleContext(state=state, policy=policy, at=at)
         results: list[RuleResult] = []
         alerts: list[Alert] = []
         relapse_rules: list[RuleResult] = []
         budget = self._host.budget
         # A plugin with settings sees its own in its context; the others share one context.
         own: dict[str, RuleContext] = {}
-        for r in self.rules:
+        for r in rules:
             settings = self._host.settings.get(r.plugin)
             if settings and r.plugin not in own:
                 own[r.plugin] = attrs.evolve(ctx, settings=settings)
+        for r in rules:
             with budget(r.plugin, f"rule {r.id!r}"):
                 try:
                     finding = r(own.get(r.plugin, ctx))
@@ -473,7 +570,8 @@ class Engine:
         if decision.advance is None:
             target = decision.next_phase or decision.phase
             raise self._blocked("blocked.advance", decision, phase=Message(f"phase.{int(target)}"))
-        return self._append(case, _phase_event(decision, decision.advance, reason, event_id), decision)
+        event = _phase_event(decision, decision.advance, reason, event_id, self.rule_set())
+        return self._append(case, event, decision)
 
     def relapse(
         self,
@@ -510,7 +608,8 @@ class Engine:
             )
             reasons = [render(Message(key, {"phase": phase}), self.lang)]
             raise self._blocked("blocked.relapse", decision, reasons, phase=phase)
-        return self._append(case, _phase_event(decision, transition, reason, event_id), decision)
+        event = _phase_event(decision, transition, reason, event_id, self.rule_set())
+        return self._append(case, event, decision)
 
     def close(
         self,
@@ -537,6 +636,7 @@ class Engine:
             at=decision.at,
             handover_to=tuple(handover_to),
             summary=summary,
+            rule_set=self.rule_set(),
         )
         return self._append(case, event, decision)
 
@@ -602,10 +702,13 @@ class Engine:
             ):
                 continue
             case = case.extend(history[start:index], first_index=start)
-            decision = self._decide(case, event.at)
+            under = self._rules_under(event.rule_set)
+            decision = self._decide(case, event.at, under)
             allowed = (
                 decision.may_close if isinstance(event, CaseClosed) else _transition_allowed(decision, event)
             )
+            if not allowed and under is not None and isinstance(event, PhaseChanged):
+                allowed = _proposed_elsewhere(decision, event, under[0])
             if not allowed:
                 refused(index, event, decision)
             case = case.extend((event,), first_index=index)
@@ -701,7 +804,7 @@ def _evidence_ids(results: Iterable[RuleResult]) -> tuple[str, ...]:
 
 
 def _phase_event(
-    decision: Decision, transition: Transition, reason: str, event_id: str | None
+    decision: Decision, transition: Transition, reason: str, event_id: str | None, rule_set: RuleSet
 ) -> PhaseChanged:
     return PhaseChanged(
         id=event_id or new_id(),
@@ -712,4 +815,52 @@ def _phase_event(
         reason=reason,
         rules=transition.rules,
         evidence=transition.evidence,
+        rule_set=rule_set,
     )
+
+
+def _proposed_elsewhere(decision: Decision, event: PhaseChanged, rules: tuple[Rule, ...]) -> bool:
+    """Whether a relapse recorded under other rules was proposed by a rule this engine could not
+    check (a plugin's that it does not have, in that version): moving towards more protection, it
+    is then not held against the case; the difference is reported."""
+    if event.kind is not TransitionKind.RELAPSE or decision.closed or event.from_phase is not decision.phase:
+        return False
+    if decision.phase is Phase.IMMEDIATE_SAFETY or event.to_phase is not Phase.IMMEDIATE_SAFETY:
+        return False
+    checked = {r.id for r in rules} | {MANUAL_RELAPSE_RULE}
+    return any(rule_id not in checked for rule_id in event.rules)
+
+
+def _difference(
+    index: int,
+    event: PhaseChanged | CaseClosed,
+    recorded: RuleSet | None,
+    mine: RuleSet,
+    same_policy: bool,
+) -> JudgedUnder:
+    what = Message("word.closing" if isinstance(event, CaseClosed) else "word.phase_change")
+    where: dict[str, object] = {"what": what, "date": event.at, "index": index}
+    if recorded is None:
+        return JudgedUnder(index, event.id, event.at, None, messages=(Message("ruleset.unknown", where),))
+    not_here = tuple(p for p in recorded.plugins if not _has(mine, p))
+    added = tuple(p for p in mine.plugins if not _has(recorded, p))
+    messages = [
+        Message(
+            "ruleset.method" if p.name == CORE_RULES_PLUGIN else "ruleset.not_here",
+            {**where, "plugin": p.label},
+        )
+        for p in not_here
+    ]
+    messages += [
+        Message("ruleset.added", {**where, "plugin": p.label}) for p in added if p.name != CORE_RULES_PLUGIN
+    ]
+    changed = recorded.policy != mine.policy
+    if changed:
+        under = Message("ruleset.policy_then" if same_policy else "ruleset.policy_now")
+        messages.append(Message("ruleset.policy", {**where, "fingerprint": recorded.policy, "under": under}))
+    return JudgedUnder(index, event.id, event.at, recorded, not_here, added, changed, tuple(messages))
+
+
+def _has(rule_set: RuleSet, plugin: PluginRules) -> bool:
+    other = rule_set.plugin(plugin.name)
+    return other is not None and other.same_plugin(plugin)

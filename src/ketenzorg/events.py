@@ -38,6 +38,7 @@ from ketenzorg.domain import (
     unique_ids,
 )
 from ketenzorg.instruments import Answer, InstrumentResult
+from ketenzorg.ruleset import RuleSet
 
 __all__ = [
     "EVENT_TYPES",
@@ -69,6 +70,9 @@ def _str_tuple(_: object, attribute: attrs.Attribute[Any], value: tuple[str, ...
     tuple_of(str)(_, attribute, value)
     for item in value:
         non_empty(_, attribute, item)
+
+
+_optional_rule_set = attrs.validators.optional(attrs.validators.instance_of(RuleSet))
 
 
 @attrs.frozen(kw_only=True)
@@ -215,6 +219,9 @@ class PhaseChanged(Event):
     """Ids of the rules that allowed (or proposed) the transition."""
     evidence: tuple[str, ...] = attrs.field(default=(), validator=_str_tuple)
     """Ids of the events (scores, incidents, conferences) the decision rested on."""
+    rule_set: RuleSet | None = attrs.field(default=None, validator=_optional_rule_set)
+    """The rules the transition was decided under (recorded by the engine); ``None`` in a history
+    written before they were recorded, or by hand: decided under rules that are not known."""
 
 
 @attrs.frozen(kw_only=True)
@@ -225,6 +232,8 @@ class CaseClosed(Event):
     handover_to: tuple[str, ...] = attrs.field(validator=_str_tuple)
     """Ids of the parties that take over."""
     summary: str = attrs.field(default="", validator=any_text)
+    rule_set: RuleSet | None = attrs.field(default=None, validator=_optional_rule_set)
+    """The rules the closing was decided under (see :attr:`PhaseChanged.rule_set`)."""
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -6,6 +6,7 @@ from typing import Any
 
 from ketenzorg.decision import AlertLevel, Decision, Evidence, PartyRef, RuleResult, RuleStatus, Transition
 from ketenzorg.messages import Language, Message, render
+from ketenzorg.ruleset import PluginRules
 
 __all__ = ["explain", "to_dict"]
 
@@ -33,6 +34,9 @@ def explain(decision: Decision, lang: Language = "en", *, verbose: bool = False)
     if decision.unjustified:
         lines.append("  " + t("decision.unjustified") + ":")
         lines += [f"    !! {render(u.message, lang)}" for u in decision.unjustified]
+    if decision.judged_under:
+        lines.append("  " + t("decision.judged_under") + ":")
+        lines += [f"    - {render(m, lang)}" for j in decision.judged_under for m in j.messages]
     if decision.alerts:
         lines.append("  " + t("decision.alerts") + ":")
         lines += [f"    {_ALERT_MARK[a.level]} {render(a.message, lang)}" for a in decision.alerts]
@@ -132,7 +136,29 @@ def to_dict(decision: Decision, lang: Language = "en") -> dict[str, Any]:
             }
             for u in decision.unjustified
         ],
+        "judged_under": [
+            {
+                "index": j.index,
+                "event_id": j.event_id,
+                "at": j.at.isoformat(),
+                "rules_recorded": j.recorded is not None,
+                "not_here": [_plugin(p) for p in j.not_here],
+                "added": [_plugin(p) for p in j.added],
+                "policy_changed": j.policy_changed,
+                "texts": [render(m, lang) for m in j.messages],
+            }
+            for j in decision.judged_under
+        ],
         "blocking": [r.rule_id for r in decision.blocking],
         "blocking_parties": [_party(p) for p in decision.blocking_parties],
         "results": [_result(r, lang) for r in decision.results],
+    }
+
+
+def _plugin(plugin: PluginRules) -> dict[str, Any]:
+    return {
+        "name": plugin.name,
+        "distribution": plugin.distribution,
+        "version": plugin.version,
+        "rules": list(plugin.rules),
     }

@@ -284,6 +284,45 @@ _CATALOG: dict[str, dict[Language, str]] = {
     },
     "word.phase_change": {"nl": "fasewissel", "en": "phase change"},
     "word.closing": {"nl": "afsluiting", "en": "closing"},
+    "decision.judged_under": {
+        "nl": "Besloten onder andere regels dan deze engine heeft (niet geweigerd)",
+        "en": "Decided under other rules than this engine has (not refused)",
+    },
+    "ruleset.unknown": {
+        "nl": "{what} van {date} (events[{index}]) legt niet vast onder welke regels ze is besloten: "
+        "alleen de regels van de methode zijn gecontroleerd, onder het beleid van deze engine",
+        "en": "the {what} of {date} (events[{index}]) records no rules it was decided under: only the "
+        "method's rules were checked, under this engine's policy",
+    },
+    "ruleset.not_here": {
+        "nl": "{what} van {date} (events[{index}]) is besloten onder plugin {plugin}, die deze engine "
+        "niet (in die versie) heeft: de regels ervan zijn niet gecontroleerd",
+        "en": "the {what} of {date} (events[{index}]) was decided under plugin {plugin}, which this "
+        "engine does not have (in that version): its rules were not checked",
+    },
+    "ruleset.method": {
+        "nl": "{what} van {date} (events[{index}]) is besloten onder de regels van de methode in {plugin}: "
+        "gecontroleerd met die van deze versie",
+        "en": "the {what} of {date} (events[{index}]) was decided under the method's rules of {plugin}: "
+        "checked with those of this version",
+    },
+    "ruleset.added": {
+        "nl": "{what} van {date} (events[{index}]) is besloten zonder plugin {plugin}: de regels ervan "
+        "zijn er niet tegen gehouden",
+        "en": "the {what} of {date} (events[{index}]) was decided without plugin {plugin}: its rules "
+        "were not held against it",
+    },
+    "ruleset.policy": {
+        "nl": "{what} van {date} (events[{index}]) is besloten onder een ander beleid ({fingerprint}); "
+        "gecontroleerd onder {under}",
+        "en": "the {what} of {date} (events[{index}]) was decided under another policy ({fingerprint}); "
+        "checked under {under}",
+    },
+    "ruleset.policy_then": {"nl": "dat beleid", "en": "that policy"},
+    "ruleset.policy_now": {
+        "nl": "het beleid van deze engine (de instellingen van dat beleid zijn niet vastgelegd)",
+        "en": "this engine's policy (the settings of that policy are not recorded)",
+    },
     "refused.no_relapse_rule": {
         "nl": "geen regel stelde een terugval voor en er is geen reden gegeven",
         "en": "no rule proposed a relapse and no reason was given",

@@ -58,6 +58,8 @@ X_ADDRESSES_RISK = extension("addresses-risk-factor")
 X_AGREEMENT = extension("safety-agreement")
 X_RULES = extension("decision-rule")
 X_EVIDENCE = extension("decision-evidence")
+X_DECISION_PLUGIN = extension("decision-plugin")
+X_DECISION_POLICY = extension("decision-policy")
 X_HANDOVER = extension("handover")
 X_PARTY = extension("party")
 X_PROVENANCE = extension("instrument-provenance")
@@ -253,6 +255,30 @@ EXTENSIONS: Final[tuple[ExtensionDef, ...]] = (
         type="string",
     ),
     ExtensionDef(
+        X_DECISION_PLUGIN,
+        "Plugin van de beslissing",
+        "A plugin whose rules took part in the decision behind the phase change (on a trajectory: "
+        "behind its closing), with its distribution, version and the ids of its rules.",
+        ("Observation", "CarePlan"),
+        parts=(
+            Part("name", "string", "The name of the plugin"),
+            Part("distribution", "string", "The distribution the plugin comes from", min=0),
+            Part("version", "string", "The version of that distribution", min=0),
+            Part("rule", "string", "The id of a rule of the plugin that took part", min=0, max="*"),
+        ),
+    ),
+    ExtensionDef(
+        X_DECISION_POLICY,
+        "Beleid van de beslissing",
+        "The policy the phase change (on a trajectory: its closing) was decided under: its "
+        "fingerprint and its settings as canonical JSON. Absent: the rules are not known.",
+        ("Observation", "CarePlan"),
+        parts=(
+            Part("fingerprint", "string", "sha256: and 16 hex digits of the canonical settings"),
+            Part("settings", "string", "The policy's settings as canonical JSON", min=0),
+        ),
+    ),
+    ExtensionDef(
         X_HANDOVER,
         "Overdracht",
         "The case was closed: when, to whom the care was handed over, and a summary.",
@@ -368,6 +394,18 @@ EXTENSIONS: Final[tuple[ExtensionDef, ...]] = (
     ),
 )
 """Every extension of the mapping, by the URL the mapping uses."""
+
+RULE_SET_SLICES: Final = (
+    ("decisionPlugin", X_DECISION_PLUGIN, "*"),
+    ("decisionPolicy", X_DECISION_POLICY, "1"),
+)
+"""The slices (name, extension, max) that carry the rules a transition was decided under."""
+DECISION_SLICES: Final = (
+    ("decisionRule", X_RULES, "*"),
+    ("decisionEvidence", X_EVIDENCE, "*"),
+    *RULE_SET_SLICES,
+)
+"""The slices of the decision behind a phase change: its rules, evidence and the rules in force."""
 
 EXTENSION_BY_URL: Final[dict[str, ExtensionDef]] = {x.url: x for x in EXTENSIONS}
 """The definition of each extension, by its URL."""

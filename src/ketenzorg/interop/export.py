@@ -50,7 +50,12 @@ from ketenzorg.interop.definitions import (
     X_SECRET_LOCATION,
     X_SEQUENCE,
 )
-from ketenzorg.interop.observations import write_incident, write_phase_change, write_score
+from ketenzorg.interop.observations import (
+    rule_set_extensions,
+    write_incident,
+    write_phase_change,
+    write_score,
+)
 from ketenzorg.interop.plans import write_plan
 from ketenzorg.interop.terminology import CANONICAL
 from ketenzorg.interop.writing import Writer, concept, event_ext, ident, ref, resource_id, x, xs
@@ -147,6 +152,7 @@ class _Exporter(Writer):
             if closed.summary:
                 handover["extension"].append(xs("summary", closed.summary))
             extensions.append(handover)
+            extensions += rule_set_extensions(closed.rule_set)
         if self.state.plan is not None:
             resource["supportingInfo"] = [ref(self.rid("plan", self.state.plan.id))]
         self.add(resource)

@@ -14,12 +14,14 @@ from typing import Any
 import attrs
 
 from ketenzorg.domain import IncidentSeverity, Phase
-from ketenzorg.errors import Problem
+from ketenzorg.errors import Problem, ValidationError
 from ketenzorg.events import Event, IncidentReported, PhaseChanged, ScoreGiven, TransitionKind
 from ketenzorg.interop.definitions import (
     EVENT_ID,
     OBSERVATION_CATEGORY,
     PARTY_ID,
+    X_DECISION_PLUGIN,
+    X_DECISION_POLICY,
     X_EVIDENCE,
     X_RULES,
     X_SEQUENCE,
@@ -35,9 +37,11 @@ from ketenzorg.interop.reading import (
     notes,
     read_moment,
     reference_values,
+    sub,
 )
 from ketenzorg.interop.terminology import safety_band
-from ketenzorg.interop.writing import Writer, concept, ref, xs
+from ketenzorg.interop.writing import Writer, concept, optional, ref, xs
+from ketenzorg.ruleset import PluginRules, RuleSet
 
 __all__ = [
     "IncidentReading",
@@ -45,7 +49,9 @@ __all__ = [
     "observation_kind",
     "read_incident",
     "read_phase_change",
+    "read_rule_set",
     "read_score",
+    "rule_set_extensions",
 ]
 
 
@@ -109,7 +115,23 @@ def write_phase_change(w: Writer, seq: int, event: PhaseChanged) -> None:
         resource["note"] = [{"text": event.reason}]
     resource["extension"] += [xs(X_RULES, r) for r in event.rules]
     resource["extension"] += [xs(X_EVIDENCE, e) for e in event.evidence]
+    resource["extension"] += rule_set_extensions(event.rule_set)
     w.add(resource)
+
+
+def rule_set_extensions(rule_set: RuleSet | None) -> list[dict[str, Any]]:
+    """The rules a transition was decided under: one ``decision-plugin`` per plugin and the
+    ``decision-policy``; none when it records no rules."""
+    if rule_set is None:
+        return []
+    out: list[dict[str, Any]] = []
+    for plugin in rule_set.plugins:
+        parts = [xs("name", plugin.name), *optional("distribution", plugin.distribution)]
+        parts += optional("version", plugin.version) + [xs("rule", r) for r in plugin.rules]
+        out.append({"url": X_DECISION_PLUGIN, "extension": parts})
+    policy = [xs("fingerprint", rule_set.policy), *optional("settings", rule_set.policy_settings)]
+    out.append({"url": X_DECISION_POLICY, "extension": policy})
+    return out
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -269,4 +291,35 @@ def read_phase_change(resource: Mapping[str, Any], where: str) -> PhaseChanged:
         reason=notes(resource, where),
         rules=tuple(x["valueString"] for x in exts(resource, X_RULES)),
         evidence=tuple(x["valueString"] for x in exts(resource, X_EVIDENCE)),
+        rule_set=read_rule_set(resource, where),
     )
+
+
+def read_rule_set(element: Mapping[str, Any], where: str) -> RuleSet | None:
+    """The rules recorded on a phase-change Observation (or a trajectory, for its closing);
+    ``None`` when it records none (no ``decision-policy``)."""
+    policy = exts(element, X_DECISION_POLICY)
+    if not policy:
+        return None
+    plugins = []
+    try:
+        for x in exts(element, X_DECISION_PLUGIN):
+            rules = tuple(p["valueString"] for p in items(x.get("extension")) if p.get("url") == "rule")
+            plugins.append(
+                PluginRules(
+                    name=sub(x, "name"),
+                    distribution=sub(x, "distribution"),
+                    version=sub(x, "version"),
+                    rules=rules,
+                )
+            )
+        return RuleSet(
+            plugins=tuple(plugins),
+            policy=sub(policy[0], "fingerprint"),
+            policy_settings=sub(policy[0], "settings"),
+        )
+    except ValidationError as error:
+        problems = [
+            Problem(f"{where}.extension", f"decision rules: {p.path} {p.message}") for p in error.problems
+        ]
+        raise FhirMappingError(problems) from None

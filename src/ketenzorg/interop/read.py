@@ -43,7 +43,13 @@ from ketenzorg.interop.definitions import (
     X_REGION,
     X_SECRET_LOCATION,
 )
-from ketenzorg.interop.observations import observation_kind, read_incident, read_phase_change, read_score
+from ketenzorg.interop.observations import (
+    observation_kind,
+    read_incident,
+    read_phase_change,
+    read_rule_set,
+    read_score,
+)
 from ketenzorg.interop.plans import read_plan
 from ketenzorg.interop.reading import (
     UNREADABLE,
@@ -229,7 +235,9 @@ class _Importer(Entries):
         to = [
             x["valueReference"]["identifier"]["value"] for x in handover["extension"] if x.get("url") == "to"
         ]
-        return seq, CaseClosed(id=eid, at=at, handover_to=tuple(to), summary=sub(handover, "summary") or "")
+        summary = sub(handover, "summary") or ""
+        rule_set = read_rule_set(resource, "CarePlan")
+        return seq, CaseClosed(id=eid, at=at, handover_to=tuple(to), summary=summary, rule_set=rule_set)
 
     def read_encounter(self, index: int, resource: Mapping[str, Any]) -> tuple[int, Event] | None:
         setting = ext(resource, X_CARE_SETTING)

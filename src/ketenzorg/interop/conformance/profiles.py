@@ -17,7 +17,9 @@ from ketenzorg.interop.conformance.common import (
 )
 from ketenzorg.interop.conformance.structure import constraint, el, reference, required, root, structure, x
 from ketenzorg.interop.definitions import (
+    DECISION_SLICES,
     PARTY_TYPES,
+    RULE_SET_SLICES,
     X_ADDRESSES_RISK,
     X_ADVICE,
     X_ADVISED_SETTING,
@@ -26,7 +28,6 @@ from ketenzorg.interop.definitions import (
     X_CLASSIFICATION,
     X_CLIENT_PRESENT,
     X_EVENT,
-    X_EVIDENCE,
     X_EXPLANATION,
     X_GOAL_STATUS,
     X_HANDOVER,
@@ -40,7 +41,6 @@ from ketenzorg.interop.definitions import (
     X_RANK,
     X_REGION,
     X_RISK_FACTOR,
-    X_RULES,
     X_SECRET_LOCATION,
     X_SEQUENCE,
     X_URGENCY,
@@ -200,6 +200,7 @@ def trajectory() -> dict[str, Any]:
             x("CarePlan", "caseOpened", X_EVENT, 1),
             x("CarePlan", "region", X_REGION, 1),
             x("CarePlan", "handover", X_HANDOVER),
+            *(x("CarePlan", name, url, 0, most) for name, url, most in RULE_SET_SLICES),
             el("CarePlan.identifier", min=1, short="The case id"),
             el("CarePlan.intent", fixedCode="plan"),
             *_category_slices(
@@ -302,10 +303,7 @@ def phase_change() -> dict[str, Any]:
         "phase-change",
         title,
         text,
-        extensions=[
-            x("Observation", "decisionRule", X_RULES, 0, "*"),
-            x("Observation", "decisionEvidence", X_EVIDENCE, 0, "*"),
-        ],
+        extensions=[x("Observation", name, url, 0, most) for name, url, most in DECISION_SLICES],
         middle=[el("Observation.value[x]", min=1, short="The new phase", **_concept_value("phase")[0])],
         components=[
             ("phaseFrom", "phase-from", _concept_value("phase")),
