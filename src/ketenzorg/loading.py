@@ -127,7 +127,8 @@ Warn = Callable[[dict[str, Any]], None]
 
 
 def load_case(path: str, fmt: Format | None = None, *, engine: Engine, warn: Warn | None = None) -> Case:
-    """A case from the engine's case JSON or from a FHIR bundle (JSON or XML), not replayed.
+    """A case from the engine's case JSON (not replayed) or from a FHIR bundle (JSON or XML; its
+    validation re-decides every transition).
 
     A bundle is validated under ``engine`` (structure, profile, answers and case: its instruments
     and its policy's rules) and refused with the location of every problem; ``warn`` is told each
@@ -160,7 +161,8 @@ def _case_from_bundle(data: dict[str, Any], engine: Engine, warn: Warn | None) -
         return case
     errors = [i for i in outcome["issue"] if i["severity"] in ("fatal", "error")]
     if not errors:  # a valid bundle that carries no whole case
-        return bundle_to_case(data, engine=engine)
+        case = bundle_to_case(data, engine=engine)
+        return engine.replay(case.case_id, case.events)
     problems = [Problem((i.get("expression") or ["Bundle"])[0], i["diagnostics"]) for i in errors]
     if any(i["severity"] == "fatal" for i in errors):
         raise MalformedInputError(problems)
@@ -173,9 +175,19 @@ def load_replayed(engine: Engine, path: str, fmt: Format | None = None, *, warn:
     A file whose phase changes the rules would have blocked (edited by hand, or from another
     policy) is refused rather than believed. ``warn``: as :func:`load_case`.
     """
+    from ketenzorg import caseformat
     from ketenzorg.errors import TransitionBlockedError
 
-    case = load_case(path, fmt, engine=engine, warn=warn)
+    data = load_document(path, fmt)
+    if isinstance(data, dict) and data.get("resourceType") is not None:
+        try:  # a bundle's case comes back from its validation with every transition re-decided
+            return _case_from_bundle(data, engine, warn)
+        except ValidationError as error:
+            raise error.with_source(path) from None
+    try:
+        case = caseformat.case_from_dict(data)
+    except ValidationError as error:
+        raise error.with_source(path) from None
     try:
         return engine.replay(case.case_id, case.events)
     except TransitionBlockedError as error:
@@ -195,17 +207,7 @@ def validate_file(
 
     data = load_document(path, fmt)
     if isinstance(data, dict) and data.get("resourceType") is not None:
-        outcome, case = read_bundle(data, engine=engine, strict=strict)
-        if case is None:
-            return outcome
-        from ketenzorg.interop.fhir import entry_of_event
-
-        # The validation's warnings stay (an instrument not installed, say): only its closing
-        # "no problems found" gives way to what the replay finds.
-        kept = [i for i in outcome["issue"] if i["severity"] != "information"]
-        return operation_outcome(
-            kept + replay_issues(engine, case, lambda event_id: entry_of_event(data, event_id))
-        )
+        return read_bundle(data, engine=engine, strict=strict)[0]  # transitions re-decided there
     if isinstance(data, dict) and data.get("format") == caseformat.FORMAT_NAME:
         try:
             case = caseformat.case_from_dict(data)

@@ -23,6 +23,7 @@ from ketenzorg.interop.validate import (
     is_valid,
     issue,
     operation_outcome,
+    read_bundle,
     validate_bundle,
 )
 
@@ -709,3 +710,37 @@ def test_operation_outcome_keeps_the_worst_severity_of_what_it_cuts() -> None:
     assert len(outcome["issue"]) == MAX_ISSUES
     assert outcome["issue"][-1]["severity"] == "fatal"
     assert outcome["issue"][-1]["diagnostics"].startswith("2 more issues")
+
+
+def test_validation_re_decides_every_transition_a_bundle_records() -> None:
+    """A phase change the rules refuse, put into a bundle by hand, is an error of the bundle itself
+    (from Python too, not only on the command line), located at the resource that carries it."""
+    from ketenzorg.domain import Phase
+    from ketenzorg.events import PhaseChanged, TransitionKind
+    from ketenzorg.testing import case_in_phase_1_ready, day
+
+    engine = shipped_engine()
+    case = case_in_phase_1_ready(engine, score=4)  # nobody scored high enough to advance
+    forged = case.append(
+        PhaseChanged(
+            id="forged-advance",
+            at=day(8),
+            from_phase=Phase.IMMEDIATE_SAFETY,
+            to_phase=Phase.RISK_DRIVEN_CARE,
+            kind=TransitionKind.ADVANCE,
+        )
+    )
+    bundle = orjson.loads(orjson.dumps(case_to_bundle(forged, engine=engine)))
+    outcome, read = read_bundle(bundle, engine=engine)
+    assert read is None
+    (error,) = [i for i in outcome["issue"] if i["severity"] == "error"]
+    assert error["code"] == "business-rule"
+    assert "not allowed" in error["diagnostics"]
+    index = next(
+        n
+        for n, e in enumerate(bundle["entry"])
+        if any(i.get("value") == "forged-advance" for i in e["resource"].get("identifier", ()))
+    )
+    assert error["expression"] == [f"Bundle.entry[{index}].resource"]
+    lawful = orjson.loads(orjson.dumps(case_to_bundle(case, engine=engine)))
+    assert read_bundle(lawful, engine=engine)[1] == case

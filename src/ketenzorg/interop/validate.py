@@ -99,7 +99,8 @@ say where the shape is wrong (each takes about as long as validating the resourc
 
 
 def _case(bundle: Mapping[str, Any], issues: Issues, engine: Engine, *, strict: bool) -> Case | None:
-    """Layer 4: the bundle as a case, judged by the caller's engine (its policy and instruments)."""
+    """Layer 4: the bundle as a case, judged by the caller's engine (its policy and instruments):
+    every recorded transition is re-decided, then the case-level rules (the Top 3) are applied."""
     from ketenzorg.decision import RuleStatus
     from ketenzorg.interop.read import entry_of_event, read_case
 
@@ -112,6 +113,14 @@ def _case(bundle: Mapping[str, Any], issues: Issues, engine: Engine, *, strict: 
     for warning in warnings:  # layer 3 has listed those it found
         if ((warning.expression,), warning.message) not in listed:
             issues.append(issue(warning.severity, warning.code, warning.message, warning.expression))
+    from ketenzorg.errors import TransitionBlockedError
+
+    try:  # every recorded transition re-decided (once): a forged phase change is an error
+        case = engine.replay(case.case_id, case.events)
+    except TransitionBlockedError as error:
+        where = entry_of_event(bundle, error.event_id) if error.event_id is not None else None
+        issues.append(issue("error", "business-rule", str(error), where))
+        return None
     state = case.state
     if state.plan is not None:
         try:
