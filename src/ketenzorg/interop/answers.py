@@ -289,36 +289,14 @@ class _Reader:
 
     # one item ------------------------------------------------------------------------------------
 
-    def absent(self, at: str, item: Mapping[str, Any]) -> Missing | bool | None:
-        """The reason the item's data-absent-reason extension gives (``None``: no such extension;
-        ``False``: reported as unreadable)."""
-        extensions = item.get("extension", [])
-        if not isinstance(extensions, list):
-            return None  # reported by flags
-        found: Missing | None = None
-        for k, ext in enumerate(extensions):
-            if not _is_object(ext) or ext.get("url") != DATA_ABSENT_REASON:
-                continue
-            if found is not None:
-                self.error("duplicate", f"{at}.extension[{k}]", "the same extension is given twice")
-                return False
-            code = ext.get("valueCode")
-            if len(ext) != 2 or not isinstance(code, str) or code not in _MISSING:
-                reasons = ", ".join(_MISSING)
-                self.error(
-                    "value", f"{at}.extension[{k}]", f"a missing answer's reason is valueCode {reasons}"
-                )
-                return False
-            found = _MISSING[code]
-        return found
-
-    def flags(self, at: str, item: Mapping[str, Any]) -> tuple[bool, bool] | None:
-        """Whether the item carries multiple-codes and no-codes-chosen (``None``: unreadable)."""
+    def flags(self, at: str, item: Mapping[str, Any]) -> tuple[bool, bool, Missing | None] | None:
+        """Whether the item carries multiple-codes and no-codes-chosen, and the reason its
+        data-absent-reason gives (``None``: unreadable)."""
         extensions = item.get("extension", [])
         if not isinstance(extensions, list):
             self.error("structure", f"{at}.extension", "is not an array")
             return None
-        found = {X_MULTIPLE: False, X_NO_CODES: False}
+        found: dict[str, Any] = {X_MULTIPLE: False, X_NO_CODES: False, DATA_ABSENT_REASON: None}
         ok = True
         for k, ext in enumerate(extensions):
             if not _is_object(ext):
@@ -328,14 +306,20 @@ class _Reader:
             url = ext.get("url")
             if not isinstance(url, str) or url not in found:
                 continue  # other extensions say nothing about the answer
-            if found[url]:
+            absent = url == DATA_ABSENT_REASON
+            code = ext.get("valueCode")
+            reason = _MISSING.get(code) if absent and isinstance(code, str) else None
+            if found[url] not in (False, None):
                 self.error("duplicate", f"{at}.extension[{k}]", "the same extension is given twice")
                 ok = False
-            elif ext.get("valueBoolean") is not True or len(ext) != 2:
+            elif absent and (len(ext) != 2 or reason is None):
+                self.error("value", f"{at}.extension[{k}]", f"a reason is valueCode {', '.join(_MISSING)}")
+                ok = False
+            elif not absent and (ext.get("valueBoolean") is not True or len(ext) != 2):
                 self.error("value", f"{at}.extension[{k}]", "this extension is valueBoolean true only")
                 ok = False
-            found[url] = True
-        return (found[X_MULTIPLE], found[X_NO_CODES]) if ok else None
+            found[url] = (reason or True) if absent else True
+        return (found[X_MULTIPLE], found[X_NO_CODES], found[DATA_ABSENT_REASON]) if ok else None
 
     def read_item(self, at: str, link: str, item: Mapping[str, Any], spec_item: Item | None) -> None:
         flags = self.flags(at, item)
@@ -345,11 +329,8 @@ class _Reader:
             return
         if flags is None:
             return
-        multiple, none_chosen = flags
-        reason = self.absent(at, item)
-        if reason is False:
-            return
-        if isinstance(reason, Missing):
+        multiple, none_chosen, reason = flags
+        if reason is not None:
             if raw or multiple or none_chosen:
                 self.error("value", f"{at}.extension", "a missing answer has no answer and no codes")
             elif spec_item is not None and not spec_item.allows(reason):
