@@ -311,6 +311,8 @@ class _Fold:
     def _instrument_applied(self, event: InstrumentApplied) -> None:
         if event.applied_by is not None and event.applied_by not in self.known_parties:
             raise _problem("applied_by", "not a party of this case")
+        if event.subject is not None and event.subject not in self.state.persons:
+            raise _problem("subject", "not a person of this case's client system")
         self._own_list("assessments").append(event)
 
     def _not_backdated(self, event: Event) -> None:

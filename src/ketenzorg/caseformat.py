@@ -4,6 +4,9 @@
 
     {"format": "ketenzorg.case", "version": 1, "case_id": "...", "events": [{"type": ...}, ...]}
 
+An answer an item allows to be missing is ``{"missing": "unknown"}`` or ``{"missing": "not-asked"}``
+(:class:`~ketenzorg.instruments.Missing`).
+
 Structuring and unstructuring go through one cattrs converter. A bad document raises
 :class:`~ketenzorg.errors.CaseFormatError` with one problem per fault, each with its path
 (``events[3].score: 11 is not in 0..10``); the schema in ``schemas/case.schema.json`` is
@@ -41,11 +44,12 @@ from ketenzorg.errors import (
     ValidationError,
 )
 from ketenzorg.events import EVENT_TYPES, Event
-from ketenzorg.instruments import Answer
+from ketenzorg.instruments import Answer, Missing
 
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "answer_from_json",
     "case_from_dict",
     "case_to_dict",
     "converter",
@@ -101,9 +105,37 @@ def _structure_answer(value: Any, _: Any) -> Answer:
         return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
+    if isinstance(value, Mapping) and len(value) == 1 and "missing" in value:
+        reason = value["missing"]
+        if isinstance(reason, str) and reason in _MISSING:
+            return _MISSING[reason]
+        raise _FormatProblem(f"a missing answer's reason is one of {', '.join(map(repr, _MISSING))}")
     raise _FormatProblem(
-        f"expected true/false, a whole number, text or a list of codes, got {_json_kind(value)}"
+        'expected true/false, a whole number, text, a list of codes or {"missing": reason}, '
+        f"got {_json_kind(value)}"
     )
+
+
+_MISSING: Final = {reason.value: reason for reason in Missing}
+
+
+def answer_from_json(value: Any) -> Any:
+    """An answer as a JSON answers file holds it: ``{"missing": "unknown"}`` (or ``"not-asked"``)
+    becomes :class:`~ketenzorg.instruments.Missing`; anything else is returned as it is, for
+    :func:`~ketenzorg.instruments.validate_answers` to judge."""
+    if isinstance(value, Mapping) and len(value) == 1:
+        reason = value.get("missing")
+        if isinstance(reason, str) and reason in _MISSING:
+            return _MISSING[reason]
+    return value
+
+
+def _unstructure_answer(value: Answer) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Missing):
+        return {"missing": value.value}
+    return value
 
 
 def _structure_answers(value: Any, _: Any) -> Mapping[str, Answer]:
@@ -288,7 +320,7 @@ def converter() -> cattrs.Converter:
     conv.register_structure_hook_func(lambda t: t == Mapping[str, Answer], _structure_answers)
     conv.register_unstructure_hook_func(
         lambda t: t == Mapping[str, Answer],
-        lambda m: {k: list(v) if isinstance(v, tuple) else v for k, v in m.items()},
+        lambda m: {k: _unstructure_answer(v) for k, v in m.items()},
     )
     # IntEnum sits before int in Phase's MRO, so this wins over the int hook.
     conv.register_structure_hook(enum.IntEnum, _structure_enum)

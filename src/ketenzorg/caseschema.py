@@ -19,7 +19,7 @@ import orjson
 
 from ketenzorg.caseformat import FORMAT_NAME, FORMAT_VERSION, ISO_DATETIME_PATTERN
 from ketenzorg.events import EVENT_TYPES, Event
-from ketenzorg.instruments import Answer
+from ketenzorg.instruments import Answer, Missing
 
 __all__ = ["SCHEMA_ID", "case_schema", "main"]
 
@@ -96,6 +96,13 @@ class _Builder:
                     {"type": "integer"},
                     {"type": "string"},
                     {"type": "array", "items": {"type": "string"}},
+                    {
+                        "type": "object",
+                        "description": "No answer of the item's type, for a reason the item allows",
+                        "properties": {"missing": {"enum": [m.value for m in Missing]}},
+                        "required": ["missing"],
+                        "additionalProperties": False,
+                    },
                 ]
             }
             return {"type": "object", "additionalProperties": answer}

@@ -410,14 +410,16 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     engine = _engine(args)
     case = load_replayed(engine, args.case, args.format, warn=_warn(args.case))
     answers = load_json(args.answers)
+    if isinstance(answers, dict):  # {"missing": "unknown"}: as the case format writes it
+        answers = {key: caseformat.answer_from_json(value) for key, value in answers.items()}
     at = _parse_at(args.at) or max(engine.clock(), case.state.latest_at)
     try:
-        new = engine.assess(case, args.instrument, answers, at=at, applied_by=args.by)
+        new = engine.assess(case, args.instrument, answers, at=at, applied_by=args.by, subject=args.subject)
         decision = engine.evaluate(new, at=at)
     except ResponseError as error:
         raise error.with_source(args.answers) from None
     except InvalidEventError as error:
-        options = {"at": "--at", "applied_by": "--by", "instrument_id": "INSTRUMENT"}
+        options = {"at": "--at", "applied_by": "--by", "instrument_id": "INSTRUMENT", "subject": "--subject"}
         problems = [Problem(options.get(p.path, p.path), p.message) for p in error.problems]
         raise InvalidEventError(problems, source=args.case) from None
     except ValidationError as error:
@@ -428,7 +430,8 @@ def _cmd_assess(args: argparse.Namespace) -> int:
         _write(args.out, caseformat.dumps(new), force=args.force)
     if args.json:
         result = caseformat.converter().unstructure(applied.result)
-        sys.stdout.write(_dumps_json({"result": result, "decision": decision.to_dict(args.lang)}))
+        shown = {"result": result, "subject": applied.subject, "decision": decision.to_dict(args.lang)}
+        sys.stdout.write(_dumps_json(shown))
         return EXIT_OK
     spec = engine.instruments[args.instrument].spec
     _out(f"{spec.name[args.lang]} {spec.version}")
@@ -678,6 +681,11 @@ def _parser() -> _Parser:
     _force(assess)
     assess.add_argument("--at", metavar="DATETIME", help="moment of the assessment (default: now)")
     assess.add_argument("--by", metavar="PARTY_ID", help="the party that applied it")
+    assess.add_argument(
+        "--subject",
+        metavar="PERSON_ID",
+        help="the person of the client system who was assessed (default: the client)",
+    )
     _common(assess)
     assess.add_argument(
         "--format", choices=("json", "xml"), default=None, help="input format (default: by content)"

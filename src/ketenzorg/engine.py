@@ -414,11 +414,16 @@ class Engine:
         at: datetime,
         applied_by: str | None = None,
         event_id: str | None = None,
+        subject: str | None = None,
     ) -> Case:
         """Apply an instrument: validate the answers, score them, record the result.
 
+        ``subject`` is the id of the person of the client system who was assessed (a second
+        victim, a child, the person who used violence); ``None``: the client. An answer may be a
+        :class:`~ketenzorg.instruments.Missing` reason where the item allows it.
+
         Raises :class:`~ketenzorg.instruments.ResponseError` (one problem per item) for answers
-        that do not fit, :class:`InvalidEventError` for an unknown instrument or party, and
+        that do not fit, :class:`InvalidEventError` for an unknown instrument, party or person, and
         :class:`PluginError` when the instrument itself fails; ``case`` is never changed then.
         """
         registered = self.instruments.get(instrument_id)
@@ -452,6 +457,7 @@ class Engine:
             answers=valid,
             result=result,
             applied_by=applied_by,
+            subject=subject,
         )
         return self.record(case, event)
 

@@ -204,6 +204,9 @@ class InstrumentApplied(Event):
     result: InstrumentResult
     applied_by: str | None = attrs.field(default=None, validator=optional_text)
     """Id of the party that applied it."""
+    subject: str | None = attrs.field(default=None, validator=optional_text)
+    """Id of the person of the client system who was assessed (a second victim, a child, the
+    person who used violence); ``None``: the client."""
 
 
 @attrs.frozen(kw_only=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
@@ -22,12 +22,14 @@ __all__ = [
     "Answer",
     "AnswerType",
     "Classification",
+    "Condition",
     "Instrument",
     "InstrumentData",
     "InstrumentDataError",
     "InstrumentResult",
     "InstrumentSpec",
     "Item",
+    "Missing",
     "ResponseError",
     "SafetyCode",
     "Urgency",
@@ -36,8 +38,24 @@ __all__ = [
     "validate_answers",
 ]
 
-Answer = bool | int | str | tuple[str, ...]
-"""An answer value: yes/no, a whole number, a code or text, or several codes."""
+
+class Missing(enum.Enum):
+    """Why an item has no answer of its type, where the item allows it (its ``allow_unknown``,
+    ``allow_not_asked``). The values are FHIR's data-absent-reason codes.
+
+    ``Missing.UNKNOWN`` is not a text: an instrument tells it from every answer of the item's own
+    type (``answers["weapon"] is Missing.UNKNOWN``).
+    """
+
+    UNKNOWN = "unknown"
+    """Asked, and the answer is not known ("weet niet")."""
+    NOT_ASKED = "not-asked"
+    """Not asked (e.g. the person could not be asked safely)."""
+
+
+Answer = bool | int | str | tuple[str, ...] | Missing
+"""An answer value: yes/no, a whole number, a code or text, several codes, or a
+:class:`Missing` reason where the item allows one."""
 
 
 class ResponseError(ValidationError):
@@ -158,6 +176,77 @@ def _canonical_base(_: object, attribute: attrs.Attribute[Any], value: str | Non
         raise ValidationError([Problem(attribute.name, "must not end with a slash")])
 
 
+ConditionValue = bool | int | str
+"""A value a condition compares an answer with: yes/no, a whole number, a code or a text."""
+
+
+def _same(answer: Any, value: ConditionValue) -> bool:
+    """Equal and of the same kind: ``True`` is not the number 1."""
+    return type(answer) is type(value) and bool(answer == value)
+
+
+def _condition_values(_: object, attribute: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(v, bool | int | str) for v in value):
+        raise ValidationError(
+            [Problem(attribute.name, "expected a list of answers (true/false, numbers, codes)")]
+        )
+
+
+def _condition_value(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not isinstance(value, bool | int | str):
+        raise ValidationError([Problem(attribute.name, "expected true/false, a whole number or a code")])
+
+
+@attrs.frozen(kw_only=True)
+class Condition:
+    """When an item is required: a test on the answer to another item of the instrument.
+
+    Exactly one test: ``equals`` (the answer is this value; for several codes: this code is one
+    of them), ``one_of`` (the answer is one of these; for several codes: one of them is) or
+    ``is_true`` (a yes/no item answered yes). Declarative data, no code: an item not answered,
+    or answered with a :class:`Missing` reason, meets no condition.
+    """
+
+    item: str = attrs.field(validator=non_empty)
+    """The id of the item whose answer is tested."""
+    equals: ConditionValue | None = attrs.field(default=None, validator=_condition_value)
+    one_of: tuple[ConditionValue, ...] = attrs.field(default=(), validator=_condition_values)
+    is_true: bool = attrs.field(default=False, validator=_boolean)
+
+    def __attrs_post_init__(self) -> None:
+        given = (self.equals is not None) + bool(self.one_of) + self.is_true
+        if given != 1:
+            raise ValidationError([Problem("", "needs exactly one of equals, one_of, is_true")])
+
+    def values(self) -> tuple[ConditionValue, ...]:
+        """The values the answer is compared with (``True`` for ``is_true``)."""
+        if self.is_true:
+            return (True,)
+        return (self.equals,) if self.equals is not None else self.one_of
+
+    def holds(self, answers: Mapping[str, Any]) -> bool:
+        """Whether ``answers`` (item id to answer) meet the condition."""
+        answer = answers.get(self.item)
+        if answer is None or isinstance(answer, Missing):
+            return False
+        values = self.values()
+        if isinstance(answer, list | tuple):  # several codes: one of them is enough
+            return any(_same(code, value) for code in answer for value in values)
+        return any(_same(answer, value) for value in values)
+
+    def describe(self) -> str:
+        """The condition in words (the instrument's own item id and values only)."""
+        if self.is_true:
+            return f"{self.item} is answered yes"
+        if self.equals is not None:
+            return f"{self.item} is {_shown(self.equals)}"
+        return f"{self.item} is one of {', '.join(_shown(v) for v in self.one_of)}"
+
+
+def _shown(value: ConditionValue) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 @attrs.frozen(kw_only=True)
 class Item:
     """One question of an instrument."""
@@ -173,6 +262,23 @@ class Item:
     maximum: int | None = attrs.field(default=None, validator=_optional_whole_number)
     section: str | None = attrs.field(default=None, validator=optional_text)
     """The part of the instrument the item belongs to, if it has parts."""
+    allow_unknown: bool = attrs.field(default=False, validator=_boolean)
+    """Whether :attr:`Missing.UNKNOWN` ("don't know") is an answer to this item."""
+    allow_not_asked: bool = attrs.field(default=False, validator=_boolean)
+    """Whether :attr:`Missing.NOT_ASKED` is an answer to this item."""
+    required_if: Condition | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Condition))
+    )
+    """Required when another item's answer meets this condition (the item is not ``required``
+    otherwise); checked against the other items when the spec is built."""
+
+    def is_required(self, answers: Mapping[str, Any]) -> bool:
+        """Whether the item needs an answer, given the (other) answers."""
+        return self.required or (self.required_if is not None and self.required_if.holds(answers))
+
+    def allows(self, reason: Missing) -> bool:
+        """Whether the item takes ``reason`` as its answer."""
+        return self.allow_unknown if reason is Missing.UNKNOWN else self.allow_not_asked
 
     def __attrs_post_init__(self) -> None:
         choice = self.answer_type in (AnswerType.CHOICE, AnswerType.MULTI_CHOICE)
@@ -194,9 +300,28 @@ class Item:
             raise ValidationError([Problem(ranged[0], "only integer items have a minimum or maximum")])
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValidationError([Problem("minimum", "is above the maximum: no answer could fit")])
+        if self.required_if is not None and self.required:
+            raise ValidationError(
+                [
+                    Problem(
+                        "required_if",
+                        "an item required on a condition is not always required: required false",
+                    )
+                ]
+            )
+        if self.required_if is not None and self.required_if.item == self.id:
+            raise ValidationError(
+                [Problem("required_if.item", "an item cannot be required on its own answer")]
+            )
 
     def check(self, value: Any) -> str | None:
-        """Why ``value`` is not a valid answer to this item, or ``None``."""
+        """Why ``value`` is not a valid answer to this item, or ``None``.
+
+        A :class:`Missing` reason is an answer only where the item allows it."""
+        if isinstance(value, Missing):
+            if self.allows(value):
+                return None
+            return f"{value.value!r} is not an answer this item allows"
         match self.answer_type:
             case AnswerType.BOOLEAN:
                 if not isinstance(value, bool):
@@ -243,11 +368,51 @@ class InstrumentSpec:
     engine refuses to register an instrument without it, so two organisations' instruments with
     the same id never share a URL."""
 
+    def __attrs_post_init__(self) -> None:
+        problems = _condition_problems(self.items)
+        if problems:
+            raise ValidationError(problems)
+
     def item(self, item_id: str) -> Item:
         for item in self.items:
             if item.id == item_id:
                 return item
         raise KeyError(item_id)
+
+
+def _condition_problems(items: tuple[Item, ...]) -> list[Problem]:
+    """What is wrong with the items' conditions: an unknown item, a value the item cannot have,
+    ``is_true`` on an item that is no yes/no, or a cycle (paths ``items[3].required_if...``)."""
+    known = {item.id: item for item in items}
+    problems: list[Problem] = []
+    for index, item in enumerate(items):
+        condition = item.required_if
+        if condition is None:
+            continue
+        at = f"items[{index}].required_if"
+        target = known.get(condition.item)
+        if target is None:
+            problems.append(Problem(f"{at}.item", "not an item of this instrument"))
+            continue
+        if condition.is_true and target.answer_type is not AnswerType.BOOLEAN:
+            problems.append(Problem(f"{at}.is_true", f"item {target.id} is not a yes/no item"))
+            continue
+        name = "equals" if condition.equals is not None else "one_of"
+        for value in condition.values():
+            single = (value,) if target.answer_type is AnswerType.MULTI_CHOICE else value
+            if target.check(single) is not None:
+                problems.append(Problem(f"{at}.{name}", f"not an answer item {target.id} can have"))
+                break
+        chain = [item.id]
+        current: Item | None = target
+        while current is not None and current.required_if is not None and current.id not in chain:
+            chain.append(current.id)
+            if current.required_if.item == item.id:  # a cycle through this item
+                cycle = " -> ".join([*chain, item.id])
+                problems.append(Problem(at, f"the conditions form a cycle: {cycle}"))
+                break
+            current = known.get(current.required_if.item)
+    return problems
 
 
 @attrs.frozen(kw_only=True)
@@ -289,7 +454,11 @@ class Instrument(Protocol):
 
     ``assess`` receives answers already validated against ``spec``, as a read-only mapping (a copy:
     the answers recorded are never the ones the instrument could reach), and must be a pure
-    function of them (no I/O): the same answers always give the same result.
+    function of them (no I/O): the same answers always give the same result. An item that allows
+    it may be answered with a :class:`Missing` reason (``Missing.UNKNOWN``, ``Missing.NOT_ASKED``)
+    instead of a value of its type: test for it (``answers[id] is Missing.UNKNOWN``) before using
+    the value. An item that is not required, or required on a condition the answers do not meet,
+    may be absent.
     """
 
     @property
@@ -396,6 +565,10 @@ def _item_from_data(raw: Any, path: str) -> tuple[Item | None, list[Problem]]:
     allowed_codes = raw.get("allowed", [])
     if not isinstance(allowed_codes, list):
         problems.append(Problem(f"{path}.allowed", "must be a list of codes"))
+    condition = None
+    if "required_if" in raw:
+        condition, found = _condition_from_data(raw["required_if"], f"{path}.required_if")
+        problems += found
     if problems or answer_type is None:
         return None, problems
     try:
@@ -408,10 +581,41 @@ def _item_from_data(raw: Any, path: str) -> tuple[Item | None, list[Problem]]:
             minimum=raw.get("minimum"),
             maximum=raw.get("maximum"),
             section=raw.get("section"),
+            allow_unknown=raw.get("allow_unknown", False),
+            allow_not_asked=raw.get("allow_not_asked", False),
+            required_if=condition,
         )
     except ValidationError as error:
         return None, [Problem(f"{path}.{p.path}", p.message) for p in error.problems]
     return item, []
+
+
+_CONDITION_KEYS: Final = ("item", "equals", "one_of", "is_true")
+
+
+def _condition_from_data(raw: Any, path: str) -> tuple[Condition | None, list[Problem]]:
+    if not isinstance(raw, Mapping):
+        return None, [Problem(path, "a condition is a JSON object")]
+    problems = [
+        Problem(f"{path}.{key}", "not a key of a condition") for key in raw if key not in _CONDITION_KEYS
+    ]
+    if "item" not in raw:
+        problems.append(Problem(f"{path}.item", "missing in instrument data"))
+    one_of = raw.get("one_of", [])
+    if not isinstance(one_of, list) or ("one_of" in raw and not one_of):
+        problems.append(Problem(f"{path}.one_of", "must be a list of at least one value"))
+    if problems:
+        return None, problems
+    try:
+        condition = Condition(
+            item=raw["item"],
+            equals=raw.get("equals"),
+            one_of=tuple(one_of),
+            is_true=raw.get("is_true", False),
+        )
+    except ValidationError as error:
+        return None, [Problem(f"{path}.{p.path}" if p.path else path, p.message) for p in error.problems]
+    return condition, []
 
 
 def load_data(package: str, name: str) -> InstrumentData:
@@ -458,8 +662,9 @@ def load_data(package: str, name: str) -> InstrumentData:
 def validate_answers(spec: InstrumentSpec, answers: Any) -> dict[str, Answer]:
     """Check ``answers`` against ``spec``; return them normalised (lists become tuples).
 
-    Raises :class:`ResponseError` with one problem per item: missing required item, unknown item,
-    wrong type or value.
+    Raises :class:`ResponseError` with one problem per item: missing required item (or an item
+    required on a condition that the other answers meet), unknown item, wrong type or value, or a
+    :class:`Missing` reason the item does not allow.
     """
     if not isinstance(answers, Mapping):
         raise ResponseError([Problem("", "answers are an object of item id to answer")])
@@ -470,19 +675,27 @@ def validate_answers(spec: InstrumentSpec, answers: Any) -> dict[str, Answer]:
         what = "an item" if unknown == 1 else f"{unknown} items"
         problems.append(Problem("", f"{what} that {spec.id} does not have (names not repeated)"))
     normalised: dict[str, Answer] = {}
+    refused: dict[str, str] = {}
     for item in spec.items:
         value = answers.get(item.id)
         if value is None or (
             item.answer_type is AnswerType.TEXT and isinstance(value, str) and not value.strip()
         ):  # no answer; an empty text is no answer either (it is never recorded or exported)
-            if item.required:
-                problems.append(Problem(item.id, "required item has no answer"))
             continue
         reason = item.check(value)
         if reason is not None:
-            problems.append(Problem(item.id, reason))
+            refused[item.id] = reason
         else:
             normalised[item.id] = tuple(value) if isinstance(value, list | tuple) else value
+    for item in spec.items:  # in the items' order; a condition tests the other answers as recorded
+        if item.id in refused:
+            problems.append(Problem(item.id, refused[item.id]))
+        elif item.id in normalised:
+            continue
+        elif item.required:
+            problems.append(Problem(item.id, "required item has no answer"))
+        elif item.required_if is not None and item.required_if.holds(normalised):
+            problems.append(Problem(item.id, f"required when {item.required_if.describe()}: no answer"))
     if problems:
         raise ResponseError(problems)
     return normalised

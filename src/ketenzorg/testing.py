@@ -352,11 +352,15 @@ class CaseBuilder:
         at: datetime | None = None,
         *,
         by: str | None = PRACTITIONER.id,
+        subject: str | None = None,
     ) -> CaseBuilder:
-        """Apply an instrument; without ``answers``, :func:`answers_for` its spec."""
+        """Apply an instrument to ``subject`` (a person id; ``None``: the client); without
+        ``answers``, :func:`answers_for` its spec."""
         if answers is None:
             answers = answers_for(self.engine.instruments[instrument_id].spec)
-        self.case = self.engine.assess(self.case, instrument_id, answers, at=at or self.at, applied_by=by)
+        self.case = self.engine.assess(
+            self.case, instrument_id, answers, at=at or self.at, applied_by=by, subject=subject
+        )
         return self
 
     def advance(self, at: datetime | None = None, *, reason: str = "") -> CaseBuilder:
@@ -390,8 +394,11 @@ def answers_for(
 
     The answers are the least alarming valid ones: ``False``, the minimum (or 0 within the range),
     the first code, no codes, a synthetic text. ``optional=True`` answers the optional items too.
-    An override may be invalid on purpose (to test the instrument's refusal); an id that is not an
-    item of the instrument is a ``KeyError``, so a misspelt id does not pass unnoticed.
+    An item required on a condition is answered when the answers meet it (``judgement="high"``
+    also answers the rationale it requires). An override may be a
+    :class:`~ketenzorg.instruments.Missing` reason (``weapon=Missing.UNKNOWN``) or invalid on
+    purpose (to test the instrument's refusal); an id that is not an item of the instrument is a
+    ``KeyError``, so a misspelt id does not pass unnoticed.
     """
     found = spec if isinstance(spec, InstrumentSpec) else getattr(spec, "spec", None)
     if not isinstance(found, InstrumentSpec):
@@ -404,6 +411,12 @@ def answers_for(
     if unknown:
         raise KeyError(f"not an item of instrument {found.id!r}: {', '.join(unknown)}")
     answers.update(given)
+    # an item required on a condition the answers meet: answered too (conditions may chain)
+    for _ in found.items:
+        due = [i for i in found.items if i.id not in answers and i.is_required(answers)]
+        if not due:
+            break
+        answers.update((item.id, _valid_answer(item)) for item in due)
     return answers
 
 

@@ -22,7 +22,13 @@ choice         ``{"linkId": id, "answer": [{"valueCoding": {"code": c}}]}`` (no 
 multi_choice   ``{"linkId": id, "extension": [multiple-codes: true], "answer": [Coding, ...]}``;
                none chosen: ``{"linkId": id, "extension": [no-codes-chosen: true]}``
 text           ``{"linkId": id, "answer": [{"valueString": s}]}``; a blank text is no answer
+missing        ``{"linkId": id, "extension": [data-absent-reason: "unknown" | "not-asked"]}``,
+               no ``answer`` (any type, where the item allows it: ``Missing``)
 =============  ===========================================================================
+
+A :class:`~ketenzorg.instruments.Missing` answer keeps the item's type: it is FHIR's own
+``data-absent-reason`` extension on the item, which R4 allows on any element, and no answer (never
+a Coding where the item takes a boolean). The reader accepts it only where the item allows it.
 
 A valid answer is what :meth:`~ketenzorg.instruments.Item.check` accepts and
 :func:`~ketenzorg.instruments.validate_answers` records (a blank text is no answer): the reader
@@ -46,10 +52,11 @@ from ketenzorg.instruments import (
     InstrumentResult,
     InstrumentSpec,
     Item,
+    Missing,
     ResponseError,
     validate_answers,
 )
-from ketenzorg.interop.definitions import X_MULTIPLE, X_NO_CODES
+from ketenzorg.interop.definitions import DATA_ABSENT_REASON, X_MULTIPLE, X_NO_CODES
 
 if TYPE_CHECKING:
     from ketenzorg.events import InstrumentApplied
@@ -86,6 +93,10 @@ _ANSWER_VALUES: Final = frozenset(
     ).split()
 )
 """``QuestionnaireResponse.item.answer.value[x]`` in R4."""
+
+
+_MISSING: Final = {reason.value: reason for reason in Missing}
+"""The data-absent-reason codes a missing answer carries."""
 
 
 class UnknownInstrumentError(ValidationError):
@@ -165,6 +176,9 @@ def answer_items(spec: InstrumentSpec, answers: Mapping[str, Answer]) -> list[di
     out: list[dict[str, Any]] = []
     for position, (link, value) in enumerate(answers.items()):
         item = known.get(link)
+        if isinstance(value, Missing):
+            out.append({"linkId": link, "extension": [{"url": DATA_ABSENT_REASON, "valueCode": value.value}]})
+            continue
         if isinstance(value, bool):
             values: list[dict[str, Any]] = [{"valueBoolean": value}]
         elif isinstance(value, int):
@@ -189,7 +203,7 @@ def answer_items(spec: InstrumentSpec, answers: Mapping[str, Answer]) -> list[di
             )
             continue
         else:
-            what = "is not an answer (true/false, a whole number, a text or a list of codes)"
+            what = "is not an answer (true/false, a whole number, a text, a list of codes or Missing)"
             raise ValidationError([Problem(f"answers[{position}]", what)])
         out.append({"linkId": link, "answer": values})
     return out
@@ -275,13 +289,14 @@ class _Reader:
 
     # one item ------------------------------------------------------------------------------------
 
-    def flags(self, at: str, item: Mapping[str, Any]) -> tuple[bool, bool] | None:
-        """Whether the item carries multiple-codes and no-codes-chosen (``None``: unreadable)."""
+    def flags(self, at: str, item: Mapping[str, Any]) -> tuple[bool, bool, Missing | None] | None:
+        """Whether the item carries multiple-codes and no-codes-chosen, and the reason its
+        data-absent-reason gives (``None``: unreadable)."""
         extensions = item.get("extension", [])
         if not isinstance(extensions, list):
             self.error("structure", f"{at}.extension", "is not an array")
             return None
-        found = {X_MULTIPLE: False, X_NO_CODES: False}
+        found: dict[str, Any] = {X_MULTIPLE: False, X_NO_CODES: False, DATA_ABSENT_REASON: None}
         ok = True
         for k, ext in enumerate(extensions):
             if not _is_object(ext):
@@ -291,14 +306,20 @@ class _Reader:
             url = ext.get("url")
             if not isinstance(url, str) or url not in found:
                 continue  # other extensions say nothing about the answer
-            if found[url]:
+            absent = url == DATA_ABSENT_REASON
+            code = ext.get("valueCode")
+            reason = _MISSING.get(code) if absent and isinstance(code, str) else None
+            if found[url] not in (False, None):
                 self.error("duplicate", f"{at}.extension[{k}]", "the same extension is given twice")
                 ok = False
-            elif ext.get("valueBoolean") is not True or len(ext) != 2:
+            elif absent and (len(ext) != 2 or reason is None):
+                self.error("value", f"{at}.extension[{k}]", f"a reason is valueCode {', '.join(_MISSING)}")
+                ok = False
+            elif not absent and (ext.get("valueBoolean") is not True or len(ext) != 2):
                 self.error("value", f"{at}.extension[{k}]", "this extension is valueBoolean true only")
                 ok = False
-            found[url] = True
-        return (found[X_MULTIPLE], found[X_NO_CODES]) if ok else None
+            found[url] = (reason or True) if absent else True
+        return (found[X_MULTIPLE], found[X_NO_CODES], found[DATA_ABSENT_REASON]) if ok else None
 
     def read_item(self, at: str, link: str, item: Mapping[str, Any], spec_item: Item | None) -> None:
         flags = self.flags(at, item)
@@ -308,7 +329,17 @@ class _Reader:
             return
         if flags is None:
             return
-        multiple, none_chosen = flags
+        multiple, none_chosen, reason = flags
+        if reason is not None:
+            if raw or multiple or none_chosen:
+                self.error("value", f"{at}.extension", "a missing answer has no answer and no codes")
+            elif spec_item is not None and not spec_item.allows(reason):
+                self.error(
+                    "value", f"{at}.extension", f"item {spec_item.id} allows no {reason.value!r} answer"
+                )
+            else:
+                self.answers[link] = reason
+            return
         is_multi = spec_item.answer_type is AnswerType.MULTI_CHOICE if spec_item is not None else multiple
         if spec_item is not None and not is_multi and (multiple or none_chosen):
             self.error("value", f"{at}.extension", f"item {spec_item.id} takes one answer, not several codes")
@@ -476,8 +507,10 @@ def read_answers(
     ``where`` is the FHIRPath of the response (``Bundle.entry[7].resource``); each issue's
     expression extends it (``...item[2].answer[0]``). With ``spec`` every item is checked: its
     linkId (known, not repeated), value[x] type, number of answers, range, allowed codes (and
-    Codings' system), the multiple-codes / no-codes-chosen extensions, non-empty strings, and
-    every required item present. With ``spec=None`` (an instrument not installed) there is one
+    Codings' system), the multiple-codes / no-codes-chosen extensions, a data-absent-reason only
+    where the item allows it, non-empty strings, and every required item present (an item required
+    on a condition: when the answers meet it, as :func:`~ketenzorg.instruments.validate_answers`
+    decides). With ``spec=None`` (an instrument not installed) there is one
     warning and the answers are read by their value[x] type. Any JSON value is accepted: a wrong
     JSON type is an issue, never an exception. The answers returned are those that passed, in the
     response's order; with no error among the issues they pass

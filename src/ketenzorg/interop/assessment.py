@@ -28,6 +28,7 @@ from ketenzorg.interop.answers import AnswerIssue, answer_items, instrument_spec
 from ketenzorg.interop.canonical import classification_system, instrument_system, questionnaire_url
 from ketenzorg.interop.definitions import (
     EVENT_ID,
+    PERSON_ID,
     X_ADVICE,
     X_ADVISED_SETTING,
     X_APPLIED_BY,
@@ -98,6 +99,17 @@ def _predictions(spec: InstrumentSpec, result: InstrumentResult) -> list[dict[st
     return predictions
 
 
+def _subject_ref(w: Writer, subject: str | None) -> dict[str, Any]:
+    """The response's subject: the client's Patient, or the named person's Patient or
+    RelatedPerson with the person id (what tells a named subject from the default on reading)."""
+    if subject is None:
+        return ref(w.patient)
+    return {
+        **ref(w.person_rid(w.state.persons[subject])),
+        "identifier": {"system": PERSON_ID, "value": subject},
+    }
+
+
 def write_assessment(w: Writer, seq: int, event: InstrumentApplied, instruments: Instruments) -> None:
     """The answers (QuestionnaireResponse) and the result (RiskAssessment) of an application.
 
@@ -105,6 +117,8 @@ def write_assessment(w: Writer, seq: int, event: InstrumentApplied, instruments:
     the canonical base of its Questionnaire and code systems; an instrument that is not installed
     is refused (:class:`~ketenzorg.interop.answers.UnknownInstrumentError` at
     ``events[seq].instrument_id``). The Questionnaire's version is the one the event records.
+    The person assessed (``subject``) is the response's subject; the RiskAssessment's subject
+    stays the client's Patient (R4 allows only a Patient or Group there).
     """
     spec = instrument_spec(instruments, event.instrument_id, path=f"events[{seq}].instrument_id")
     rid = w.event_rid(event.id)
@@ -117,7 +131,7 @@ def write_assessment(w: Writer, seq: int, event: InstrumentApplied, instruments:
         "identifier": {"system": EVENT_ID, "value": f"{event.id}#answers"},
         "questionnaire": questionnaire,
         "status": "completed",
-        "subject": ref(w.patient),
+        "subject": _subject_ref(w, event.subject),
         "authored": event.at.isoformat(),
         "item": items,
     }
@@ -322,12 +336,27 @@ def read_assessment(
             explanation=tuple(e["valueString"] for e in exts(resource, X_EXPLANATION)),
         ),
         applied_by=applied_by["valueReference"]["identifier"]["value"] if applied_by else None,
+        subject=_read_subject(entries, qr_index, qr),
     )
     found += result_issues(registered, event, where=where, hook_timeout=hook_timeout)
     issues += found
     if any(i.is_error for i in found):
         raise FhirMappingError([i.problem() for i in found if i.is_error])
     return sequence(resource, where), event
+
+
+def _read_subject(entries: Entries, index: int, qr: Mapping[str, Any]) -> str | None:
+    """The person a response names as its subject (``None``: no person id, the client)."""
+    subject = qr.get("subject")
+    person = ident(subject, PERSON_ID)
+    if person is None:
+        return None
+    _, target = entries.resolve(subject, index, "subject")
+    if ident(target, PERSON_ID) != person:
+        raise FhirMappingError(
+            [Problem(entries.where(index, "subject"), "the person id is not that of the person referred to")]
+        )
+    return person
 
 
 def _claimed_spec(qr: Mapping[str, Any], instruments: Instruments) -> InstrumentSpec | None:

@@ -30,6 +30,9 @@ SECRET_LOCATION_PSEUDONYM: Final = "secret-location-{}"
 V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+"""FHIR's core extension (context: any element, ``valueCode`` from the data-absent-reason codes):
+on a QuestionnaireResponse item without answer, why there is none (``unknown``, ``not-asked``)."""
 
 # --- identifier systems --------------------------------------------------------------------------
 

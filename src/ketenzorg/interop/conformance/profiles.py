@@ -17,6 +17,7 @@ from ketenzorg.interop.conformance.common import (
 )
 from ketenzorg.interop.conformance.structure import constraint, el, reference, required, root, structure, x
 from ketenzorg.interop.definitions import (
+    DATA_ABSENT_REASON,
     DECISION_SLICES,
     PARTY_TYPES,
     RULE_SET_SLICES,
@@ -503,8 +504,9 @@ def instrument_answers() -> dict[str, Any]:
     title, text = "Antwoorden instrument", "The answers given to an instrument (its Questionnaire)."
     answered = constraint(
         "ktz-4",
-        "An item has an answer, or says that none of its codes was chosen",
-        f"answer.exists() or extension('{X_NO_CODES}').exists()",
+        "An item has an answer, says that none of its codes was chosen, or why it has no answer",
+        f"answer.exists() or extension('{X_NO_CODES}').exists()"
+        f" or extension('{DATA_ABSENT_REASON}').exists()",
     )
     return structure(
         INSTRUMENT_ANSWERS,
@@ -516,7 +518,7 @@ def instrument_answers() -> dict[str, Any]:
             root("QuestionnaireResponse", title, text),
             el("QuestionnaireResponse.identifier", min=1),
             el("QuestionnaireResponse.questionnaire", min=1, short="<instrument url>|<version>"),
-            el("QuestionnaireResponse.subject", min=1, type=_patient()),
+            el("QuestionnaireResponse.subject", min=1, type=reference("Patient", "RelatedPerson")),
             el("QuestionnaireResponse.authored", min=1),
             el("QuestionnaireResponse.item", constraint=[answered]),
             x("QuestionnaireResponse.item", "noCodesChosen", X_NO_CODES),

@@ -46,8 +46,9 @@ def _question(item: Item) -> dict[str, Any]:
     out |= {
         "type": _ITEM_TYPES[item.answer_type],
         # Several codes may be chosen and "none" is an answer too (exported as an item without an
-        # answer, extension no-codes-chosen): FHIR's required means "at least one answer".
-        "required": item.required and not multiple,
+        # answer, extension no-codes-chosen): FHIR's required means "at least one answer". So is
+        # a missing reason the item allows (an item without answer, extension data-absent-reason).
+        "required": item.required and not multiple and not (item.allow_unknown or item.allow_not_asked),
     }
     if multiple:
         out["repeats"] = True
