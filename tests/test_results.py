@@ -345,3 +345,27 @@ def test_kinds_levels_actions_and_tasks_round_trip_through_the_case_format() -> 
     assert isinstance(again.events[2], InstrumentApplied)
     assert again.events[2].result.actions == (REFERRAL,)
     assert Case(again.case_id, again.events).state.conferences["marac-1"].kind == MARAC
+
+
+def test_the_guides_scale_examples_run_and_load() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = guide.split("## Result scale, actions and tasks", 1)[1].split("\n## Settings", 1)[0]
+    (example,) = [b for b in re.findall(r"```python\n(.*?)```", section, flags=re.S) if "LEVELS = (" in b]
+    namespace: dict[str, object] = {}
+    exec(compile(example, "docs/plugins.md", "exec"), namespace)
+    spec = attrs.evolve(DASH_SPEC, levels=namespace["LEVELS"])
+    filled = on_scale(spec, InstrumentResult(level="high", actions=(namespace["MARAC_REFERRAL"],)))  # type: ignore[arg-type]
+    assert (filled.urgency, filled.advised_setting) == (Urgency.IMMEDIATE, AdvisedSetting.SECRET_SHELTER)
+    levels = json.loads("{" + section.split("```json\n", 1)[1].split("```", 1)[0] + "}")["levels"]
+    from ketenzorg.instruments import spec_from_data
+
+    data = {"id": "x", "version": "1", "name": TEXTS, "description": TEXTS, "items": [ITEM], "levels": levels}
+    assert [level.code for level in spec_from_data(data).levels] == ["standard", "high"]
+
+
+TEXTS = {"nl": "x", "en": "x"}
+ITEM = {"id": "q", "text": TEXTS, "answer_type": "boolean"}
