@@ -47,6 +47,7 @@ from ketenzorg import (
     TransitionBlockedError,
     WorkGoal,
 )
+from ketenzorg.domain import PlanTask, TaskStatus
 
 __all__ = [
     "CLIENT_ID",
@@ -359,6 +360,9 @@ class _Driver:
                 participants=tuple(participants),
                 client_present=client_present,
                 notes="MDO (synthetisch)",
+                kind=self.draw(
+                    st.sampled_from(["case-conference", "case-conference", "marac", "safety-check"])
+                ),
             ),
         )
         for pid, score, rationale in scored:
@@ -457,6 +461,19 @@ class _Driver:
             work_goals=tuple(goals),
             risk_factors=risks,
             recovery_goals=recovery,
+            tasks=tuple(
+                PlanTask(
+                    id=f"task-{version}-{i}",
+                    kind="referral",
+                    text={
+                        "nl": "Verwijs naar de MARAC (synthetisch)",
+                        "en": "Refer to the MARAC (synthetic)",
+                    },
+                    status=self.draw(st.sampled_from(list(TaskStatus))),
+                    conference_kind=self.draw(st.none() | st.just("marac")),
+                )
+                for i in range(self.draw(st.integers(0, 2)))
+            ),
         )
         active = [g.rank for g in goals if g.status is GoalStatus.ACTIVE]
         note = f"[in {conference.id}: {len(agreements)} agreements, active goal ranks {active}]"

@@ -215,7 +215,7 @@ def test_plugins_lists_shipped_plugins_instruments_and_rules() -> None:
     assert f"ketenzorg.geweldsanalyse (shipped): ketenzorg {__version__}" in out
     assert "instrument geweldsanalyse 1.0.0: Violence analysis (reference implementation)" in out
     assert "instrument gezinsprofielen 1.0.0" in out
-    assert "hooks: ketenzorg_register_rules" in out
+    assert "hooks: ketenzorg_register_conference_kinds, ketenzorg_register_rules" in out
     data = json.loads(run("plugins", "--json", "--block", "ketenzorg.gezinsprofielen").stdout)
     names = [p["name"] for p in data]
     assert names == ["ketenzorg.method", "ketenzorg.geweldsanalyse"]

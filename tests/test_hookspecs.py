@@ -30,6 +30,7 @@ def test_hooks_are_found() -> None:
     assert HOOKS == [
         "ketenzorg_event_recorded",
         "ketenzorg_phase_changed",
+        "ketenzorg_register_conference_kinds",
         "ketenzorg_register_instruments",
         "ketenzorg_register_rules",
         "ketenzorg_register_settings",

@@ -22,9 +22,11 @@ from ketenzorg import Engine, PluginError, hookimpl
 from ketenzorg.instruments import (
     OPTIONAL_SPEC_KEYS,
     SPEC_KEYS,
+    AdvisedSetting,
     InstrumentDataError,
     InstrumentSpec,
     Item,
+    Urgency,
     load_data,
     spec_from_data,
 )
@@ -50,6 +52,15 @@ def _good() -> dict[str, Any]:
             {"id": "pick", "answer_type": "choice", "allowed": ["a", "b"], "text": TEXT, "section": "s"},
             {"id": "count", "answer_type": "integer", "minimum": 0, "maximum": 3, "text": TEXT},
             {"id": "note", "answer_type": "text", "required": False, "text": TEXT},
+        ],
+        "levels": [
+            {"code": "standard", "display": {"nl": "standaard", "en": "standard"}, "urgency": "routine"},
+            {
+                "code": "high",
+                "display": {"nl": "hoog", "en": "high"},
+                "urgency": "immediate",
+                "advised_setting": "secret_shelter",
+            },
         ],
         "weights": {"yes_no": 2},  # the instrument's own data
     }
@@ -108,6 +119,25 @@ def test_a_good_file_is_accepted_by_both() -> None:
     assert _schema_errors(data) == []
     spec = spec_from_data(data)
     assert [i.id for i in spec.items] == ["yes_no", "pick", "count", "note"]
+    assert [(level.code, level.display["en"]) for level in spec.levels] == [
+        ("standard", "standard"),
+        ("high", "high"),
+    ]
+    assert spec.level("high").urgency is Urgency.IMMEDIATE
+    assert spec.level("high").advised_setting is AdvisedSetting.SECRET_SHELTER
+    assert spec.level("standard").advised_setting is None
+
+
+def test_a_level_code_twice_is_the_loaders_to_refuse_and_the_schema_says_so() -> None:
+    data = _good()
+    data["levels"][1]["code"] = "standard"
+    with pytest.raises(InstrumentDataError) as caught:
+        spec_from_data(data, source="org/check.json")
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        ("levels[1].code", "this code is used twice")
+    ]
+    assert _schema_errors(data) == []
+    assert "a level's code is used once" in SCHEMA["description"]
 
 
 # --- bad files: refused by both, named by place ----------------------------------------------------
@@ -158,6 +188,18 @@ BAD: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "no items": (_set(("items",), []), "items"),
     "an empty version": (_set(("version",), " "), "version"),
     "a missing version": (_drop(("version",)), "version"),
+    "levels that are not a list": (_set(("levels",), {"high": {}}), "levels"),
+    "a level that is not an object": (_set(("levels", 0), "standard"), "levels[0]"),
+    "a level without a code": (_drop(("levels", 0, "code")), "levels[0]"),
+    "a level without a display": (_drop(("levels", 1, "display")), "levels[1]"),
+    "a level display without English": (_set(("levels", 0, "display"), {"nl": "laag"}), "levels[0].display"),
+    "a misspelt level key": (_set(("levels", 1, "urgncy"), "soon"), "levels[1].urgncy"),
+    "an unknown urgency": (_set(("levels", 0, "urgency"), "later"), "levels[0].urgency"),
+    "an unknown advised setting": (
+        _set(("levels", 1, "advised_setting"), "hotel"),
+        "levels[1].advised_setting",
+    ),
+    "an empty level code": (_set(("levels", 0, "code"), " "), "levels[0].code"),
 }
 
 

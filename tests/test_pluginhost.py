@@ -65,7 +65,10 @@ class BrokenListener:
 def test_builtin_plugins_are_registered_like_any_other() -> None:
     info = {i.name: i for i in Engine().plugin_info()}
     assert set(info) == {CORE_RULES_PLUGIN, "ketenzorg.geweldsanalyse", "ketenzorg.gezinsprofielen"}
-    assert info[CORE_RULES_PLUGIN].hooks == ("ketenzorg_register_rules",)
+    assert info[CORE_RULES_PLUGIN].hooks == (
+        "ketenzorg_register_conference_kinds",
+        "ketenzorg_register_rules",
+    )
     assert info["ketenzorg.geweldsanalyse"].hooks == ("ketenzorg_register_instruments",)
     assert all(i.builtin and i.distribution == "ketenzorg" for i in info.values())
 

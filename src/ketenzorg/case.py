@@ -14,7 +14,18 @@ from typing import Any
 
 import attrs
 
-from ketenzorg.domain import CareSetting, Location, Organisation, Party, PartyRole, Person, Phase, Region
+from ketenzorg.domain import (
+    CareSetting,
+    Location,
+    Organisation,
+    Party,
+    PartyRole,
+    Person,
+    Phase,
+    PlanTask,
+    Region,
+    TaskStatus,
+)
 from ketenzorg.errors import InvalidEventError, Problem
 from ketenzorg.events import (
     CareSettingChanged,
@@ -32,7 +43,7 @@ from ketenzorg.events import (
     TransitionKind,
 )
 
-__all__ = ["Case", "CaseState", "apply", "fold"]
+__all__ = ["Case", "CaseState", "apply", "fold", "open_tasks", "task_id", "tasks_from_actions"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -350,6 +361,12 @@ class _Fold:
                     f"work_goals[{index}].risk_factor_id",
                     "not a risk factor of this plan",
                 )
+        applied = {a.id: a for a in self.assessments}
+        for index, task in enumerate(event.tasks):
+            if task.source is not None and task.source not in applied:
+                raise _problem(
+                    f"tasks[{index}].source", "no instrument application with this id was recorded"
+                )
 
     def _check_phase_change(self, event: PhaseChanged) -> None:
         phase = self.phase
@@ -561,3 +578,40 @@ class Case:
     def open(cls, event: CaseOpened, case_id: str | None = None) -> Case:
         """Start a case from its ``case_opened`` event."""
         return cls(case_id or event.id, (event,))
+
+
+def task_id(applied_id: str, index: int) -> str:
+    """The id of the task that carries action ``index`` of the instrument application ``applied_id``."""
+    return f"{applied_id}.action-{index}"
+
+
+def tasks_from_actions(state: CaseState) -> tuple[PlanTask, ...]:
+    """The actions of the instruments applied that the current plan does not carry yet, as open tasks.
+
+    A plan revision carries them by adding them to its ``tasks``
+    (``PlanRevised(..., tasks=(*plan.tasks, *tasks_from_actions(state)))``); from then on the plan
+    holds their status. A task is matched to its action by id (:func:`task_id`), so a task that
+    was done or cancelled is never reopened.
+    """
+    carried = {task.id for task in state.plan.tasks} if state.plan is not None else set()
+    return tuple(
+        PlanTask(
+            id=task_id(applied.id, index),
+            kind=action.kind,
+            text=dict(action.text),
+            conference_kind=action.conference_kind,
+            source=applied.id,
+        )
+        for applied in state.assessments
+        for index, action in enumerate(applied.result.actions)
+        if task_id(applied.id, index) not in carried
+    )
+
+
+def open_tasks(state: CaseState) -> tuple[PlanTask, ...]:
+    """Every task still to be done: the open tasks of the current plan, then the actions of
+    instruments the plan does not carry yet (:func:`tasks_from_actions`)."""
+    planned = (
+        tuple(t for t in state.plan.tasks if t.status is TaskStatus.OPEN) if state.plan is not None else ()
+    )
+    return (*planned, *tasks_from_actions(state))

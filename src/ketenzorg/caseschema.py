@@ -106,6 +106,9 @@ class _Builder:
                 ]
             }
             return {"type": "object", "additionalProperties": answer}
+        if hint == Mapping[str, str]:  # a text by language: Dutch and English, others may be added
+            text = {"type": "string", "minLength": 1, "pattern": r"\S"}
+            return {"type": "object", "required": ["nl", "en"], "additionalProperties": text}
         if hint is datetime:
             return {"type": "string", "format": "date-time", "pattern": ISO_DATETIME_PATTERN}
         if isinstance(hint, type) and issubclass(hint, enum.Enum):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ketenzorg.decision import Decision
     from ketenzorg.domain import Party
     from ketenzorg.engine import Engine
-    from ketenzorg.instruments import InstrumentResult
+    from ketenzorg.instruments import InstrumentResult, InstrumentSpec
     from ketenzorg.loading import Format
     from ketenzorg.messages import Language
     from ketenzorg.pluginhost import PluginError
@@ -435,7 +435,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
         return EXIT_OK
     spec = engine.instruments[args.instrument].spec
     _out(f"{spec.name[args.lang]} {spec.version}")
-    _print_result(applied.result, args.lang)
+    _print_result(applied.result, args.lang, spec)
     _out("")
     _out(decision.explain(args.lang))
     _print_blocking_parties(decision, new, args.lang)
@@ -444,11 +444,15 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_result(result: InstrumentResult, lang: Language) -> None:
+def _print_result(result: InstrumentResult, lang: Language, spec: InstrumentSpec | None = None) -> None:
     from ketenzorg.messages import Message, render
 
     def label(key: str) -> str:
         return render(Message(f"result.{key}"), lang)
+
+    if result.level is not None:  # the instrument's own level, by its name in the language
+        levels = {level.code: level.display for level in spec.levels} if spec is not None else {}
+        _out(f"  {label('level')}: {levels[result.level][lang] if result.level in levels else result.level}")
 
     for key, value in (
         ("safety_code", result.safety_code),
@@ -463,6 +467,8 @@ def _print_result(result: InstrumentResult, lang: Language) -> None:
         _out(f"  {label('risk_factor')}: {factor.text}")
     for line in result.advice:
         _out(f"  {label('advice')}: {line}")
+    for action in result.actions:
+        _out(f"  {label('action')}: {action.text[lang]}")
     for line in result.explanation:
         _out(f"  . {line}")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -30,10 +30,12 @@ __all__ = [
     "Person",
     "PersonRole",
     "Phase",
+    "PlanTask",
     "RecoveryGoal",
     "Region",
     "RiskFactor",
     "SafetyAgreement",
+    "TaskStatus",
     "WorkGoal",
     "new_id",
 ]
@@ -259,6 +261,14 @@ class GoalStatus(enum.Enum):
     CANCELLED = "cancelled"
 
 
+class TaskStatus(enum.Enum):
+    """State of a task of the safety action plan."""
+
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
 # --- the client system and the parties -----------------------------------------------------------
 
 
@@ -397,3 +407,33 @@ class RecoveryGoal:
     id: str = id_field()
     text: str = text_field()
     status: GoalStatus = attrs.field(default=GoalStatus.ACTIVE, validator=is_enum(GoalStatus))
+
+
+def bilingual(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Require a text in Dutch and in English (``{"nl": ..., "en": ...}``), none empty."""
+    if not isinstance(value, Mapping) or not {"nl", "en"} <= set(value):
+        raise _fail(attribute, "needs a text in 'nl' and in 'en'")
+    for lang, text in value.items():
+        if not isinstance(lang, str) or not isinstance(text, str) or not text.strip():
+            raise ValidationError([Problem(f"{attribute.name}.{lang}", "must not be empty")])
+
+
+@attrs.frozen(kw_only=True)
+class PlanTask:
+    """A task of the safety action plan with its status, e.g. a referral an instrument asked for.
+
+    A task made from an instrument's action has the id :func:`ketenzorg.case.task_id` gives
+    (the application's event id and the action's place), its ``source``, and the action's kind,
+    conference kind and text.
+    """
+
+    id: str = id_field()
+    kind: str = text_field()
+    """What kind of task: an action's kind (``referral``) or the organisation's own code."""
+    text: Mapping[str, str] = attrs.field(validator=bilingual, hash=False)
+    """What to do, by language ("nl", "en")."""
+    status: TaskStatus = attrs.field(default=TaskStatus.OPEN, validator=is_enum(TaskStatus))
+    conference_kind: str | None = attrs.field(default=None, validator=optional_text)
+    """For a referral to a conference: its kind (e.g. ``marac``)."""
+    source: str | None = attrs.field(default=None, validator=optional_text)
+    """The id of the instrument application whose action the task carries, if any."""

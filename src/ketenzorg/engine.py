@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from ketenzorg.case import Case
+from ketenzorg.conferences import ConferenceKind
 from ketenzorg.decision import (
     Alert,
     Decision,
@@ -37,7 +38,7 @@ from ketenzorg.events import (
     ScoreGiven,
     TransitionKind,
 )
-from ketenzorg.instruments import InstrumentResult, validate_answers
+from ketenzorg.instruments import InstrumentResult, on_scale, validate_answers
 from ketenzorg.messages import LANGUAGES, LITERAL, Language, Message, is_known_key, render
 from ketenzorg.pluginhost import (
     CORE_RULES_PLUGIN,
@@ -158,6 +159,15 @@ class Engine:
     def instruments(self) -> Mapping[str, RegisteredInstrument]:
         """The registered assessment instruments, by instrument id."""
         return self._host.instruments
+
+    @property
+    def conference_kinds(self) -> Mapping[str, ConferenceKind]:
+        """The kinds of conference this engine records, by code: the method's and the plugins'.
+
+        Recording a conference of another kind is refused; a stored history with a kind this
+        engine does not know (registered by a plugin it does not have) still loads.
+        """
+        return self._host.conference_kinds
 
     def settings(self, plugin: str) -> Settings:
         """A plugin's settings in this engine: its declared ones, from the policy or by default."""
@@ -367,6 +377,11 @@ class Engine:
                 [Problem("type", f"{event.type} is recorded by advance, relapse or close")]
             )
         _check_not_future(event, latest_allowed)
+        if isinstance(event, ConferenceHeld) and event.kind not in self.conference_kinds:
+            known = ", ".join(sorted(self.conference_kinds))
+            raise InvalidEventError(
+                [Problem("kind", f"not a conference kind of this engine; known: {known}")]
+            )
         if isinstance(event, PlanRevised) and self.policy.plan_requires_client_present:
             conference = conferences.get(event.conference_id)
             if conference is not None and not conference.client_present:
@@ -446,6 +461,7 @@ class Engine:
             raise PluginError(
                 registered.plugin, hook, f"returned {type(result).__name__}, not an InstrumentResult"
             )
+        result = self._on_scale(registered, result, hook)
         event = InstrumentApplied(
             id=event_id or new_id(),
             at=at,
@@ -460,6 +476,27 @@ class Engine:
             subject=subject,
         )
         return self.record(case, event)
+
+    def _on_scale(
+        self, registered: RegisteredInstrument, result: InstrumentResult, hook: str
+    ) -> InstrumentResult:
+        """The result with its level checked and its meaning filled in (:func:`on_scale`); its
+        actions' conference kinds checked against this engine's. A fault is the plugin's."""
+        try:
+            result = on_scale(registered.spec, result)
+        except ValidationError as error:
+            raise PluginError(
+                registered.plugin, hook, f"returned a result whose level {error.problems[0].message}"
+            ) from None
+        for index, action in enumerate(result.actions):
+            if action.conference_kind is not None and action.conference_kind not in self.conference_kinds:
+                raise PluginError(
+                    registered.plugin,
+                    hook,
+                    f"returned an action (actions[{index}]) referring to a conference kind this engine "
+                    f"does not know; known: {', '.join(sorted(self.conference_kinds))}",
+                )
+        return result
 
     def record_all(self, case: Case, events: Iterable[Event]) -> Case:
         """Record several events; all or nothing, in one linear fold. Listeners hear them once

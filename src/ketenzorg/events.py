@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ketenzorg.conferences import CASE_CONFERENCE
 from ketenzorg.domain import (
     CareSetting,
     IncidentSeverity,
@@ -22,6 +23,7 @@ from ketenzorg.domain import (
     PartyRole,
     Person,
     Phase,
+    PlanTask,
     RecoveryGoal,
     Region,
     RiskFactor,
@@ -125,13 +127,18 @@ class CareSettingChanged(Event):
 
 @attrs.frozen(kw_only=True)
 class ConferenceHeld(Event):
-    """A case conference (MDO) was held; its ``id`` is referred to by scores and plans."""
+    """A conference was held (a case conference, MDO, unless ``kind`` says otherwise); its ``id``
+    is referred to by scores and plans."""
 
     type: ClassVar[str] = "conference_held"
     participants: tuple[str, ...] = attrs.field(validator=_str_tuple)
     """Ids of the parties that took part."""
     client_present: bool = attrs.field(validator=attrs.validators.instance_of(bool))
     notes: str = attrs.field(default="", validator=any_text)
+    kind: str = attrs.field(default=CASE_CONFERENCE, validator=non_empty)
+    """The kind of conference (:mod:`ketenzorg.conferences`): ``case-conference`` (the default, and
+    what a history written before kinds were recorded holds), ``marac``, ``safety-check`` or a
+    kind a plugin registers."""
 
 
 @attrs.frozen(kw_only=True)
@@ -181,6 +188,9 @@ class PlanRevised(Event):
     recovery_goals: tuple[RecoveryGoal, ...] = attrs.field(
         default=(), validator=[tuple_of(RecoveryGoal), unique_ids]
     )
+    tasks: tuple[PlanTask, ...] = attrs.field(default=(), validator=[tuple_of(PlanTask), unique_ids])
+    """The plan's tasks with their status; the actions of instruments become tasks here
+    (:func:`ketenzorg.case.tasks_from_actions`)."""
 
 
 def _answers(value: Mapping[str, Any]) -> Mapping[str, Answer]:

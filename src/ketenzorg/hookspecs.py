@@ -15,7 +15,12 @@ if TYPE_CHECKING:
     from ketenzorg.case import Case
     from ketenzorg.decision import Decision
     from ketenzorg.events import Event, PhaseChanged
-    from ketenzorg.pluginhost import InstrumentRegistry, RuleRegistry, SettingRegistry
+    from ketenzorg.pluginhost import (
+        ConferenceKindRegistry,
+        InstrumentRegistry,
+        RuleRegistry,
+        SettingRegistry,
+    )
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
 
@@ -53,6 +58,17 @@ def ketenzorg_register_settings(registry: SettingRegistry) -> None:
         each setting; a name the plugin already declared is an error. The organisation sets them in
         its policy under the plugin's name; rules read them from ``RuleContext.settings`` and
         instruments receive them as ``assess(answers, *, settings)``.
+    Returns nothing.
+    """
+
+
+@hookspec
+def ketenzorg_register_conference_kinds(registry: ConferenceKindRegistry) -> None:
+    """Called once when an engine is built, to register the kinds of conference a case may record.
+
+    registry: call ``registry.add(ConferenceKind(code=..., name={"nl": ..., "en": ...}))`` for each
+        kind; a code another plugin already registered is an error naming both plugins. The method's
+        plugin registers ``case-conference``, ``marac`` and ``safety-check``.
     Returns nothing.
     """
 

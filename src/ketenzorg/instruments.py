@@ -18,6 +18,7 @@ from ketenzorg.domain import RiskFactor, any_text, non_empty, optional_text, tup
 from ketenzorg.errors import Problem, ValidationError
 
 __all__ = [
+    "Action",
     "AdvisedSetting",
     "Answer",
     "AnswerType",
@@ -31,9 +32,11 @@ __all__ = [
     "Item",
     "Missing",
     "ResponseError",
+    "ResultLevel",
     "SafetyCode",
     "Urgency",
     "load_data",
+    "on_scale",
     "spec_from_data",
     "validate_answers",
 ]
@@ -351,6 +354,47 @@ class Item:
         return None
 
 
+def _code(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    """A code: visible text without spaces at either end (a level, an action kind, a conference kind)."""
+    non_empty(_, attribute, value)
+    if value != value.strip():
+        raise ValidationError([Problem(attribute.name, "a code has no spaces at either end")])
+
+
+def _optional_code(_: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None:
+        _code(_, attribute, value)
+
+
+@attrs.frozen(kw_only=True)
+class ResultLevel:
+    """One level of an instrument's own result scale (e.g. DASH: standard, medium, high).
+
+    ``urgency`` and ``advised_setting`` say what the level means to the engine: the engine fills
+    them into a result at this level that does not set them itself (the instrument's own value
+    wins: it may know more, e.g. a professional judgement).
+    """
+
+    code: str = attrs.field(validator=_code)
+    display: Mapping[str, str] = attrs.field(validator=_texts, hash=False)
+    """How the level is named, by language ("nl", "en")."""
+    urgency: Urgency | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Urgency))
+    )
+    advised_setting: AdvisedSetting | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(AdvisedSetting))
+    )
+
+
+def _levels(_: object, attribute: attrs.Attribute[Any], value: tuple[ResultLevel, ...]) -> None:
+    tuple_of(ResultLevel)(_, attribute, value)
+    seen: set[str] = set()
+    for index, level in enumerate(value):
+        if level.code in seen:
+            raise ValidationError([Problem(f"{attribute.name}[{index}].code", "this code is used twice")])
+        seen.add(level.code)
+
+
 @attrs.frozen(kw_only=True)
 class InstrumentSpec:
     """What an instrument is and asks: id, version, names and items."""
@@ -367,6 +411,9 @@ class InstrumentSpec:
     http(s) URL without a trailing slash. ``None`` only for a spec that is never registered: an
     engine refuses to register an instrument without it, so two organisations' instruments with
     the same id never share a URL."""
+    levels: tuple[ResultLevel, ...] = attrs.field(default=(), validator=_levels)
+    """The instrument's own result scale, from the lowest level to the highest; empty for an
+    instrument without one. A result's :attr:`InstrumentResult.level` is one of these codes."""
 
     def __attrs_post_init__(self) -> None:
         problems = _condition_problems(self.items)
@@ -378,6 +425,13 @@ class InstrumentSpec:
             if item.id == item_id:
                 return item
         raise KeyError(item_id)
+
+    def level(self, code: str) -> ResultLevel:
+        """The level with ``code``; :class:`KeyError` if the scale has none."""
+        for level in self.levels:
+            if level.code == code:
+                return level
+        raise KeyError(code)
 
 
 def _condition_problems(items: tuple[Item, ...]) -> list[Problem]:
@@ -432,6 +486,20 @@ class Classification:
 
 
 @attrs.frozen(kw_only=True)
+class Action:
+    """Something the result asks to be done, which the safety action plan carries as a task.
+
+    ``kind`` is a code such as ``referral``; a referral to a conference names the
+    ``conference_kind`` (e.g. ``marac``), which must be a conference kind of the engine.
+    """
+
+    kind: str = attrs.field(validator=_code)
+    text: Mapping[str, str] = attrs.field(validator=_texts, hash=False)
+    """What to do, by language ("nl", "en")."""
+    conference_kind: str | None = attrs.field(default=None, validator=_optional_code)
+
+
+@attrs.frozen(kw_only=True)
 class InstrumentResult:
     """What an instrument concludes. Every part is optional; the engine uses what is there."""
 
@@ -446,6 +514,35 @@ class InstrumentResult:
     """Concrete advice, e.g. "a temporary restraining order (tijdelijk huisverbod)"."""
     explanation: tuple[str, ...] = attrs.field(default=(), validator=tuple_of(str))
     """The reasons for the result, one line each."""
+    level: str | None = attrs.field(default=None, validator=_optional_code)
+    """The level on the instrument's own scale (:attr:`InstrumentSpec.levels`), if it has one."""
+    actions: tuple[Action, ...] = attrs.field(default=(), validator=tuple_of(Action))
+    """What the result asks to be done (a referral to a MARAC, say): each becomes a task of the plan."""
+
+
+def on_scale(spec: InstrumentSpec, result: InstrumentResult) -> InstrumentResult:
+    """``result`` checked against the instrument's scale, with its level's meaning filled in.
+
+    A level that is not on the scale is a :class:`ValidationError` at ``level``. The level's
+    urgency and advised setting fill the result's own only where it sets none: what the
+    instrument concluded itself takes precedence over the scale's default meaning.
+    """
+    if result.level is None:
+        return result
+    try:
+        level = spec.level(result.level)
+    except KeyError:
+        codes = ", ".join(level.code for level in spec.levels) or "none"
+        raise ValidationError(
+            [Problem("level", f"is not a level of instrument {spec.id!r} (its levels: {codes})")]
+        ) from None
+    return attrs.evolve(
+        result,
+        urgency=result.urgency if result.urgency is not None else level.urgency,
+        advised_setting=result.advised_setting
+        if result.advised_setting is not None
+        else level.advised_setting,
+    )
 
 
 @runtime_checkable
@@ -476,7 +573,7 @@ class InstrumentData(dict[str, Any]):
 
 
 SPEC_KEYS = ("id", "version", "name", "description", "items")
-OPTIONAL_SPEC_KEYS = ("canonical",)
+OPTIONAL_SPEC_KEYS = ("canonical", "levels")
 """The keys of a data file that describe the instrument; any other top-level key is the
 instrument's own data (weights, thresholds), which the instrument reads itself."""
 
@@ -514,6 +611,8 @@ def _spec_from_data(data: Any, canonical: str | None) -> InstrumentSpec:
     for key in ("name", "description"):
         if key in data:
             problems += _text_problems(data[key], key)
+    levels, found = _levels_from_data(data.get("levels", []))
+    problems += found
     raw_items = data.get("items", [])
     if not isinstance(raw_items, list) or ("items" in data and not raw_items):
         problems.append(Problem("items", "must be a list of at least one item"))
@@ -533,7 +632,51 @@ def _spec_from_data(data: Any, canonical: str | None) -> InstrumentSpec:
         description=data["description"],
         items=tuple(items),
         canonical=canonical if canonical is not None else data.get("canonical"),
+        levels=levels,
     )
+
+
+LEVEL_KEYS = ("code", "display", "urgency", "advised_setting")
+
+
+def _levels_from_data(raw_levels: Any) -> tuple[tuple[ResultLevel, ...], list[Problem]]:
+    """The ``levels`` of a data file: codes, displays and what each means to the engine."""
+    if not isinstance(raw_levels, list):
+        return (), [Problem("levels", "must be a list of levels")]
+    levels: list[ResultLevel] = []
+    problems: list[Problem] = []
+    for index, raw in enumerate(raw_levels):
+        path = f"levels[{index}]"
+        if not isinstance(raw, Mapping):
+            problems.append(Problem(path, "a level is a JSON object"))
+            continue
+        found = [Problem(f"{path}.{key}", "not a key of a level") for key in raw if key not in LEVEL_KEYS]
+        found += [
+            Problem(f"{path}.{key}", "missing in instrument data")
+            for key in ("code", "display")
+            if key not in raw
+        ]
+        meaning: dict[str, Any] = {}
+        for key, kind in (("urgency", Urgency), ("advised_setting", AdvisedSetting)):
+            if raw.get(key) is not None:
+                try:
+                    meaning[key] = kind(raw[key])
+                except ValueError:
+                    found.append(Problem(f"{path}.{key}", f"not one of {', '.join(m.value for m in kind)}"))
+        if "display" in raw:
+            found += _text_problems(raw["display"], f"{path}.display")
+        if found:
+            problems += found
+            continue
+        try:
+            levels.append(ResultLevel(code=raw["code"], display=raw["display"], **meaning))
+        except ValidationError as error:
+            problems += [Problem(f"{path}.{p.path}", p.message) for p in error.problems]
+    try:
+        _levels(None, attrs.fields(InstrumentSpec).levels, tuple(levels))
+    except ValidationError as error:
+        problems += error.problems
+    return tuple(levels), problems
 
 
 def _item_from_data(raw: Any, path: str) -> tuple[Item | None, list[Problem]]:

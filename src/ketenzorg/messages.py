@@ -436,6 +436,8 @@ _CATALOG: dict[str, dict[Language, str]] = {
     "result.classification": {"nl": "classificatie", "en": "classification"},
     "result.risk_factor": {"nl": "risicofactor", "en": "risk factor"},
     "result.advice": {"nl": "advies", "en": "advice"},
+    "result.level": {"nl": "niveau", "en": "level"},
+    "result.action": {"nl": "actie", "en": "action"},
     "cli.wrote": {"nl": "{path} geschreven", "en": "wrote {path}"},
     # the care team (``ketenzorg team``) and the parties that block an advance
     "team.heading": {"nl": "Zorgteam van casus {case}", "en": "Care team of case {case}"},

@@ -25,6 +25,7 @@ import attrs
 import pluggy
 
 from ketenzorg import hookspecs
+from ketenzorg.conferences import ConferenceKind
 from ketenzorg.errors import KetenzorgError
 from ketenzorg.instruments import Answer, Instrument, InstrumentResult, InstrumentSpec
 from ketenzorg.rules import Rule
@@ -34,6 +35,7 @@ __all__ = [
     "BUILTIN_PLUGINS",
     "CORE_RULES_PLUGIN",
     "ENTRY_POINT_GROUP",
+    "ConferenceKindRegistry",
     "HookBudget",
     "InstrumentRegistry",
     "PluginError",
@@ -393,6 +395,28 @@ class SettingRegistry(_Registry):
         return {plugin: dict(own) for plugin, own in self._settings.items()}
 
 
+class ConferenceKindRegistry(_Registry):
+    """Collects conference kinds during ``ketenzorg_register_conference_kinds``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._kinds: dict[str, tuple[str, ConferenceKind]] = {}
+
+    def add(self, kind: ConferenceKind) -> None:
+        """Add ``kind``; a code another plugin registered is an error naming both."""
+        if not isinstance(kind, ConferenceKind):
+            raise TypeError(f"expected a ketenzorg.conferences.ConferenceKind, got {type(kind).__name__}")
+        existing = self._kinds.get(kind.code)
+        if existing is not None:
+            raise self._duplicate(
+                "ketenzorg_register_conference_kinds", f"conference kind {kind.code!r}", existing[0]
+            )
+        self._kinds[kind.code] = (self._plugin, kind)
+
+    def kinds(self) -> Mapping[str, ConferenceKind]:
+        return {code: kind for code, (_, kind) in self._kinds.items()}
+
+
 class InstrumentRegistry(_Registry):
     """Collects instruments during ``ketenzorg_register_instruments``."""
 
@@ -546,6 +570,7 @@ class PluginHost:
         self.settings: Mapping[str, Settings] = self._collect_settings(settings or {}, blocked)
         self.rules = self._collect_rules()
         self.instruments = self._collect_instruments()
+        self.conference_kinds = self._collect_conference_kinds()
 
     # --- loading ---------------------------------------------------------------------------------
 
@@ -629,6 +654,11 @@ class PluginHost:
         registry = InstrumentRegistry(self.provenance, self.settings)
         self._call_each("ketenzorg_register_instruments", registry)
         return registry.instruments()
+
+    def _collect_conference_kinds(self) -> Mapping[str, ConferenceKind]:
+        registry = ConferenceKindRegistry()
+        self._call_each("ketenzorg_register_conference_kinds", registry)
+        return registry.kinds()
 
     # --- notifications ---------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import attrs
 
-from ketenzorg.case import CaseState
+from ketenzorg.case import CaseState, open_tasks
 from ketenzorg.decision import Alert, AlertLevel, Evidence, EvidenceKind, PartyRef, RuleResult, RuleStatus
 from ketenzorg.domain import (
     CareSetting,
@@ -22,6 +22,7 @@ from ketenzorg.domain import (
     Party,
     PartyRole,
     Phase,
+    PlanTask,
     RiskFactor,
 )
 from ketenzorg.events import (
@@ -102,6 +103,34 @@ class RuleContext:
         """Where the current phase began: the last phase change, or the opening of the case."""
         changes = self.state.phase_changes
         return self.state.order(changes[-1]) if changes else self.state.order(self.state.opened)
+
+    def last_conference(
+        self, kind: str | None = None, *, since: Event | None = None
+    ) -> ConferenceHeld | None:
+        """The latest conference (of ``kind``, e.g. ``"marac"``) held up to the moment of judgement,
+        or ``None``; with ``since``, only one held after that event (in :meth:`order`: a
+        conference recorded after an event of the same moment was held knowing it)."""
+        after = self.order(since) if since is not None else None
+        found: tuple[Moment, ConferenceHeld] | None = None
+        for conference in self.state.conferences.values():
+            if (kind is not None and conference.kind != kind) or conference.at > self.at:
+                continue
+            moment = self.order(conference)
+            if (after is None or moment > after) and (found is None or moment > found[0]):
+                found = (moment, conference)
+        return found[1] if found is not None else None
+
+    def open_tasks(
+        self, kind: str | None = None, *, conference_kind: str | None = None
+    ) -> tuple[PlanTask, ...]:
+        """The tasks still to be done (:func:`ketenzorg.case.open_tasks`), of ``kind`` and for a
+        conference of ``conference_kind`` when given."""
+        return tuple(
+            task
+            for task in open_tasks(self.state)
+            if (kind is None or task.kind == kind)
+            and (conference_kind is None or task.conference_kind == conference_kind)
+        )
 
     def party_label(self, party_id: str) -> Message | str:
         """How a party is named in a message; the client by role, never by name."""

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ketenzorg.case import Case
+from ketenzorg.conferences import CASE_CONFERENCE
 from ketenzorg.decision import Decision
 from ketenzorg.domain import (
     CareSetting,
@@ -158,8 +159,10 @@ def conference(
     client_present: bool = True,
     rationale: str = "onderbouwing (synthetisch)",
     conference_id: str | None = None,
+    kind: str = CASE_CONFERENCE,
 ) -> tuple[Case, str]:
-    """Hold a case conference at ``at`` with the whole care team; each party id in ``scores`` scores.
+    """Hold a conference (of ``kind``, a case conference unless given) at ``at`` with the whole
+    care team; each party id in ``scores`` scores.
 
     Returns the case and the conference's id (``mdo-<at>`` unless given).
     """
@@ -167,7 +170,7 @@ def conference(
     team = tuple(case.state.care_team)
     case = engine.record(
         case,
-        ConferenceHeld(id=conference_id, at=at, participants=team, client_present=client_present),
+        ConferenceHeld(id=conference_id, at=at, participants=team, client_present=client_present, kind=kind),
     )
     for party_id, score in (scores or {}).items():
         case = engine.give_score(
@@ -284,8 +287,10 @@ class CaseBuilder:
         client_present: bool = True,
         rationale: str = "onderbouwing (synthetisch)",
         conference_id: str | None = None,
+        kind: str = CASE_CONFERENCE,
     ) -> CaseBuilder:
-        """Hold a case conference; ``scores`` is one score for the whole care team or one per party id."""
+        """Hold a conference (a case conference unless ``kind`` says otherwise); ``scores`` is one
+        score for the whole care team or one per party id."""
         given = all_score(self.case, scores) if isinstance(scores, int) else scores
         self.case, self.last_conference = conference(
             self.engine,
@@ -295,6 +300,7 @@ class CaseBuilder:
             client_present=client_present,
             rationale=rationale,
             conference_id=conference_id,
+            kind=kind,
         )
         return self
 

@@ -593,11 +593,12 @@ def test_canonical_base_is_defined_once() -> None:
 
 def test_an_instrument_result_is_a_qualitative_risk_never_a_probability(bundle: dict[str, Any]) -> None:
     """The profile says what the mapping writes: the safety code as ``qualitativeRisk`` (bound to the
-    safety-code value set), a classification by its extension, never a ``probability[x]``."""
+    safety-code value set; extensibly, as an instrument's own level is a ``qualitativeRisk`` in its
+    level code system), a classification by its extension, never a ``probability[x]``."""
     found = elements(BY_URL[conformance.profile_url(conformance.INSTRUMENT_APPLICATION)])
     assert found["RiskAssessment.prediction.probability[x]"]["max"] == "0"
     binding = found["RiskAssessment.prediction.qualitativeRisk"]["binding"]
-    assert binding == {"strength": "required", "valueSet": conformance.value_set_url("safety-code")}
+    assert binding == {"strength": "extensible", "valueSet": conformance.value_set_url("safety-code")}
     assert [c["key"] for c in found["RiskAssessment.prediction"]["constraint"]] == ["ktz-6"]
     safety_codes = {c["code"] for c in BY_URL[code_system("safety-code")]["concept"]}
     predictions = [

@@ -54,6 +54,7 @@ from ketenzorg.instruments import (
     Item,
     Missing,
     ResponseError,
+    on_scale,
     validate_answers,
 )
 from ketenzorg.interop.definitions import DATA_ABSENT_REASON, X_MULTIPLE, X_NO_CODES
@@ -531,6 +532,8 @@ def _result_parts(result: InstrumentResult) -> Iterable[tuple[str, object]]:
     yield "risk factors", result.risk_factors
     yield "urgency", result.urgency
     yield "advised setting", result.advised_setting
+    yield "level", result.level
+    yield "actions", result.actions
 
 
 def result_issues(
@@ -546,7 +549,8 @@ def result_issues(
     the answers (checked with :func:`~ketenzorg.instruments.validate_answers` first), guarded as
     :meth:`ketenzorg.engine.Engine.assess` guards it (a read-only copy of the answers, the
     engine's ``hook_timeout`` as a :class:`~ketenzorg.pluginhost.HookBudget`); each part the
-    engine decides with (safety code, classifications, risk factors, urgency, advised setting)
+    engine decides with (safety code, classifications, risk factors, urgency, advised setting,
+    level, actions)
     that differs is an error at ``where`` (the RiskAssessment's FHIRPath). Another version
     installed: a warning that the result cannot be re-checked. Not installed (``None``): nothing,
     :func:`read_answers` already warned. Answers that do not fit: a warning (their problems are
@@ -584,6 +588,12 @@ def result_issues(
         raise PluginError(
             registered.plugin, hook, f"returned {type(expected).__name__}, not an InstrumentResult"
         )
+    try:  # the level's meaning filled in, as the engine recorded it
+        expected = on_scale(spec, expected)
+    except ValidationError as error:
+        raise PluginError(
+            registered.plugin, hook, f"returned a result whose level {error.problems[0].message}"
+        ) from None
     recorded = dict(_result_parts(event.result))
     return [
         AnswerIssue(

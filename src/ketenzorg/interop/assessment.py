@@ -17,6 +17,7 @@ from ketenzorg.domain import PartyRole, RiskFactor
 from ketenzorg.errors import Problem, ValidationError
 from ketenzorg.events import InstrumentApplied
 from ketenzorg.instruments import (
+    Action,
     AdvisedSetting,
     Classification,
     InstrumentResult,
@@ -25,16 +26,23 @@ from ketenzorg.instruments import (
     Urgency,
 )
 from ketenzorg.interop.answers import AnswerIssue, answer_items, instrument_spec, read_answers, result_issues
-from ketenzorg.interop.canonical import classification_system, instrument_system, questionnaire_url
+from ketenzorg.interop.canonical import (
+    classification_system,
+    instrument_system,
+    level_system,
+    questionnaire_url,
+)
 from ketenzorg.interop.definitions import (
     EVENT_ID,
     PERSON_ID,
+    X_ACTION,
     X_ADVICE,
     X_ADVISED_SETTING,
     X_APPLIED_BY,
     X_CLASSIFICATION,
     X_EXPLANATION,
     X_PROVENANCE,
+    X_RESULT_LEVEL,
     X_RISK_FACTOR,
     X_SEQUENCE,
     X_URGENCY,
@@ -82,6 +90,16 @@ def _predictions(spec: InstrumentSpec, result: InstrumentResult) -> list[dict[st
     predictions: list[dict[str, Any]] = []
     if result.safety_code is not None:
         predictions.append({"qualitativeRisk": concept("safety-code", result.safety_code.value)})
+    if result.level is not None:  # the instrument's own level, in its own code system
+        display = {"display": spec.level(result.level).display["nl"]} if _on_scale(spec, result.level) else {}
+        predictions.append(
+            {
+                "extension": [xs(X_RESULT_LEVEL, result.level)],
+                "qualitativeRisk": {
+                    "coding": [{"system": level_system(spec), "code": result.level, **display}]
+                },
+            }
+        )
     system = classification_system(spec)
     for c in result.classifications:
         prediction: dict[str, Any] = {
@@ -108,6 +126,23 @@ def _subject_ref(w: Writer, subject: str | None) -> dict[str, Any]:
         **ref(w.person_rid(w.state.persons[subject])),
         "identifier": {"system": PERSON_ID, "value": subject},
     }
+
+
+def _on_scale(spec: InstrumentSpec, level: str) -> bool:
+    return any(candidate.code == level for candidate in spec.levels)
+
+
+def action_extension(action: Action) -> dict[str, Any]:
+    """The ``instrument-action`` extension of an action of a result."""
+    return x(
+        X_ACTION,
+        extension=[
+            xs("kind", action.kind),
+            *optional("conferenceKind", action.conference_kind),
+            xs("nl", action.text["nl"]),
+            xs("en", action.text["en"]),
+        ],
+    )
 
 
 def write_assessment(w: Writer, seq: int, event: InstrumentApplied, instruments: Instruments) -> None:
@@ -161,6 +196,7 @@ def write_assessment(w: Writer, seq: int, event: InstrumentApplied, instruments:
     extensions += risk_factor_extensions(result.risk_factors)
     extensions += [xs(X_ADVICE, line) for line in result.advice]
     extensions += [xs(X_EXPLANATION, line) for line in result.explanation]
+    extensions += [action_extension(action) for action in result.actions]
     resource: dict[str, Any] = {
         "resourceType": "RiskAssessment",
         "id": rid,
@@ -200,15 +236,31 @@ def read_risk_factors(element: Mapping[str, Any]) -> tuple[RiskFactor, ...]:
     )
 
 
+def read_actions(element: Mapping[str, Any]) -> tuple[Action, ...]:
+    """The actions in the ``instrument-action`` extensions of a RiskAssessment."""
+    return tuple(
+        Action(
+            kind=sub(a, "kind"),
+            conference_kind=sub(a, "conferenceKind"),
+            text={"nl": sub(a, "nl"), "en": sub(a, "en")},
+        )
+        for a in exts(element, X_ACTION)
+    )
+
+
 def _read_predictions(
     resource: Mapping[str, Any], where: str
-) -> tuple[SafetyCode | None, tuple[Classification, ...]]:
+) -> tuple[SafetyCode | None, tuple[Classification, ...], str | None]:
     safety: SafetyCode | None = None
+    level: str | None = None
     classifications = []
     for n, prediction in enumerate(resource.get("prediction", ())):
         found = code(prediction.get("qualitativeRisk"), "safety-code")
         info = ext(prediction, X_CLASSIFICATION)
-        if found is not None:
+        own = ext(prediction, X_RESULT_LEVEL)
+        if own is not None and level is None:
+            level = own["valueString"]
+        elif found is not None:
             safety = SafetyCode(found)
         elif info is not None:
             fit = sub(info, "fit")
@@ -227,11 +279,12 @@ def _read_predictions(
                 [
                     Problem(
                         f"{where}.prediction[{n}]",
-                        "a prediction is a safety code (qualitativeRisk) or a classification (extension)",
+                        "a prediction is a safety code (qualitativeRisk), the instrument's level "
+                        "(result-level) or a classification (extension)",
                     )
                 ]
             )
-    return safety, tuple(classifications)
+    return safety, tuple(classifications), level
 
 
 def _questionnaire_issues(
@@ -313,7 +366,7 @@ def read_assessment(
     if any(i.is_error for i in found):
         issues += found
         raise FhirMappingError([i.problem() for i in found if i.is_error])
-    safety_code, classifications = _read_predictions(resource, where)
+    safety_code, classifications, level = _read_predictions(resource, where)
     urgency = ext(resource, X_URGENCY)
     setting = ext(resource, X_ADVISED_SETTING)
     applied_by = ext(resource, X_APPLIED_BY)
@@ -334,6 +387,8 @@ def read_assessment(
             urgency=Urgency(urgency["valueCoding"]["code"]) if urgency else None,
             advice=tuple(a["valueString"] for a in exts(resource, X_ADVICE)),
             explanation=tuple(e["valueString"] for e in exts(resource, X_EXPLANATION)),
+            level=level,
+            actions=read_actions(resource),
         ),
         applied_by=applied_by["valueReference"]["identifier"]["value"] if applied_by else None,
         subject=_read_subject(entries, qr_index, qr),

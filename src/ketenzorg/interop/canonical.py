@@ -19,6 +19,7 @@ __all__ = [
     "canonical_base",
     "classification_system",
     "instrument_system",
+    "level_system",
     "questionnaire_canonical",
     "questionnaire_url",
 ]
@@ -59,6 +60,11 @@ def questionnaire_canonical(instrument: InstrumentSpec | HasSpec) -> str:
 def classification_system(instrument: InstrumentSpec | HasSpec) -> str:
     """The code system of the instrument's classifications: ``<base>/CodeSystem/<id>``."""
     return f"{canonical_base(instrument)}/CodeSystem/{_spec(instrument).id}"
+
+
+def level_system(instrument: InstrumentSpec | HasSpec) -> str:
+    """The code system of the instrument's own result levels: ``<base>/CodeSystem/<id>-level``."""
+    return f"{canonical_base(instrument)}/CodeSystem/{_spec(instrument).id}-level"
 
 
 def instrument_system(instrument: InstrumentSpec | HasSpec) -> str:

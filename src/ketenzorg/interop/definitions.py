@@ -76,6 +76,10 @@ X_MULTIPLE = extension("multiple-codes")
 X_APPLIED_BY = extension("applied-by")
 X_JOINED = extension("joined")
 X_LEFT = extension("left")
+X_CONFERENCE_KIND = extension("conference-kind")
+X_RESULT_LEVEL = extension("result-level")
+X_ACTION = extension("instrument-action")
+X_TASK = extension("plan-task")
 
 # --- extension definitions -----------------------------------------------------------------------
 
@@ -387,6 +391,50 @@ EXTENSIONS: Final[tuple[ExtensionDef, ...]] = (
         "The party of the care team that applied the instrument (any kind of party).",
         ("RiskAssessment",),
         type="Reference",
+    ),
+    ExtensionDef(
+        X_CONFERENCE_KIND,
+        "Soort overleg",
+        "The kind of conference (e.g. marac, safety-check, or a kind an organisation registers); "
+        "absent: a case conference (MDO).",
+        ("Encounter",),
+        type="string",
+    ),
+    ExtensionDef(
+        X_RESULT_LEVEL,
+        "Niveau instrument",
+        "The level on the instrument's own result scale this prediction carries (its qualitativeRisk "
+        "is that level in the instrument's level code system).",
+        ("RiskAssessment.prediction",),
+        type="string",
+    ),
+    ExtensionDef(
+        X_ACTION,
+        "Actie instrument",
+        "Something the result of the instrument asks to be done (e.g. a referral to a MARAC); the "
+        "safety action plan carries it as a task.",
+        ("RiskAssessment",),
+        parts=(
+            Part("kind", "string", "The kind of action (e.g. referral)"),
+            Part("conferenceKind", "string", "The kind of conference a referral is to", min=0),
+            Part("nl", "string", "What to do, in Dutch"),
+            Part("en", "string", "What to do, in English"),
+        ),
+    ),
+    ExtensionDef(
+        X_TASK,
+        "Taak veiligheidsplan",
+        "A task of the safety action plan with its status (e.g. a referral an instrument asked for).",
+        ("CarePlan.activity.detail",),
+        parts=(
+            Part("id", "string", "The id of the task"),
+            Part("kind", "string", "The kind of task (e.g. referral)"),
+            Part("status", "Coding", "The status of the task", binding="task-status"),
+            Part("conferenceKind", "string", "The kind of conference a referral is to", min=0),
+            Part("source", "string", "The event id of the instrument application it comes from", min=0),
+            Part("nl", "string", "What to do, in Dutch"),
+            Part("en", "string", "What to do, in English"),
+        ),
     ),
     ExtensionDef(
         X_NO_CODES,

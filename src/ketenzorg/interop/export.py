@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from ketenzorg.case import Case
+from ketenzorg.conferences import CASE_CONFERENCE
 from ketenzorg.domain import CareSetting, CareSettingKind, Location, PartyRole
 from ketenzorg.events import (
     CareSettingChanged,
@@ -43,6 +44,7 @@ from ketenzorg.interop.definitions import (
     V3_ACT_CODE,
     X_CARE_SETTING,
     X_CLIENT_PRESENT,
+    X_CONFERENCE_KIND,
     X_HANDOVER,
     X_NOTES,
     X_PARTICIPANT,
@@ -216,6 +218,8 @@ class _Exporter(Writer):
         ]
         if event.notes:
             extensions.append(xs(X_NOTES, event.notes))
+        if event.kind != CASE_CONFERENCE:  # absent: a case conference, as written before kinds
+            extensions.append(xs(X_CONFERENCE_KIND, event.kind))
         resource: dict[str, Any] = {
             "resourceType": "Encounter",
             "id": self.event_rid(event.id),

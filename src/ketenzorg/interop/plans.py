@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ketenzorg.domain import AgreementStatus, GoalStatus, RecoveryGoal, SafetyAgreement, WorkGoal
+from ketenzorg.domain import (
+    AgreementStatus,
+    GoalStatus,
+    PlanTask,
+    RecoveryGoal,
+    SafetyAgreement,
+    TaskStatus,
+    WorkGoal,
+)
 from ketenzorg.events import PlanRevised
 from ketenzorg.interop.assessment import read_risk_factors, risk_factor_extensions
 from ketenzorg.interop.definitions import (
@@ -17,9 +25,10 @@ from ketenzorg.interop.definitions import (
     X_GOAL_STATUS,
     X_RANK,
     X_SEQUENCE,
+    X_TASK,
 )
 from ketenzorg.interop.reading import Entries, category, ext, ident, moment, read_moment, sequence, sub
-from ketenzorg.interop.writing import Writer, coding, concept, ref, x, xs
+from ketenzorg.interop.writing import Writer, coding, concept, optional, ref, x, xs
 
 __all__ = ["read_plan", "write_plan"]
 
@@ -28,6 +37,11 @@ _AGREEMENT_STATUS = {
     AgreementStatus.KEPT: "completed",
     AgreementStatus.BROKEN: "stopped",
     AgreementStatus.ENDED: "completed",
+}
+_TASK_STATUS = {
+    TaskStatus.OPEN: "not-started",
+    TaskStatus.DONE: "completed",
+    TaskStatus.CANCELLED: "cancelled",
 }
 _GOAL_LIFECYCLE = {
     GoalStatus.ACTIVE: "active",
@@ -68,8 +82,8 @@ def write_plan(w: Writer, seq: int, event: PlanRevised, previous: str | None) ->
         resource["replaces"] = [ref(previous)]
     if goals:
         resource["goal"] = [ref(g) for g in goals]
-    if event.agreements:
-        resource["activity"] = [_agreement(w, a) for a in event.agreements]
+    if event.agreements or event.tasks:
+        resource["activity"] = [_agreement(w, a) for a in event.agreements] + [_task(t) for t in event.tasks]
     w.add(resource)
     return rid
 
@@ -92,6 +106,28 @@ def _agreement(w: Writer, agreement: SafetyAgreement) -> dict[str, Any]:
     }
     if agreement.due is not None:
         detail["scheduledPeriod"] = {"end": agreement.due.isoformat()}
+    return {"detail": detail}
+
+
+def _task(task: PlanTask) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "extension": [
+            x(
+                X_TASK,
+                extension=[
+                    xs("id", task.id),
+                    xs("kind", task.kind),
+                    x("status", valueCoding=coding("task-status", task.status.value)),
+                    *optional("conferenceKind", task.conference_kind),
+                    *optional("source", task.source),
+                    xs("nl", task.text["nl"]),
+                    xs("en", task.text["en"]),
+                ],
+            )
+        ],
+        "status": _TASK_STATUS[task.status],
+        "description": task.text["nl"],
+    }
     return {"detail": detail}
 
 
@@ -135,8 +171,22 @@ def read_plan(entries: Entries, index: int, resource: Mapping[str, Any]) -> tupl
     where = entries.where(index)
     _, enc = entries.resolve(resource.get("encounter"), index, "encounter")
     agreements = []
+    tasks = []
     for activity in resource.get("activity", ()):
         detail = activity["detail"]
+        task = ext(detail, X_TASK)
+        if task is not None:
+            tasks.append(
+                PlanTask(
+                    id=sub(task, "id"),
+                    kind=sub(task, "kind"),
+                    status=TaskStatus(sub(task, "status")["code"]),
+                    conference_kind=sub(task, "conferenceKind"),
+                    source=sub(task, "source"),
+                    text={"nl": sub(task, "nl"), "en": sub(task, "en")},
+                )
+            )
+            continue
         info = ext(detail, X_AGREEMENT) or {}
         due = detail.get("scheduledPeriod", {}).get("end")
         agreements.append(
@@ -177,4 +227,5 @@ def read_plan(entries: Entries, index: int, resource: Mapping[str, Any]) -> tupl
         work_goals=tuple(work),
         risk_factors=read_risk_factors(resource),
         recovery_goals=tuple(recovery),
+        tasks=tuple(tasks),
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ketenzorg.case import Case
+from ketenzorg.conferences import CASE_CONFERENCE
 from ketenzorg.domain import CareSetting, CareSettingKind, Location, Party, Region
 from ketenzorg.errors import InvalidEventError, MalformedInputError, Problem, ValidationError
 from ketenzorg.events import (
@@ -36,6 +37,7 @@ from ketenzorg.interop.definitions import (
     SECRET_LOCATION_NAME,
     X_CARE_SETTING,
     X_CLIENT_PRESENT,
+    X_CONFERENCE_KIND,
     X_EVENT,
     X_HANDOVER,
     X_NOTES,
@@ -254,6 +256,7 @@ class _Importer(Entries):
         )
         present = ext(resource, X_CLIENT_PRESENT)
         notes = ext(resource, X_NOTES)
+        kind = ext(resource, X_CONFERENCE_KIND)
         where = self.where(index)
         return sequence(resource, where), ConferenceHeld(
             id=ident(resource, EVENT_ID) or "",
@@ -261,6 +264,7 @@ class _Importer(Entries):
             participants=participants,
             client_present=bool(present and present.get("valueBoolean")),
             notes=notes["valueString"] if notes else "",
+            kind=kind["valueString"] if kind else CASE_CONFERENCE,
         )
 
     def read_observation(self, index: int, resource: Mapping[str, Any]) -> tuple[int, Event] | None:

@@ -20,6 +20,7 @@ from ketenzorg.domain import (
     PartyRole,
     PersonRole,
     Phase,
+    TaskStatus,
 )
 from ketenzorg.events import TransitionKind
 from ketenzorg.instruments import AdvisedSetting, SafetyCode, Urgency
@@ -189,6 +190,14 @@ CODE_SYSTEMS: Final[dict[str, CodeSystemDef]] = {
             "Status doel",
             "The lifecycle of a goal as the engine records it.",
             *((s.value, s.value.replace("_", " "), s.value.replace("_", " ")) for s in GoalStatus),
+        ),
+        _cs(
+            "task-status",
+            "Status taak",
+            "The state of a task of the safety action plan.",
+            (TaskStatus.OPEN.value, "Open", "Still to be done"),
+            (TaskStatus.DONE.value, "Gedaan", "Done"),
+            (TaskStatus.CANCELLED.value, "Vervallen", "Cancelled"),
         ),
         _cs(
             "agreement-status",

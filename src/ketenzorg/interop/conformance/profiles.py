@@ -10,41 +10,50 @@ from typing import Any, Final
 
 from ketenzorg.interop.conformance.common import (
     CARE_SETTING_VALUE_SET,
-    INSTRUMENT_SYSTEM,
     coding,
     profile_url,
     value_set_url,
 )
+from ketenzorg.interop.conformance.instrumentprofiles import instrument_answers, instrument_application
+from ketenzorg.interop.conformance.profileids import (
+    BUNDLE,
+    CARE_SETTING,
+    CARE_TEAM,
+    CASE_CONFERENCE,
+    GOAL,
+    INCIDENT,
+    INSTRUMENT_ANSWERS,
+    INSTRUMENT_APPLICATION,
+    PHASE_CHANGE,
+    PROFILES,
+    SAFETY_ACTION_PLAN,
+    SAFETY_SCORE,
+    TRAJECTORY,
+)
 from ketenzorg.interop.conformance.structure import constraint, el, reference, required, root, structure, x
 from ketenzorg.interop.definitions import (
-    DATA_ABSENT_REASON,
     DECISION_SLICES,
     PARTY_TYPES,
     RULE_SET_SLICES,
     X_ADDRESSES_RISK,
-    X_ADVICE,
-    X_ADVISED_SETTING,
     X_AGREEMENT,
     X_CARE_SETTING,
-    X_CLASSIFICATION,
     X_CLIENT_PRESENT,
+    X_CONFERENCE_KIND,
     X_EVENT,
-    X_EXPLANATION,
     X_GOAL_STATUS,
     X_HANDOVER,
     X_JOINED,
     X_LEFT,
-    X_NO_CODES,
     X_NOTES,
     X_PARTICIPANT,
     X_PARTY,
-    X_PROVENANCE,
     X_RANK,
     X_REGION,
     X_RISK_FACTOR,
     X_SECRET_LOCATION,
     X_SEQUENCE,
-    X_URGENCY,
+    X_TASK,
 )
 from ketenzorg.interop.terminology import code_system, safety_band
 
@@ -64,34 +73,6 @@ __all__ = [
     "TRAJECTORY",
     "profiles",
 ]
-
-TRAJECTORY: Final = "ketenzorg-trajectory"
-SAFETY_ACTION_PLAN: Final = "ketenzorg-safety-action-plan"
-SAFETY_SCORE: Final = "ketenzorg-safety-score"
-INCIDENT: Final = "ketenzorg-incident"
-PHASE_CHANGE: Final = "ketenzorg-phase-change"
-GOAL: Final = "ketenzorg-goal"
-CASE_CONFERENCE: Final = "ketenzorg-case-conference"
-CARE_SETTING: Final = "ketenzorg-care-setting"
-CARE_TEAM: Final = "ketenzorg-care-team"
-INSTRUMENT_APPLICATION: Final = "ketenzorg-instrument-application"
-INSTRUMENT_ANSWERS: Final = "ketenzorg-instrument-answers"
-BUNDLE: Final = "ketenzorg-bundle"
-PROFILES: Final = (
-    TRAJECTORY,
-    SAFETY_ACTION_PLAN,
-    SAFETY_SCORE,
-    INCIDENT,
-    PHASE_CHANGE,
-    GOAL,
-    CASE_CONFERENCE,
-    CARE_SETTING,
-    CARE_TEAM,
-    INSTRUMENT_APPLICATION,
-    INSTRUMENT_ANSWERS,
-    BUNDLE,
-)
-"""The ids of the resource profiles (their URL is ``profile_url(id)``)."""
 
 
 def _band_expression() -> str:
@@ -239,10 +220,22 @@ def safety_action_plan() -> dict[str, Any]:
             el("CarePlan.created", min=1),
             el("CarePlan.author", min=1, type=reference("Organization")),
             el("CarePlan.goal", type=reference(profile_url(GOAL))),
-            el("CarePlan.activity.detail", min=1, short="A safety agreement"),
-            x("CarePlan.activity.detail", "agreement", X_AGREEMENT, 1),
-            el("CarePlan.activity.detail.performer", min=1, max="1", short="Who is responsible"),
-            el("CarePlan.activity.detail.description", min=1, short="What is agreed"),
+            el(
+                "CarePlan.activity.detail",
+                min=1,
+                short="A safety agreement or a task",
+                constraint=[
+                    constraint(
+                        "ktz-7",
+                        "An activity is a safety agreement (with who is responsible) or a task, not both",
+                        f"extension('{X_AGREEMENT}').exists() xor extension('{X_TASK}').exists()",
+                    )
+                ],
+            ),
+            x("CarePlan.activity.detail", "agreement", X_AGREEMENT),
+            x("CarePlan.activity.detail", "task", X_TASK),
+            el("CarePlan.activity.detail.performer", max="1", short="Who is responsible for an agreement"),
+            el("CarePlan.activity.detail.description", min=1, short="What is agreed, or what to do"),
         ],
     )
 
@@ -357,6 +350,7 @@ def case_conference() -> dict[str, Any]:
             x("Encounter", "clientPresent", X_CLIENT_PRESENT, 1),
             x("Encounter", "participant", X_PARTICIPANT, 0, "*"),
             x("Encounter", "notes", X_NOTES),
+            x("Encounter", "conferenceKind", X_CONFERENCE_KIND),
             el("Encounter.identifier", min=1),
             el(
                 "Encounter.type",
@@ -444,84 +438,6 @@ def care_team() -> dict[str, Any]:
             el("CareTeam.participant.member", min=1, type=_party()),
             el("CareTeam.participant.period", min=1),
             el("CareTeam.managingOrganization", min=1, max="1"),
-        ],
-    )
-
-
-def instrument_application() -> dict[str, Any]:
-    """The profile ``instrument-application``."""
-    title = "Toepassing instrument"
-    text = "The result of an assessment instrument, with its provenance and the answers as basis."
-    return structure(
-        INSTRUMENT_APPLICATION,
-        "RiskAssessment",
-        "resource",
-        title,
-        text,
-        [
-            root("RiskAssessment", title, text),
-            x("RiskAssessment", "eventSequence", X_SEQUENCE, 1),
-            x("RiskAssessment", "provenance", X_PROVENANCE, 1),
-            x("RiskAssessment", "urgency", X_URGENCY),
-            x("RiskAssessment", "advisedSetting", X_ADVISED_SETTING),
-            x("RiskAssessment", "riskFactor", X_RISK_FACTOR, 0, "*"),
-            x("RiskAssessment", "advice", X_ADVICE, 0, "*"),
-            x("RiskAssessment", "explanation", X_EXPLANATION, 0, "*"),
-            el("RiskAssessment.identifier", min=1),
-            el("RiskAssessment.basedOn", type=reference(profile_url(TRAJECTORY))),
-            el(
-                "RiskAssessment.method",
-                min=1,
-                binding={"strength": "extensible", "valueSet": value_set_url(INSTRUMENT_SYSTEM)},
-            ),
-            el("RiskAssessment.subject", type=_patient()),
-            el("RiskAssessment.occurrence[x]", min=1, type=[{"code": "dateTime"}]),
-            el(
-                "RiskAssessment.basis",
-                min=1,
-                max="1",
-                type=reference(profile_url(INSTRUMENT_ANSWERS)),
-            ),
-            el(
-                "RiskAssessment.prediction",
-                constraint=[
-                    constraint(
-                        "ktz-6",
-                        "A prediction is the safety code (qualitativeRisk) or a classification, not both",
-                        f"qualitativeRisk.exists() xor extension('{X_CLASSIFICATION}').exists()",
-                    )
-                ],
-            ),
-            x("RiskAssessment.prediction", "classification", X_CLASSIFICATION),
-            el("RiskAssessment.prediction.probability[x]", max="0"),
-            el("RiskAssessment.prediction.qualitativeRisk", binding=required("safety-code")),
-        ],
-    )
-
-
-def instrument_answers() -> dict[str, Any]:
-    """The profile ``instrument-answers``."""
-    title, text = "Antwoorden instrument", "The answers given to an instrument (its Questionnaire)."
-    answered = constraint(
-        "ktz-4",
-        "An item has an answer, says that none of its codes was chosen, or why it has no answer",
-        f"answer.exists() or extension('{X_NO_CODES}').exists()"
-        f" or extension('{DATA_ABSENT_REASON}').exists()",
-    )
-    return structure(
-        INSTRUMENT_ANSWERS,
-        "QuestionnaireResponse",
-        "resource",
-        title,
-        text,
-        [
-            root("QuestionnaireResponse", title, text),
-            el("QuestionnaireResponse.identifier", min=1),
-            el("QuestionnaireResponse.questionnaire", min=1, short="<instrument url>|<version>"),
-            el("QuestionnaireResponse.subject", min=1, type=reference("Patient", "RelatedPerson")),
-            el("QuestionnaireResponse.authored", min=1),
-            el("QuestionnaireResponse.item", constraint=[answered]),
-            x("QuestionnaireResponse.item", "noCodesChosen", X_NO_CODES),
         ],
     )
 

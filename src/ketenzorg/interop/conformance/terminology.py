@@ -3,7 +3,9 @@
 Every code system of :mod:`ketenzorg.interop.terminology` gets a CodeSystem and a ValueSet. Each
 canonical base that instruments declare gets a code system of its instrument ids
 (``<base>/CodeSystem/instrument``, the codes of ``RiskAssessment.method``), and an instrument that
-declares classifications gets a code system of them (``<base>/CodeSystem/<instrument id>``).
+declares classifications gets a code system of them (``<base>/CodeSystem/<instrument id>``); an
+instrument with its own result scale gets a code system of its levels
+(``<base>/CodeSystem/<instrument id>-level``).
 """
 
 from __future__ import annotations
@@ -198,6 +200,32 @@ def _classification_system(registered: RegisteredInstrument) -> list[dict[str, A
     ]
 
 
+def _level_system(registered: RegisteredInstrument, taken: set[str]) -> list[dict[str, Any]]:
+    """The code system of an instrument's own levels, with its ValueSet (none without a scale)."""
+    spec = registered.spec
+    if not spec.levels:
+        return []
+    base = canonical_base(registered)
+    name = f"{spec.id}-level"
+    if name in taken or (base == CANONICAL and name in CODE_SYSTEMS):
+        raise _clash(spec.id, "a code system of the same canonical base")
+    levels = CodeSystemDef(
+        name,
+        f"Niveaus {spec.name['nl']}",
+        f"The levels of the result scale of the instrument {spec.name['en']} (version {spec.version}), "
+        "from the lowest to the highest.",
+        tuple(Concept(level.code, level.display["nl"], level.display["en"]) for level in spec.levels),
+    )
+    url = f"{base}/CodeSystem/{name}"
+    who = publisher(registered)
+    return [
+        code_system_resource(levels, base=base, version=spec.version, publisher=who),
+        value_set_resource(
+            name, levels.title, levels.description, url, version=spec.version, base=base, publisher=who
+        ),
+    ]
+
+
 def terminology(instruments: Sequence[RegisteredInstrument]) -> list[dict[str, Any]]:
     """Every CodeSystem and ValueSet of the package, for the profile and ``instruments``."""
     out = _profile_terminology()
@@ -206,6 +234,9 @@ def terminology(instruments: Sequence[RegisteredInstrument]) -> list[dict[str, A
         if members or base == CANONICAL:
             out += _instrument_system(base, members)
     for _, members in groups:
+        taken = {INSTRUMENT_SYSTEM, *(r.spec.id for r in members)}
         for registered in members:
             out += _classification_system(registered)
+        for registered in members:
+            out += _level_system(registered, taken)
     return out
