@@ -36,10 +36,10 @@ from ketenzorg.interop.answers import (
     answer_items,
     instrument_spec,
     read_answers,
-    result_issues,
 )
 from ketenzorg.interop.definitions import X_MULTIPLE, X_NO_CODES
 from ketenzorg.interop.fhir import case_to_bundle
+from ketenzorg.interop.recheck import result_issues
 from ketenzorg.pluginhost import InstrumentRegistry, PluginError, RegisteredInstrument
 
 WHERE = "Bundle.entry[7].resource"

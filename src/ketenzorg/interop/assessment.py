@@ -25,7 +25,7 @@ from ketenzorg.instruments import (
     SafetyCode,
     Urgency,
 )
-from ketenzorg.interop.answers import AnswerIssue, answer_items, instrument_spec, read_answers, result_issues
+from ketenzorg.interop.answers import AnswerIssue, answer_items, instrument_spec, read_answers
 from ketenzorg.interop.canonical import (
     classification_system,
     instrument_system,
@@ -59,6 +59,7 @@ from ketenzorg.interop.reading import (
     sequence,
     sub,
 )
+from ketenzorg.interop.recheck import result_issues
 from ketenzorg.interop.writing import Writer, coding, concept, optional, ref, x, xs
 
 if TYPE_CHECKING:
@@ -344,7 +345,7 @@ def read_assessment(
     The response is checked against the instrument the provenance records (``instruments`` are
     the engine's): its ``questionnaire`` names that instrument and version, and every answer fits
     (:func:`~ketenzorg.interop.answers.read_answers`); the recorded result is what the installed
-    instrument gives for the answers (:func:`~ketenzorg.interop.answers.result_issues`, within
+    instrument gives for the answers (:func:`~ketenzorg.interop.recheck.result_issues`, within
     ``hook_timeout``). Every issue found, warnings included, is appended to ``issues``; any error
     among them raises :class:`FhirMappingError` with all of them. An instrument that is not
     installed, or installed in another version, is a warning: its answers are read as they are.
