@@ -39,12 +39,11 @@ def test_every_library_the_package_imports_is_a_declared_dependency() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    declared = {
-        re.split(r"[<>=!~ \[]", dep, maxsplit=1)[0].lower()
-        for dep in tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-            "dependencies"
-        ]
-    }
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    # a store backend's driver comes with its extra (`pip install 'ketenzorg[postgresql]'`); that it
+    # is only ever imported where a store of that kind is opened is tested below
+    dependencies = [*project["dependencies"], *project["optional-dependencies"]["postgresql"]]
+    declared = {re.split(r"[<>=!~ \[]", dep, maxsplit=1)[0].lower() for dep in dependencies}
     distribution = {"attr": "attrs", "fhir": "fhir.resources"}
     imported: set[str] = set()
     for path in (root / "src" / "ketenzorg").rglob("*.py"):
@@ -61,8 +60,8 @@ def test_every_library_the_package_imports_is_a_declared_dependency() -> None:
 
 # --- start-up: what each entry point loads ----------------------------------------------------------
 
-HEAVY = ("importlib.metadata", "lxml", "fhir", "pydantic", "cryptography")
-"""Libraries the core loads only when a feature needs them (entry points, FHIR, signatures)."""
+HEAVY = ("importlib.metadata", "lxml", "fhir", "pydantic", "cryptography", "psycopg", "psycopg_binary")
+"""Libraries the core loads only when a feature needs them (entry points, FHIR, signatures, PostgreSQL)."""
 ENGINE_STACK = ("attr", "attrs", "cattrs", "orjson", "pluggy", "ketenzorg.engine", "ketenzorg.case")
 """What the engine itself needs: ``import ketenzorg`` and ``ketenzorg --version`` load none of it."""
 
@@ -76,6 +75,27 @@ def _loaded_after(code: str) -> set[str]:
 
 def _among(loaded: set[str], names: tuple[str, ...]) -> list[str]:
     return sorted(m for m in loaded if any(m == n or m.startswith(n + ".") for n in names))
+
+
+def test_the_postgresql_driver_is_imported_only_by_a_postgresql_module_or_inside_a_function() -> None:
+    """psycopg is an optional extra: no module loads it at import time but the PostgreSQL backend's
+    own (``postgresql.py``), which is imported only when a ``postgresql://`` store is opened."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "src" / "ketenzorg"
+    offenders = []
+    for path in root.rglob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:  # module level only
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            if path.name != "postgresql.py" and any(n.split(".")[0].startswith("psycopg") for n in names):
+                offenders.append(str(path.relative_to(root)))
+    assert offenders == []
 
 
 def test_importing_the_package_loads_neither_the_engine_nor_heavy_libraries() -> None:
