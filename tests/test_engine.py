@@ -819,3 +819,32 @@ def test_no_attrs_converter_is_a_builtin() -> None:
 def test_the_engine_keeps_its_plugins_as_a_tuple() -> None:
     plugin = object()
     assert Engine(plugins=[plugin]).plugins == (plugin,)
+
+
+class _Heard:
+    ketenzorg_plugin_name = "org.heard"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    @hookimpl
+    def ketenzorg_event_recorded(self, event: PhaseChanged) -> None:
+        self.seen.append(event.type)
+
+
+def test_check_appended_re_decides_without_telling_listeners() -> None:
+    """What a store commits is re-decided as recorded, but nothing new is recorded: no listener hears it."""
+    heard = _Heard()
+    engine = Engine(plugins=[heard])
+    before = case_in_phase_1_ready(engine)
+    after = engine.advance(before, at=day(7))
+    heard.seen.clear()
+    checked = engine.check_appended(before, after.events[len(before.events) :])
+    assert checked == after
+    assert checked.unchecked_transitions == ()
+    assert heard.seen == []
+    forged = attrs.evolve(after.events[-1], id="forged")
+    with pytest.raises(TransitionBlockedError) as caught:
+        engine.check_appended(new_case(), [forged])
+    assert caught.value.event_id == "forged"
+    assert "events[1]" in str(caught.value)

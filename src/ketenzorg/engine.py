@@ -521,6 +521,49 @@ class Engine:
             self._host.notify("ketenzorg_event_recorded", case=new, event=event)
         return new
 
+    def check_appended(self, case: Case, events: Iterable[Event]) -> Case:
+        """``case`` with ``events`` appended, re-decided as if this engine recorded them now: for a
+        store that commits what a caller recorded. All or nothing; listeners are not called.
+
+        A recorded fact gets the checks of :meth:`record_all`; a phase change or closing is
+        re-decided at its moment (:class:`TransitionBlockedError` naming it, as in :meth:`replay`).
+        Errors name each event by its place in the whole history (``events[i].at``).
+        """
+        batch = tuple(events)
+        first = len(case.events)
+        latest_allowed = self._latest_allowed()
+        conferences: dict[str, ConferenceHeld] = dict(case.state.conferences)
+        places: set[int] = set()
+        for index, event in enumerate(batch, first):
+            try:
+                if isinstance(event, PhaseChanged | CaseClosed):
+                    _check_not_future(event, latest_allowed)
+                    places.add(index)
+                else:
+                    self._check_recordable(event, conferences, latest_allowed)
+            except InvalidEventError as error:
+                raise InvalidEventError(
+                    [Problem(f"events[{index}].{p.path}", p.message) for p in error.problems]
+                ) from None
+            if isinstance(event, ConferenceHeld):
+                conferences[event.id] = event
+        new = case.extend(batch, first_index=first)
+        if not places:
+            return new
+
+        def refuse(index: int, event: PhaseChanged | CaseClosed, decision: Decision) -> None:
+            reasons = "; ".join(render(m, self.lang) for m in self._why_refused(decision, event))
+            raise TransitionBlockedError(
+                f"events[{index}]: {event.type} at {event.at.isoformat()} was not allowed"
+                + (f" ({reasons})" if reasons else ""),
+                decision,
+                event_id=event.id,
+            )
+
+        return self._redecide(
+            case.case_id, new.events, places | set(case.unchecked_transitions), refuse
+        )._checked()
+
     def _append(self, case: Case, event: Event, decision: Decision | None = None) -> Case:
         """Append, then tell the listeners; a failing listener never loses the event."""
         if decision is not None:  # a transition: recorded at its moment, which must have come

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CaseFormatError",
+    "DuplicateEventError",
     "FileWriteError",
     "InvalidEventError",
     "KetenzorgError",
@@ -23,8 +24,10 @@ __all__ = [
     "OutputLimitError",
     "PolicyError",
     "Problem",
+    "StoreError",
     "TransitionBlockedError",
     "ValidationError",
+    "VersionConflictError",
 ]
 
 
@@ -119,3 +122,36 @@ class TransitionBlockedError(KetenzorgError):
         self.decision = decision
         self.event_id = event_id
         super().__init__(message)
+
+
+class StoreError(KetenzorgError):
+    """A case store that cannot be used or did not do what was asked (named in ``store``); nothing
+    was changed."""
+
+    def __init__(self, store: str, message: str) -> None:
+        self.store = store
+        self.message = message
+        super().__init__(f"{store}: {message}")
+
+    def __str__(self) -> str:
+        return f"{self.store}: {self.message}"
+
+
+class VersionConflictError(StoreError):
+    """An append made on a stale view of the case: the case is at ``actual``, the writer expected
+    ``expected``. Nothing was written; load the case again and decide again."""
+
+    def __init__(self, store: str, case_id: str, expected: int, actual: int) -> None:
+        self.case_id = case_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            store,
+            f"case {case_id}: expected version {expected}, the store holds version {actual}; "
+            "nothing was written (load the case again)",
+        )
+
+
+class DuplicateEventError(StoreError):
+    """An append whose event ids are already stored with other content (or in another case); nothing
+    was written."""
