@@ -30,6 +30,9 @@ SECRET_LOCATION_PSEUDONYM: Final = "secret-location-{}"
 V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+"""FHIR's core extension for a string in another language (sub-extensions ``lang`` and
+``content``), on the string's primitive extension (``_valueString``): a text's English."""
 
 # --- identifier systems --------------------------------------------------------------------------
 
