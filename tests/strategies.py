@@ -44,6 +44,7 @@ from ketenzorg import (
     Region,
     RiskFactor,
     SafetyAgreement,
+    Text,
     TransitionBlockedError,
     WorkGoal,
 )
@@ -417,7 +418,7 @@ class _Driver:
         conference = conferences[0]
         version = state.plan_version + 1
         risks = tuple(
-            RiskFactor(id=f"rf-{version}-{i}", text=text, code=None)
+            RiskFactor(id=f"rf-{version}-{i}", text=Text(text, f"{text} (en)") if i % 2 else text, code=None)
             for i, text in enumerate(
                 self.subset(["Alcoholgebruik pleger", "Financiële stress", "Isolement", "Opvoedstress"])
             )

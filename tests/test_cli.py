@@ -242,8 +242,8 @@ def test_assess_applies_the_instrument_and_writes_the_case(tmp_path: Path, case_
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "safety code: orange" in result.stdout
-    assert "advised setting: specialist_ambulant" in result.stdout
-    assert "risk factor: Dwingende controle" in result.stdout
+    assert "advised setting: specialist ambulant care" in result.stdout
+    assert "risk factor: Coercive control" in result.stdout
     assert "Current phase: phase 1 (immediate safety)" in result.stdout
     new = caseformat.loads(out.read_bytes())
     before = caseformat.loads(case_in_progress.read_bytes())

@@ -215,8 +215,8 @@ def test_two_red_in_one_part_advise_a_restraining_order(rihg_engine: Engine, par
     assert result.safety_code is SafetyCode.RED
     assert result.urgency is Urgency.IMMEDIATE
     assert [c.code for c in result.classifications] == ["restraining_order"]
-    assert "tijdelijk huisverbod (10 dagen, te verlengen tot 28 dagen)" in result.advice[0]
-    assert f"Deel {part}" in result.advice[0]
+    assert "tijdelijk huisverbod (10 dagen, te verlengen tot 28 dagen)" in result.advice[0].nl
+    assert f"Deel {part}" in result.advice[0].nl
     assert [f.id for f in result.risk_factors] == [f"rihg:{first}", f"rihg:{second}"]
 
 
@@ -245,7 +245,7 @@ def test_red_in_different_parts_is_orange_without_restraining_order(rihg_engine:
     assert (result.safety_code, result.urgency) == (SafetyCode.ORANGE, Urgency.SOON)
     assert result.classifications == ()
     assert len(result.advice) == 1
-    assert result.advice[0].startswith("Rode signalen zonder huisverbod-indicatie")
+    assert result.advice[0].nl.startswith("Rode signalen zonder huisverbod-indicatie")
     assert {f.code for f in result.risk_factors} == {"weapon", "prior_violence"}
 
 
@@ -254,7 +254,7 @@ def test_no_red_is_green_and_unknown_signals_are_counted(rihg_engine: Engine) ->
     result = rihg_engine.instruments[PLUGIN].instrument.assess(answers)
     assert (result.safety_code, result.urgency) == (SafetyCode.GREEN, Urgency.ROUTINE)
     assert result.risk_factors == ()
-    assert result.advice == ("Onbekende signalen (geel): 2; zo snel mogelijk aanvullen.",)
+    assert [t.nl for t in result.advice] == ["Onbekende signalen (geel): 2; zo snel mogelijk aanvullen."]
 
 
 def test_a_rating_outside_red_blue_yellow_is_refused(rihg_engine: Engine) -> None:

@@ -46,6 +46,7 @@ from ketenzorg import (
     __version__,
     caseformat,
 )
+from ketenzorg.domain import Text
 from ketenzorg.events import InstrumentApplied
 from ketenzorg.hookspecs import hookimpl
 from ketenzorg.instruments import (
@@ -551,7 +552,11 @@ def test_a_custom_instrument_is_recorded_with_its_own_provenance() -> None:
         spec = _spec(_item("count", AnswerType.INTEGER, minimum=0))
 
         def assess(self, answers: Mapping[str, Any]) -> InstrumentResult:
-            return InstrumentResult(explanation=(f"dubbel: {2 * answers['count']}",))
+            return InstrumentResult(
+                explanation=(
+                    {"nl": f"dubbel: {2 * answers['count']}", "en": f"double: {2 * answers['count']}"},
+                )
+            )
 
     class Plugin:
         ketenzorg_plugin_name = "org.custom"
@@ -565,7 +570,7 @@ def test_a_custom_instrument_is_recorded_with_its_own_provenance() -> None:
     [event] = _applied(engine.assess(new_case(), "test-instrument", {"count": 4}, at=day(1)))
     assert (event.plugin, event.distribution, event.distribution_version) == ("org.custom", None, None)
     assert event.instrument_version == "0.1"
-    assert event.result.explanation == ("dubbel: 8",)
+    assert event.result.explanation == (Text("dubbel: 8", "double: 8"),)
 
 
 # --- the decision uses the results ----------------------------------------------------------------
@@ -669,7 +674,10 @@ def test_advice_texts_appear_as_advice_alerts(engine: Engine) -> None:
         *(("geweldsanalyse", t) for t in red.advice),
         (
             "gezinsprofielen",
-            "Geen gezamenlijke gesprekken met de partner zonder voorafgaande veiligheidscheck.",
+            Text(
+                "Geen gezamenlijke gesprekken met de partner zonder voorafgaande veiligheidscheck.",
+                "No joint sessions with the partner without a safety check first.",
+            ),
         ),
     ]
     assert len(red.advice) == 2  # the red advice and the strangulation advice
@@ -697,7 +705,7 @@ def test_risk_factors_without_a_work_goal_are_listed_in_phase_2(engine: Engine) 
     assert result.status is RuleStatus.FAILED
     assert result.gate is False
     assert [render(m) for m in result.missing] == [
-        "risk factor 'Dwingende controle' (geweldsanalyse) is not addressed by an active work goal"
+        "risk factor 'Coercive control' (geweldsanalyse) is not addressed by an active work goal"
     ]
     assert _applied(case)[0].id in [e.event_id for e in result.evidence]
     assert result not in decision.blocking
@@ -725,7 +733,7 @@ def test_a_goal_on_another_code_or_on_hold_does_not_address_it(engine: Engine) -
     other = _plan_with_goal(engine, _phase_2_with_coercion(engine), 10, "stalking")
     missing = [render(m) for m in engine.evaluate(other, at=day(10)).result("plan.risk-factors").missing]
     assert missing == [
-        "risk factor 'Dwingende controle' (geweldsanalyse) is not addressed by an active work goal"
+        "risk factor 'Coercive control' (geweldsanalyse) is not addressed by an active work goal"
     ]
     on_hold = _plan_with_goal(engine, _phase_2_with_coercion(engine), 10, "coercive_control", active=False)
     result = engine.evaluate(on_hold, at=day(10)).result("plan.risk-factors")

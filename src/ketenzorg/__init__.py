@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         Region,
         RiskFactor,
         SafetyAgreement,
+        Text,
         WorkGoal,
         new_id,
     )
@@ -112,6 +113,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "Region",
         "RiskFactor",
         "SafetyAgreement",
+        "Text",
         "WorkGoal",
         "new_id",
     ),
@@ -201,6 +203,7 @@ __all__ = [
     "RuleStatus",
     "SafetyAgreement",
     "ScoreGiven",
+    "Text",
     "Transition",
     "TransitionBlockedError",
     "TransitionKind",

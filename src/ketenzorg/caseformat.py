@@ -36,6 +36,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from ketenzorg import strictjson
 from ketenzorg.case import Case
+from ketenzorg.domain import Text
 from ketenzorg.errors import (
     CaseFormatError,
     InvalidEventError,
@@ -142,6 +143,35 @@ def _structure_answers(value: Any, _: Any) -> Mapping[str, Answer]:
     if not isinstance(value, Mapping):
         raise _FormatProblem(f"expected an object of answers, got {_json_kind(value)}")
     return {str(k): _structure_answer(v, None) for k, v in value.items()}
+
+
+def _structure_text(value: Any, _: Any) -> Text:
+    """A text in Dutch and English, ``{"nl": ..., "en": ...}``; a plain string (how texts were
+    stored before they had two languages) is read as Dutch only."""
+    if isinstance(value, str):
+        if not value.strip():
+            raise _FormatProblem("must not be empty")
+        return Text(value)
+    if not isinstance(value, Mapping):
+        raise _FormatProblem(f"expected a text {{'nl': ..., 'en': ...}}, got {_json_kind(value)}")
+    if "nl" not in value or not set(value) <= {"nl", "en"}:
+        raise _FormatProblem("a text has 'nl' and optionally 'en', and no other keys")
+    for lang in ("nl", "en"):
+        part = value.get(lang, "x")
+        if not isinstance(part, str):
+            raise _FormatProblem(f"{lang}: expected text, got {_json_kind(part)}")
+        if not part.strip():
+            raise _FormatProblem(f"{lang}: must not be empty")
+    return Text(value["nl"], value.get("en"))
+
+
+def _structure_optional_text(value: Any, _: Any) -> Text | None:
+    # an empty string was how an absent emphasis was stored before texts had two languages
+    return None if value is None or value == "" else _structure_text(value, None)
+
+
+def _unstructure_text(value: Text) -> dict[str, str]:
+    return {"nl": value.nl} if value.en is None else {"nl": value.nl, "en": value.en}
 
 
 def _structure_bool(value: Any, _: type) -> bool:
@@ -317,6 +347,9 @@ def converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(bool, _structure_bool)
     conv.register_structure_hook(float, _structure_float)
+    conv.register_structure_hook(Text, _structure_text)
+    conv.register_structure_hook_func(lambda t: t == Text | None, _structure_optional_text)
+    conv.register_unstructure_hook(Text, _unstructure_text)
     conv.register_structure_hook_func(lambda t: t == Mapping[str, Answer], _structure_answers)
     conv.register_unstructure_hook_func(
         lambda t: t == Mapping[str, Answer],

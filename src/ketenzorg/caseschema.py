@@ -18,6 +18,7 @@ import attrs
 import orjson
 
 from ketenzorg.caseformat import FORMAT_NAME, FORMAT_VERSION, ISO_DATETIME_PATTERN
+from ketenzorg.domain import Text
 from ketenzorg.events import EVENT_TYPES, Event
 from ketenzorg.instruments import Answer, Missing
 
@@ -72,7 +73,29 @@ class _Builder:
         result |= {"properties": properties, "required": required, "additionalProperties": False}
         return result
 
+    def text(self) -> dict[str, Any]:
+        if "Text" not in self.defs:
+            visible = {"type": "string", "minLength": 1, "pattern": r"\S"}
+            self.defs["Text"] = {
+                "description": "A text a person reads, in Dutch and English; a plain string (as "
+                "stored before texts had two languages) is Dutch only.",
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "properties": {"nl": visible, "en": visible},
+                        "required": ["nl"],
+                        "additionalProperties": False,
+                    },
+                    visible,
+                ],
+            }
+        return {"$ref": "#/$defs/Text"}
+
     def type(self, hint: Any) -> dict[str, Any]:
+        if hint is Text:
+            return self.text()
+        if hint == Text | None:  # an empty string: no text, as stored before
+            return {"anyOf": [self.text(), {"const": ""}, {"type": "null"}]}
         origin = typing.get_origin(hint)
         args = typing.get_args(hint)
         if origin in (types.UnionType, typing.Union):

@@ -445,7 +445,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
 
 
 def _print_result(result: InstrumentResult, lang: Language, spec: InstrumentSpec | None = None) -> None:
-    from ketenzorg.messages import Message, render
+    from ketenzorg.messages import Message, enum_label, render
 
     def label(key: str) -> str:
         return render(Message(f"result.{key}"), lang)
@@ -460,17 +460,18 @@ def _print_result(result: InstrumentResult, lang: Language, spec: InstrumentSpec
         ("advised_setting", result.advised_setting),
     ):
         if value is not None:
-            _out(f"  {label(key)}: {value.value}")
+            _out(f"  {label(key)}: {enum_label(value, lang)}")
     for c in result.classifications:
-        _out(f"  {label('classification')}: {c.display} ({c.fit:.0%}): {c.emphasis}")
+        emphasis = f": {c.emphasis.in_language(lang)}" if c.emphasis is not None else ""
+        _out(f"  {label('classification')}: {c.display.in_language(lang)} ({c.fit:.0%}){emphasis}")
     for factor in result.risk_factors:
-        _out(f"  {label('risk_factor')}: {factor.text}")
+        _out(f"  {label('risk_factor')}: {factor.text.in_language(lang)}")
     for line in result.advice:
-        _out(f"  {label('advice')}: {line}")
+        _out(f"  {label('advice')}: {line.in_language(lang)}")
     for action in result.actions:
         _out(f"  {label('action')}: {action.text[lang]}")
     for line in result.explanation:
-        _out(f"  . {line}")
+        _out(f"  . {line.in_language(lang)}")
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

@@ -31,6 +31,7 @@ from ketenzorg.domain import (
     Region,
     RiskFactor,
     SafetyAgreement,
+    Text,
     WorkGoal,
 )
 from ketenzorg.engine import Engine
@@ -251,9 +252,21 @@ GEZINSPROFIELEN_ANSWERS: dict[str, object] = {
 
 def _risks() -> tuple[RiskFactor, ...]:
     return (
-        RiskFactor(id=_id("rf-control"), text="Dwingende controle door partner", code="coercive_control"),
-        RiskFactor(id=_id("rf-stress"), text="Financiële stress en schulden", code="financial_stress"),
-        RiskFactor(id=_id("rf-child"), text="Kind is getuige van geweld", code="children_witness"),
+        RiskFactor(
+            id=_id("rf-control"),
+            text=Text("Dwingende controle door partner", "Coercive control by the partner"),
+            code="coercive_control",
+        ),
+        RiskFactor(
+            id=_id("rf-stress"),
+            text=Text("Financiële stress en schulden", "Financial stress and debts"),
+            code="financial_stress",
+        ),
+        RiskFactor(
+            id=_id("rf-child"),
+            text=Text("Kind is getuige van geweld", "Child witnesses violence"),
+            code="children_witness",
+        ),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -36,6 +36,8 @@ __all__ = [
     "RiskFactor",
     "SafetyAgreement",
     "TaskStatus",
+    "Text",
+    "TextLike",
     "WorkGoal",
     "new_id",
 ]
@@ -163,6 +165,100 @@ def text_field() -> Any:
 
 def id_field() -> Any:
     return attrs.field(factory=new_id, validator=non_empty)
+
+
+# --- texts a person reads -----------------------------------------------------------------------
+
+
+def _visible_or_none(_: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None:
+        non_empty(_, attribute, value)
+
+
+@attrs.frozen
+class Text:
+    """A text a person reads, in Dutch (``nl``) and English (``en``).
+
+    Everything a plugin returns for a person to read has both. ``en`` is ``None`` only in a text
+    written in one language: one a practitioner typed, or one stored or sent before results had
+    two languages (a plain string then, read as Dutch). Such a text shows its Dutch in English
+    output too (:meth:`in_language`): nothing is translated by guessing.
+    """
+
+    nl: str = attrs.field(validator=non_empty)
+    en: str | None = attrs.field(default=None, validator=_visible_or_none)
+
+    @property
+    def bilingual(self) -> bool:
+        """Whether the text has both Dutch and English."""
+        return self.en is not None
+
+    def in_language(self, lang: str) -> str:
+        """The text in ``lang`` ("nl" or "en"); the Dutch when there is no English."""
+        return self.en if lang == "en" and self.en is not None else self.nl
+
+    @classmethod
+    def of(cls, value: TextLike) -> Text:
+        """A :class:`Text` from a ``Text``, a mapping ``{"nl": ..., "en": ...}`` or a plain string
+        (Dutch only). Raises :class:`ValidationError` for anything else."""
+        converted = to_text(value)
+        if not isinstance(converted, Text):
+            raise ValidationError([Problem("", _TEXT_EXPECTED)])
+        return converted
+
+
+TextLike = Text | Mapping[str, str] | str
+"""What a text may be given as: a :class:`Text`, ``{"nl": ..., "en": ...}``, or a plain string
+(Dutch only: the form of plugins written before results had two languages)."""
+
+_TEXT_EXPECTED = "expected a text: {'nl': ..., 'en': ...} with visible content in each"
+
+
+def to_text(value: TextLike) -> Text:
+    """Convert what a text may be given as into a :class:`Text` (a field converter).
+
+    A value that cannot be one is passed on unchanged, for the field's validator to name."""
+    if isinstance(value, str):
+        return Text(value) if value.strip() else value  # type: ignore[return-value]
+    if isinstance(value, Mapping) and "nl" in value and set(value) <= {"nl", "en"}:
+        nl, en = value["nl"], value.get("en")
+        if isinstance(nl, str) and nl.strip() and (en is None or (isinstance(en, str) and en.strip())):
+            return Text(nl, en)
+    return value  # type: ignore[return-value]
+
+
+def to_texts(value: Iterable[TextLike]) -> tuple[Text, ...]:
+    """Convert a tuple or list of texts (a field converter); anything else is passed on unchanged."""
+    if isinstance(value, tuple | list):
+        return tuple(to_text(v) for v in value)
+    return value  # type: ignore[return-value]
+
+
+def to_optional_text(value: TextLike | None) -> Text | None:
+    """Like :func:`to_text`; ``None`` and an empty string are no text."""
+    if value is None or value == "":
+        return None
+    return to_text(value)
+
+
+def is_text(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Require a :class:`Text`."""
+    if not isinstance(value, Text):
+        raise _fail(attribute, _TEXT_EXPECTED)
+
+
+def is_optional_text(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        is_text(_, attribute, value)
+
+
+def texts_of(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Require a tuple of :class:`Text`."""
+    if not isinstance(value, tuple):
+        raise _fail(attribute, f"expected a tuple of texts, got {type(value).__name__}")
+    for index, item in enumerate(value):
+        if not isinstance(item, Text):
+            raise ValidationError([Problem(f"{attribute.name}[{index}]", _TEXT_EXPECTED)])
 
 
 # --- enumerations --------------------------------------------------------------------------------
@@ -367,7 +463,8 @@ class RiskFactor:
     """An underlying cause that keeps the violence going (risicofactor)."""
 
     id: str = id_field()
-    text: str = text_field()
+    text: Text = attrs.field(converter=to_text, validator=is_text)
+    """What the factor is, in Dutch and English (one typed in a plan may be in Dutch only)."""
     code: str | None = attrs.field(default=None, validator=optional_text)
 
 

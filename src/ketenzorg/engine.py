@@ -461,6 +461,17 @@ class Engine:
             raise PluginError(
                 registered.plugin, hook, f"returned {type(result).__name__}, not an InstrumentResult"
             )
+        single = result.single_language_texts()
+        if single:  # the older form of a plugin keeps working; its author is told what to change
+            import warnings
+
+            warnings.warn(
+                f"plugin {registered.plugin!r}: {hook} returned texts in one language "
+                f"({', '.join(single)}): give each as {{'nl': ..., 'en': ...}}; "
+                "a plain string is read as Dutch and shown in Dutch in English output too",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         result = self._on_scale(registered, result, hook)
         event = InstrumentApplied(
             id=event_id or new_id(),

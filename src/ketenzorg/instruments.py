@@ -14,7 +14,20 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
-from ketenzorg.domain import RiskFactor, any_text, non_empty, optional_text, tuple_of, unique_ids
+from ketenzorg.domain import (
+    RiskFactor,
+    Text,
+    is_optional_text,
+    is_text,
+    non_empty,
+    optional_text,
+    texts_of,
+    to_optional_text,
+    to_text,
+    to_texts,
+    tuple_of,
+    unique_ids,
+)
 from ketenzorg.errors import Problem, ValidationError
 
 __all__ = [
@@ -474,10 +487,11 @@ class Classification:
     """A classification an instrument found (e.g. a family profile) and how well it fits (0..1)."""
 
     code: str = attrs.field(validator=non_empty)
-    display: str = attrs.field(validator=non_empty)
+    display: Text = attrs.field(converter=to_text, validator=is_text)
+    """Its name, in Dutch and English."""
     fit: float = attrs.field(default=1.0)
-    emphasis: str = attrs.field(default="", validator=any_text)
-    """The care-and-protection emphasis that goes with it."""
+    emphasis: Text | None = attrs.field(default=None, converter=to_optional_text, validator=is_optional_text)
+    """The care-and-protection emphasis that goes with it, in Dutch and English."""
 
     @fit.validator
     def _check_fit(self, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -510,14 +524,33 @@ class InstrumentResult:
     )
     advised_setting: AdvisedSetting | None = None
     urgency: Urgency | None = None
-    advice: tuple[str, ...] = attrs.field(default=(), validator=tuple_of(str))
-    """Concrete advice, e.g. "a temporary restraining order (tijdelijk huisverbod)"."""
-    explanation: tuple[str, ...] = attrs.field(default=(), validator=tuple_of(str))
-    """The reasons for the result, one line each."""
+    advice: tuple[Text, ...] = attrs.field(default=(), converter=to_texts, validator=texts_of)
+    """Concrete advice, e.g. "a temporary restraining order (tijdelijk huisverbod)", each in Dutch and
+    English (``{"nl": ..., "en": ...}`` or a :class:`~ketenzorg.domain.Text`)."""
+    explanation: tuple[Text, ...] = attrs.field(default=(), converter=to_texts, validator=texts_of)
+    """The reasons for the result, one line each, in Dutch and English."""
     level: str | None = attrs.field(default=None, validator=_optional_code)
     """The level on the instrument's own scale (:attr:`InstrumentSpec.levels`), if it has one."""
     actions: tuple[Action, ...] = attrs.field(default=(), validator=tuple_of(Action))
     """What the result asks to be done (a referral to a MARAC, say): each becomes a task of the plan."""
+
+    def single_language_texts(self) -> list[str]:
+        """Where this result has a text in one language only (``advice[0]``, ``risk_factors[1].text``):
+        what a plugin written before results had two languages returns."""
+        found = [
+            f"classifications[{i}].display"
+            for i, c in enumerate(self.classifications)
+            if not c.display.bilingual
+        ]
+        found += [
+            f"classifications[{i}].emphasis"
+            for i, c in enumerate(self.classifications)
+            if c.emphasis is not None and not c.emphasis.bilingual
+        ]
+        found += [f"risk_factors[{i}].text" for i, r in enumerate(self.risk_factors) if not r.text.bilingual]
+        found += [f"advice[{i}]" for i, t in enumerate(self.advice) if not t.bilingual]
+        found += [f"explanation[{i}]" for i, t in enumerate(self.explanation) if not t.bilingual]
+        return found
 
 
 def on_scale(spec: InstrumentSpec, result: InstrumentResult) -> InstrumentResult:

@@ -14,7 +14,10 @@ from typing import Any, Literal
 
 import attrs
 
-__all__ = ["LANGUAGES", "LITERAL", "Language", "Message", "is_known_key", "render"]
+from ketenzorg.domain import CareSettingKind, IncidentSeverity, PartnerType, PartyRole, PersonRole, Text
+from ketenzorg.instruments import AdvisedSetting, SafetyCode, Urgency
+
+__all__ = ["LANGUAGES", "LITERAL", "Language", "Message", "enum_label", "is_known_key", "render"]
 
 Language = Literal["nl", "en"]
 LANGUAGES: tuple[Language, ...] = ("nl", "en")
@@ -430,6 +433,19 @@ _CATALOG: dict[str, dict[Language, str]] = {
         "nl": "opvang op een geheime locatie",
         "en": "a shelter stay at a secret location",
     },
+    "safety_code.green": {"nl": "groen", "en": "green"},
+    "safety_code.orange": {"nl": "oranje", "en": "orange"},
+    "safety_code.red": {"nl": "rood", "en": "red"},
+    "urgency.routine": {"nl": "regulier", "en": "routine"},
+    "urgency.soon": {"nl": "binnen enkele dagen", "en": "soon"},
+    "urgency.immediate": {"nl": "direct", "en": "immediate"},
+    "person.client": {"nl": "cliënt", "en": "client"},
+    "person.person_who_used_violence": {"nl": "pleger", "en": "person who used violence"},
+    "person.child": {"nl": "kind", "en": "child"},
+    "person.family_member": {"nl": "gezinslid", "en": "family member"},
+    "person.network": {"nl": "netwerk", "en": "network"},
+    "word.classification": {"nl": "{display} ({fit})", "en": "{display} ({fit})"},
+    "word.none": {"nl": "-", "en": "-"},
     "result.safety_code": {"nl": "veiligheidscode", "en": "safety code"},
     "result.urgency": {"nl": "urgentie", "en": "urgency"},
     "result.advised_setting": {"nl": "geadviseerde zorgsetting", "en": "advised setting"},
@@ -516,14 +532,40 @@ class Message:
         return cls(LITERAL, {"nl": nl, "en": en})
 
 
+_ENUM_KEYS: dict[type[Enum], str] = {
+    SafetyCode: "safety_code",
+    Urgency: "urgency",
+    AdvisedSetting: "setting",
+    CareSettingKind: "care",
+    PartyRole: "role",
+    PartnerType: "partner",
+    PersonRole: "person",
+    IncidentSeverity: "severity",
+}
+"""The engine's enumerations a person reads, by the prefix of their keys in the catalog. A phase
+has its own keys (``phase.2``) and is rendered through them where it is shown."""
+
+
+def enum_label(value: Enum, lang: Language = "en") -> str:
+    """An enumeration value as a person reads it in ``lang`` ("rood", not "red"); a value the
+    catalog has no text for shows as its code."""
+    prefix = _ENUM_KEYS.get(type(value))
+    key = f"{prefix}.{value.value}" if prefix is not None else None
+    if key is None or key not in _CATALOG:
+        return str(value.value)
+    return _CATALOG[key][lang]
+
+
 def _format_value(value: Any, lang: Language) -> str:
     if isinstance(value, Message):
         return render(value, lang)
+    if isinstance(value, Text):
+        return value.in_language(lang)
     if isinstance(value, datetime | date):
         months = _MONTHS[lang]
         return f"{value.day} {months[value.month - 1]} {value.year}"
     if isinstance(value, Enum):
-        return str(value.value)
+        return enum_label(value, lang)
     if isinstance(value, list | tuple):
         return ", ".join(_format_value(v, lang) for v in value)
     return str(value)

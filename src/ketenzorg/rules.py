@@ -281,9 +281,13 @@ class RuleContext:
 
     def assessment_evidence(self, applied: InstrumentApplied) -> Evidence:
         result = applied.result
-        parts = [str(c.value) for c in (result.safety_code, result.urgency, result.advised_setting) if c]
-        parts += [f"{c.display} ({c.fit:.0%})" for c in result.classifications]
-        summary = ", ".join(parts) or "-"
+        # enumeration values and texts are rendered in the reader's language (messages.py)
+        parts: list[object] = [c for c in (result.safety_code, result.urgency, result.advised_setting) if c]
+        parts += [
+            Message("word.classification", {"display": c.display, "fit": f"{c.fit:.0%}"})
+            for c in result.classifications
+        ]
+        summary = tuple(parts) if parts else Message("word.none")
         return Evidence(
             kind=EvidenceKind.ASSESSMENT,
             event_id=applied.id,
@@ -734,7 +738,7 @@ def instrument_urgent(ctx: RuleContext) -> Finding:
                 {
                     "instrument": a.instrument_id,
                     "date": a.at,
-                    "code": a.result.safety_code.value if a.result.safety_code else "-",
+                    "code": a.result.safety_code or Message("word.none"),
                 },
             ),
             (e,),

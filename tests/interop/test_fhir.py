@@ -139,7 +139,13 @@ def test_exported_bundles_validate_against_the_official_r4_schema(demo: Case, ki
 def test_exported_bundle_loads_in_fhir_resources_r4b(demo: Case) -> None:
     from fhir.resources.R4B.bundle import Bundle
 
-    bundle = Bundle.model_validate(case_to_bundle(demo, engine=shipped_engine()))
+    from ketenzorg.interop.validate_strict import _without_choice_primitive_extensions
+
+    # fhir.resources defines no ``_valueString`` on Extension (where a text's English travels):
+    # without them the bundle loads; validate --strict checks them on their own
+    written, taken = _without_choice_primitive_extensions(case_to_bundle(demo, engine=shipped_engine()))
+    assert taken, "the demo's results carry their English"
+    bundle = Bundle.model_validate(written)
     assert len(bundle.entry or ()) == len(case_to_bundle(demo, engine=shipped_engine())["entry"])
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import attrs
 import pytest
 
 from ketenzorg import RiskFactor
+from ketenzorg.domain import Text
 from ketenzorg.instruments import (
     AdvisedSetting,
     AnswerType,
@@ -22,8 +24,8 @@ from ketenzorg.instruments import (
 from ketenzorg.plugins.geweldsanalyse import Geweldsanalyse
 
 DATA = load_data("ketenzorg.plugins", "data/geweldsanalyse.json")
-RED_ADVICE = DATA["advice"]["red"]
-ORANGE_ADVICE = DATA["advice"]["orange"]
+RED_ADVICE = Text.of(DATA["advice"]["red"])
+ORANGE_ADVICE = Text.of(DATA["advice"]["orange"])
 
 BASE: dict[str, Any] = {
     "nature": [],
@@ -58,7 +60,7 @@ def assess(ga: Geweldsanalyse, **changes: Any) -> InstrumentResult:
 
 
 def points(result: InstrumentResult) -> int:
-    head = result.explanation[0]
+    head = result.explanation[0].nl
     assert head.startswith("punten ")
     return int(head.split()[1])
 
@@ -107,7 +109,7 @@ def test_zero_answers_are_green(ga: Geweldsanalyse) -> None:
     assert result.risk_factors == ()
     assert result.advice == ()
     assert result.classifications == ()
-    assert result.explanation == ("punten 0 (oranje vanaf 4, rood vanaf 10)",)
+    assert tuple(t.nl for t in result.explanation) == ("punten 0 (oranje vanaf 4, rood vanaf 10)",)
 
 
 # --- points --------------------------------------------------------------------------------------
@@ -152,7 +154,7 @@ def test_points_thresholds_orange_4_red_10(
     result = assess(ga, **changes)
     assert points(result) == expected_points
     assert result.safety_code is code
-    assert not [line for line in result.explanation if line.startswith("rode vlag")]
+    assert not [line for line in result.explanation if line.nl.startswith("rode vlag")]
 
 
 def test_weights_per_code_of_a_choice_item(ga: Geweldsanalyse) -> None:
@@ -178,7 +180,7 @@ def test_notes_never_change_the_outcome(ga: Geweldsanalyse) -> None:
 
 def test_explanation_lists_points_and_reasons(ga: Geweldsanalyse) -> None:
     result = assess(ga, nature=["psychological"], injury=True, frequency="weekly")
-    assert result.explanation == (
+    assert tuple(t.nl for t in result.explanation) == (
         "punten 5 (oranje vanaf 4, rood vanaf 10)",
         "nature:psychological +1",
         "injury +2",
@@ -206,8 +208,8 @@ def test_a_red_flag_alone_gives_at_least_orange(
     assert points(result) == expected_points
     assert result.safety_code is SafetyCode.ORANGE
     assert result.urgency is Urgency.SOON
-    assert any(line.startswith("rode vlaggen: ") for line in result.explanation)
-    assert not any(line.startswith("rode vlag met verzwarende") for line in result.explanation)
+    assert any(line.nl.startswith("rode vlaggen: ") for line in result.explanation)
+    assert not any(line.nl.startswith("rode vlag met verzwarende") for line in result.explanation)
 
 
 @pytest.mark.parametrize(
@@ -228,7 +230,7 @@ def test_a_red_flag_with_an_aggravating_circumstance_gives_red(
     assert result.safety_code is SafetyCode.RED
     assert result.urgency is Urgency.IMMEDIATE
     assert result.advised_setting is AdvisedSetting.SECRET_SHELTER
-    assert any(line.startswith("rode vlag met verzwarende omstandigheid: ") for line in result.explanation)
+    assert any(line.nl.startswith("rode vlag met verzwarende omstandigheid: ") for line in result.explanation)
 
 
 @pytest.mark.parametrize(
@@ -250,7 +252,7 @@ def test_separation_being_considered_is_aggravating(ga: Geweldsanalyse) -> None:
 def test_two_red_flags_together_are_red_even_without_access(ga: Geweldsanalyse) -> None:
     result = assess(ga, strangulation=True, threats_to_kill=True, perpetrator_access="no_access")
     assert result.safety_code is SafetyCode.RED
-    assert result.explanation[-1] == "2 rode vlaggen samen: rood"
+    assert result.explanation[-1].nl == "2 rode vlaggen samen: rood"
     assert assess(ga, strangulation=True, perpetrator_access="no_access").safety_code is SafetyCode.ORANGE
 
 
@@ -259,7 +261,7 @@ def test_violence_against_children_is_asked_weighed_and_advised(ga: Geweldsanaly
     result = assess(ga, violence_against_children=True)
     assert points(result) == 3
     assert [f.code for f in result.risk_factors] == ["violence_against_children"]
-    assert any("Veiligheid van de kinderen" in line for line in result.advice)
+    assert any("Veiligheid van de kinderen" in line.nl for line in result.advice)
 
 
 def test_red_flag_lines_name_the_flags_and_circumstances_sorted(ga: Geweldsanalyse) -> None:
@@ -273,9 +275,11 @@ def test_red_flag_lines_name_the_flags_and_circumstances_sorted(ga: Geweldsanaly
     )
     assert result.safety_code is SafetyCode.RED
     assert points(result) == 4 + 3 + 2 + 2
-    assert "rode vlaggen: strangulation, weapon" in result.explanation
-    assert "rode vlag met verzwarende omstandigheid: escalation, separation:recent" in result.explanation
-    assert result.explanation[-3:] == (
+    assert "rode vlaggen: strangulation, weapon" in [t.nl for t in result.explanation]
+    assert "rode vlag met verzwarende omstandigheid: escalation, separation:recent" in [
+        t.nl for t in result.explanation
+    ]
+    assert tuple(t.nl for t in result.explanation[-3:]) == (
         "rode vlaggen: strangulation, weapon",
         "rode vlag met verzwarende omstandigheid: escalation, separation:recent",
         "2 rode vlaggen samen: rood",
@@ -353,7 +357,7 @@ def test_risk_factors_have_stable_ids_and_codes(ga: Geweldsanalyse) -> None:
         separation="recent",
         perpetrator_access="lives_together",
     )
-    assert result.risk_factors == (
+    assert tuple(attrs.evolve(f, text=f.text.nl) for f in result.risk_factors) == (
         RiskFactor(id="geweldsanalyse:coercive_control", text="Dwingende controle", code="coercive_control"),
         RiskFactor(id="geweldsanalyse:escalation", text="Escalatie van het geweld", code="escalation"),
         RiskFactor(
@@ -386,11 +390,11 @@ def test_advice_per_code_and_per_marker(ga: Geweldsanalyse) -> None:
     assert red.safety_code is SafetyCode.RED
     assert red.advice == (
         RED_ADVICE,
-        DATA["advice"]["nature:honour_related"],
-        DATA["advice"]["strangulation"],
+        Text.of(DATA["advice"]["nature:honour_related"]),
+        Text.of(DATA["advice"]["strangulation"]),
     )
-    assert "Politie betrekken" in red.advice[0]
-    assert "Landelijk Expertisecentrum Eergerelateerd Geweld" in red.advice[1]
+    assert "Politie betrekken" in red.advice[0].nl
+    assert "Landelijk Expertisecentrum Eergerelateerd Geweld" in red.advice[1].nl
 
 
 # --- determinism and data ------------------------------------------------------------------------
@@ -414,7 +418,7 @@ def test_a_custom_data_dict_changes_the_outcome_without_code_changes(ga: Gewelds
     assert ga.assess(validate_answers(ga.spec, case)).safety_code is SafetyCode.ORANGE
     result = strict.assess(validate_answers(strict.spec, case))
     assert result.safety_code is SafetyCode.RED
-    assert result.explanation[0] == "punten 5 (oranje vanaf 2, rood vanaf 5)"
+    assert result.explanation[0].nl == "punten 5 (oranje vanaf 2, rood vanaf 5)"
     weapon_only = answers(weapon=True)
     assert ga.assess(weapon_only).safety_code is SafetyCode.ORANGE
     assert strict.assess(weapon_only).safety_code is SafetyCode.ORANGE  # 3 points >= 2
@@ -441,7 +445,7 @@ def test_custom_data_may_declare_its_own_items_and_advice() -> None:
     assert custom.spec.version == "2.0-org"
     assert custom.spec.item("pets_threatened").required
     green = custom.assess(validate_answers(custom.spec, answers(pets_threatened=False)))
-    assert (green.safety_code, green.advice) == (SafetyCode.GREEN, ("Wijkteam inschakelen.",))
+    assert (green.safety_code, green.advice) == (SafetyCode.GREEN, (Text("Wijkteam inschakelen."),))
     orange = custom.assess(validate_answers(custom.spec, answers(pets_threatened=True)))
     assert orange.safety_code is SafetyCode.ORANGE
-    assert orange.advice == (ORANGE_ADVICE, "Opvang voor huisdieren regelen.")
+    assert orange.advice == (ORANGE_ADVICE, Text("Opvang voor huisdieren regelen."))

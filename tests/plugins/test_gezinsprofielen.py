@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ketenzorg import RiskFactor
+from ketenzorg.domain import Text
 from ketenzorg.instruments import (
     AnswerType,
     Classification,
@@ -28,7 +29,10 @@ STRESS = "gezin_in_de_stress"
 KIND = "kindgedrag_opvoedstress"
 LANGDURIG = "langdurige_zorg"
 SCHEIDING = "complexe_scheiding"
-NO_JOINT_SESSIONS = "Geen gezamenlijke gesprekken met de partner zonder voorafgaande veiligheidscheck."
+NO_JOINT_SESSIONS = Text(
+    "Geen gezamenlijke gesprekken met de partner zonder voorafgaande veiligheidscheck.",
+    "No joint sessions with the partner without a safety check first.",
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +76,10 @@ def test_no_indicator_means_no_profile(gp: Gezinsprofielen) -> None:
     assert result.classifications == ()
     assert result.risk_factors == ()
     assert result.advice == ()
-    assert result.explanation[0] == "geen duidelijk profiel (geen enkel profiel past voor minstens de helft)"
-    assert result.explanation[1:] == tuple(f"{p['display']}: 0%" for p in DATA["profiles"])
+    assert (
+        result.explanation[0].nl == "geen duidelijk profiel (geen enkel profiel past voor minstens de helft)"
+    )
+    assert [t.nl for t in result.explanation[1:]] == [f"{p['display']['nl']}: 0%" for p in DATA["profiles"]]
     assert (result.safety_code, result.advised_setting, result.urgency) == (None, None, None)
 
 
@@ -84,10 +90,12 @@ def test_each_profile_is_the_best_match_for_its_own_indicators(gp: Gezinsprofiel
     assert result.classifications == (
         Classification(code=code, display=profile["display"], fit=1.0, emphasis=profile["emphasis"]),
     )
-    assert result.explanation[0] == f"{profile['display']}: 100%"
-    assert result.advice == tuple(profile["advice"])
+    assert result.explanation[0] == Text(
+        f"{profile['display']['nl']}: 100%", f"{profile['display']['en']}: 100%"
+    )
+    assert result.advice == tuple(Text.of(a) for a in profile["advice"])
     assert result.risk_factors == tuple(
-        RiskFactor(id=f"gezinsprofielen:{f['code']}", text=f["nl"], code=f["code"])
+        RiskFactor(id=f"gezinsprofielen:{f['code']}", text=Text(f["nl"], f["en"]), code=f["code"])
         for f in profile["risk_factors"]
     )
     assert gp.fits(answers(*profile["indicators"]))[0] == (1.0, profile)
@@ -128,8 +136,8 @@ def test_half_fit_is_enough_and_below_half_is_not(gp: Gezinsprofielen) -> None:
     assert half.classifications[0].fit == 0.5
     below = assess(gp, "power_imbalance", "fear_of_partner")  # 5/12
     assert below.classifications == ()
-    assert below.explanation[0].startswith("geen duidelijk profiel")
-    assert "Intieme terreur: 42%" in below.explanation
+    assert below.explanation[0].nl.startswith("geen duidelijk profiel")
+    assert "Intieme terreur: 42%" in [t.nl for t in below.explanation]
 
 
 def test_all_fits_below_half_give_no_profile_and_say_so(gp: Gezinsprofielen) -> None:
@@ -146,7 +154,9 @@ def test_all_fits_below_half_give_no_profile_and_say_so(gp: Gezinsprofielen) -> 
     assert result.classifications == ()
     assert result.risk_factors == ()
     assert result.advice == ()
-    assert result.explanation[0] == "geen duidelijk profiel (geen enkel profiel past voor minstens de helft)"
+    assert (
+        result.explanation[0].nl == "geen duidelijk profiel (geen enkel profiel past voor minstens de helft)"
+    )
     assert len(result.explanation) == 6
 
 
@@ -163,7 +173,7 @@ def test_profiles_within_the_margin_are_all_reported(gp: Gezinsprofielen) -> Non
     )
     assert codes(result) == [STRESS, TERREUR]
     assert [c.fit for c in result.classifications] == [1.0, 0.8333]
-    assert result.advice == (*PROFILES[STRESS]["advice"], NO_JOINT_SESSIONS)
+    assert result.advice == (*(Text.of(a) for a in PROFILES[STRESS]["advice"]), NO_JOINT_SESSIONS)
     assert [f.id for f in result.risk_factors] == [
         "gezinsprofielen:piled_up_stressors",
         "gezinsprofielen:coercive_control",
@@ -178,7 +188,7 @@ def test_profiles_outside_the_margin_are_not_reported(gp: Gezinsprofielen) -> No
         "chronic_multiproblem",  # 5/8 = 0.625: fits for half, but not within 0.2
     )
     assert codes(result) == [STRESS]
-    assert "Langdurige zorg: 62%" in result.explanation
+    assert "Langdurige zorg: 62%" in [t.nl for t in result.explanation]
 
 
 def test_the_margin_counts_from_the_best_match_not_from_one(gp: Gezinsprofielen) -> None:
@@ -196,7 +206,7 @@ def test_the_margin_counts_from_the_best_match_not_from_one(gp: Gezinsprofielen)
 
 def test_explanation_lists_every_profile_best_first(gp: Gezinsprofielen) -> None:
     result = assess(gp, *PROFILES[LANGDURIG]["indicators"], "separation_conflict")
-    assert result.explanation == (
+    assert tuple(t.nl for t in result.explanation) == (
         "Langdurige zorg: 100%",
         "Complexe (conflict)scheiding: 30%",
         "Intieme terreur: 0%",
@@ -209,10 +219,15 @@ def test_intieme_terreur_emphasises_protection_and_warns_against_joint_sessions(
     result = assess(gp, "power_imbalance", "coercive_control", "fear_of_partner")
     [terror] = result.classifications
     assert terror.code == TERREUR
-    assert terror.emphasis.startswith("Bescherming voorop")
+    assert terror.emphasis is not None
+    assert terror.emphasis.nl.startswith("Bescherming voorop")
     assert NO_JOINT_SESSIONS in result.advice
     assert result.risk_factors == (
-        RiskFactor(id="gezinsprofielen:coercive_control", text="Dwingende controle", code="coercive_control"),
+        RiskFactor(
+            id="gezinsprofielen:coercive_control",
+            text=Text("Dwingende controle", "Coercive control"),
+            code="coercive_control",
+        ),
     )
 
 
@@ -220,12 +235,15 @@ def test_intieme_terreur_emphasises_protection_and_warns_against_joint_sessions(
 def test_only_intieme_terreur_carries_the_joint_session_warning(gp: Gezinsprofielen, code: str) -> None:
     result = assess(gp, *PROFILES[code]["indicators"])
     assert NO_JOINT_SESSIONS not in result.advice
-    assert not result.classifications[0].emphasis.startswith("Bescherming voorop")
+    emphasis = result.classifications[0].emphasis
+    assert emphasis is not None
+    assert not emphasis.nl.startswith("Bescherming voorop")
 
 
 def test_every_profile_has_an_emphasis_advice_and_a_risk_factor() -> None:
     for profile in DATA["profiles"]:
-        assert profile["emphasis"].strip()
+        assert profile["emphasis"]["nl"].strip()
+        assert profile["emphasis"]["en"].strip()
         assert profile["advice"]
         assert profile["risk_factors"]
 

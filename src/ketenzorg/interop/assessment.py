@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ketenzorg.domain import PartyRole, RiskFactor
+from ketenzorg.domain import PartyRole, RiskFactor, Text
 from ketenzorg.errors import Problem, ValidationError
 from ketenzorg.events import InstrumentApplied
 from ketenzorg.instruments import (
@@ -58,9 +58,12 @@ from ketenzorg.interop.reading import (
     read_moment,
     sequence,
     sub,
+    sub_text,
+    text,
 )
 from ketenzorg.interop.recheck import result_issues
-from ketenzorg.interop.writing import Writer, coding, concept, optional, ref, x, xs
+from ketenzorg.interop.writing import Writer, coding, concept, optional, ref, x, xs, xt
+from ketenzorg.interop.writing import text as text_element
 
 if TYPE_CHECKING:
     from ketenzorg.pluginhost import RegisteredInstrument
@@ -82,7 +85,7 @@ Instruments = Mapping[str, "RegisteredInstrument"]
 def risk_factor_extensions(factors: tuple[RiskFactor, ...]) -> list[dict[str, Any]]:
     """The ``risk-factor`` extensions of a plan or an instrument result."""
     return [
-        x(X_RISK_FACTOR, extension=[xs("id", r.id), xs("text", r.text), *optional("code", r.code)])
+        x(X_RISK_FACTOR, extension=[xs("id", r.id), xt("text", r.text), *optional("code", r.code)])
         for r in factors
     ]
 
@@ -107,13 +110,13 @@ def _predictions(spec: InstrumentSpec, result: InstrumentResult) -> list[dict[st
             "extension": [
                 x(
                     X_CLASSIFICATION,
-                    extension=[xs("code", c.code), xs("display", c.display), x("fit", valueDecimal=c.fit)],
+                    extension=[xs("code", c.code), xt("display", c.display), x("fit", valueDecimal=c.fit)],
                 )
             ],
-            "outcome": {"coding": [{"system": system, "code": c.code, "display": c.display}]},
+            "outcome": {"coding": [{"system": system, "code": c.code, "display": c.display.nl}]},
         }
-        if c.emphasis:
-            prediction["rationale"] = c.emphasis
+        if c.emphasis is not None:
+            prediction |= text_element("rationale", c.emphasis)
         predictions.append(prediction)
     return predictions
 
@@ -195,8 +198,8 @@ def write_assessment(w: Writer, seq: int, event: InstrumentApplied, instruments:
             x(X_ADVISED_SETTING, valueCoding=coding("advised-setting", result.advised_setting.value))
         )
     extensions += risk_factor_extensions(result.risk_factors)
-    extensions += [xs(X_ADVICE, line) for line in result.advice]
-    extensions += [xs(X_EXPLANATION, line) for line in result.explanation]
+    extensions += [xt(X_ADVICE, line) for line in result.advice]
+    extensions += [xt(X_EXPLANATION, line) for line in result.explanation]
     extensions += [action_extension(action) for action in result.actions]
     resource: dict[str, Any] = {
         "resourceType": "RiskAssessment",
@@ -219,20 +222,36 @@ def write_assessment(w: Writer, seq: int, event: InstrumentApplied, instruments:
     predictions = _predictions(spec, result)
     if predictions:
         resource["prediction"] = predictions
+    # for FHIR readers that know no ketenzorg extensions: the same lines, in Dutch and English
     if result.advice:
-        resource["mitigation"] = "\n".join(result.advice)
+        resource |= text_element("mitigation", _joined(result.advice))
     if result.explanation:
-        resource["note"] = [{"text": "\n".join(result.explanation)}]
+        resource["note"] = [text_element("text", _joined(result.explanation))]
     w.add(resource)
+
+
+def _joined(lines: tuple[Text, ...]) -> Text:
+    """Lines as one text, a line each; in English only when every line has its English."""
+    english = [line.en for line in lines]
+    return Text(
+        "\n".join(line.nl for line in lines), None if None in english else "\n".join(map(str, english))
+    )
 
 
 # --- reading -------------------------------------------------------------------------------------
 
 
+def _text(extension: Mapping[str, Any]) -> Text:
+    found = text(extension, "valueString")
+    if found is None:
+        raise KeyError("valueString")
+    return found
+
+
 def read_risk_factors(element: Mapping[str, Any]) -> tuple[RiskFactor, ...]:
     """The risk factors in the ``risk-factor`` extensions of an element."""
     return tuple(
-        RiskFactor(id=sub(f, "id"), text=sub(f, "text"), code=sub(f, "code"))
+        RiskFactor(id=sub(f, "id"), text=sub_text(f, "text") or "", code=sub(f, "code"))
         for f in exts(element, X_RISK_FACTOR)
     )
 
@@ -270,9 +289,9 @@ def _read_predictions(
             classifications.append(
                 Classification(
                     code=sub(info, "code"),
-                    display=sub(info, "display"),
+                    display=sub_text(info, "display") or "",
                     fit=float(fit),
-                    emphasis=prediction.get("rationale", ""),
+                    emphasis=text(prediction, "rationale"),
                 )
             )
         else:  # never dropped in silence (e.g. a safety code as an outcome, as written before)
@@ -386,8 +405,8 @@ def read_assessment(
             risk_factors=read_risk_factors(resource),
             advised_setting=AdvisedSetting(setting["valueCoding"]["code"]) if setting else None,
             urgency=Urgency(urgency["valueCoding"]["code"]) if urgency else None,
-            advice=tuple(a["valueString"] for a in exts(resource, X_ADVICE)),
-            explanation=tuple(e["valueString"] for e in exts(resource, X_EXPLANATION)),
+            advice=tuple(_text(a) for a in exts(resource, X_ADVICE)),
+            explanation=tuple(_text(e) for e in exts(resource, X_EXPLANATION)),
             level=level,
             actions=read_actions(resource),
         ),

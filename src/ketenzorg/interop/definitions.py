@@ -33,6 +33,9 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 """FHIR's core extension (context: any element, ``valueCode`` from the data-absent-reason codes):
 on a QuestionnaireResponse item without answer, why there is none (``unknown``, ``not-asked``)."""
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+"""FHIR's core extension for a string in another language (sub-extensions ``lang`` and
+``content``), on the string's primitive extension (``_valueString``): a text's English."""
 
 # --- identifier systems --------------------------------------------------------------------------
 

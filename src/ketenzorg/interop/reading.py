@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
+from ketenzorg.domain import Text
 from ketenzorg.errors import Problem, ValidationError
-from ketenzorg.interop.definitions import X_SEQUENCE
+from ketenzorg.interop.definitions import TRANSLATION, X_SEQUENCE
 from ketenzorg.interop.instant import parse_instant
 from ketenzorg.interop.terminology import code_system
 
@@ -100,6 +101,33 @@ def sub(extension: Mapping[str, Any], url: str) -> Any:
             for key, value in x.items():
                 if key.startswith("value"):
                     return value
+    return None
+
+
+def text(element: Mapping[str, Any], field: str) -> Text | None:
+    """The text in the string element ``field`` (``None``: there is none): its Dutch, and its English
+    from FHIR's ``translation`` extension on the string (``_field``), when there is one. A string
+    without it (as written before texts had two languages) is Dutch only; a translation into
+    another language than English is not kept."""
+    value = element.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(field)
+    english = None
+    for translation in exts(element.get("_" + field), TRANSLATION):
+        if sub(translation, "lang") == "en":
+            english = sub(translation, "content")
+            if not isinstance(english, str):
+                raise TypeError(field)
+    return Text(value, english)
+
+
+def sub_text(extension: Mapping[str, Any], url: str) -> Text | None:
+    """The text of a part of a complex extension (``None``: no such part), as :func:`text` reads it."""
+    for x in items(extension.get("extension")):
+        if is_object(x) and x.get("url") == url:
+            return text(x, "valueString")
     return None
 
 

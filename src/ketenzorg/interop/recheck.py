@@ -22,14 +22,15 @@ __all__ = ["result_issues"]
 
 
 def _result_parts(result: InstrumentResult) -> Iterable[tuple[str, object]]:
-    """The parts of a result the engine decides with, by name."""
+    """The parts of a result the engine decides with, by name: codes, not the texts a person reads
+    (a result recorded before its texts had two languages is the same result)."""
     yield "safety code", result.safety_code
-    yield "classifications", result.classifications
-    yield "risk factors", result.risk_factors
+    yield "classifications", tuple((c.code, c.fit) for c in result.classifications)
+    yield "risk factors", tuple((r.id, r.code) for r in result.risk_factors)
     yield "urgency", result.urgency
     yield "advised setting", result.advised_setting
     yield "level", result.level
-    yield "actions", result.actions
+    yield "actions", tuple((a.kind, a.conference_kind) for a in result.actions)
 
 
 def result_issues(

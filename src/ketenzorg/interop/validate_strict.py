@@ -35,8 +35,15 @@ def check_strict(bundle: Mapping[str, Any], only: Iterable[int] | None = None) -
         except (KeyError, ValueError):
             yield issue("warning", "not-supported", f"{rtype} has no R4B model: not validated in full", at)
             continue
+        resource, primitive_extensions = _without_choice_primitive_extensions(resource)
         try:
             model.model_validate(resource)
+            for loc, element in primitive_extensions:
+                try:
+                    _primitive_extension_model().model_validate(element)
+                except PydanticError as error:
+                    for detail in error.errors():
+                        yield _model_issue(at, {**detail, "loc": (*loc, *detail.get("loc", ()))})
         except PydanticError as error:
             for detail in error.errors():
                 yield _model_issue(at, detail)
@@ -49,6 +56,36 @@ def check_strict(bundle: Mapping[str, Any], only: Iterable[int] | None = None) -
             )
         except RecursionError:
             yield issue("error", "structure", "cannot be validated in full: nested too deep", at)
+
+
+def _primitive_extension_model() -> Any:
+    from fhir.resources.R4B.fhirprimitiveextension import FHIRPrimitiveExtension
+
+    return FHIRPrimitiveExtension
+
+
+def _without_choice_primitive_extensions(value: Any, loc: tuple[Any, ...] = ()) -> tuple[Any, list[Any]]:
+    """The resource without the extensions of an extension's primitive value (``_valueString``, where
+    a text's English travels), and those taken out with their place: valid FHIR that the R4B models
+    of fhir.resources do not define on ``Extension``; each is validated on its own."""
+    taken: list[tuple[tuple[Any, ...], Any]] = []
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if isinstance(key, str) and key.startswith("_value") and "url" in value:
+                taken.append(((*loc, key), item))
+                continue
+            out[key], found = _without_choice_primitive_extensions(item, (*loc, key))
+            taken += found
+        return out, taken
+    if isinstance(value, list):
+        items = []
+        for index, item in enumerate(value):
+            copied, found = _without_choice_primitive_extensions(item, (*loc, index))
+            items.append(copied)
+            taken += found
+        return items, taken
+    return value, taken
 
 
 _MODEL_MESSAGES: Final = {

@@ -15,10 +15,10 @@ from hashlib import sha1
 from typing import Any, Final
 
 from ketenzorg.case import Case
-from ketenzorg.domain import Party, Person, PersonRole
+from ketenzorg.domain import Party, Person, PersonRole, Text
 from ketenzorg.errors import InvalidEventError, Problem
 from ketenzorg.events import Event
-from ketenzorg.interop.definitions import PARTY_ID, X_EVENT
+from ketenzorg.interop.definitions import PARTY_ID, TRANSLATION, X_EVENT
 from ketenzorg.interop.terminology import CODE_SYSTEMS, code_system
 
 __all__ = ["RESOURCE_ID_NAMESPACE", "Writer", "resource_id"]
@@ -65,6 +65,23 @@ def x(url: str, **value: Any) -> dict[str, Any]:
 def xs(url: str, value: str) -> dict[str, Any]:
     """An extension with a string value."""
     return {"url": url, "valueString": value}
+
+
+def text(field: str, value: Text) -> dict[str, Any]:
+    """A string element ``field`` holding a text: its Dutch, and its English (when it has one) in
+    FHIR's ``translation`` extension on the string (``_field``)."""
+    out: dict[str, Any] = {field: value.nl}
+    if value.en is not None:
+        translation = {"url": TRANSLATION, "extension": [
+            {"url": "lang", "valueCode": "en"}, {"url": "content", "valueString": value.en}
+        ]}  # fmt: skip
+        out["_" + field] = {"extension": [translation]}
+    return out
+
+
+def xt(url: str, value: Text) -> dict[str, Any]:
+    """An extension with a text value (:func:`text`)."""
+    return {"url": url, **text("valueString", value)}
 
 
 def optional(url: str, value: str | None) -> list[dict[str, Any]]:

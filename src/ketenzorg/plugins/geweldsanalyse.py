@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
-from ketenzorg.domain import RiskFactor
+from ketenzorg.domain import RiskFactor, Text
 from ketenzorg.hookspecs import hookimpl
 from ketenzorg.instruments import (
     AdvisedSetting,
@@ -93,22 +93,27 @@ class Geweldsanalyse:
             if access in ("lives_together", "knows_address")
             else AdvisedSetting.SPECIALIST_AMBULANT
         )
-        explanation = [
-            f"punten {points} (oranje vanaf {thresholds['orange']}, rood vanaf {thresholds['red']})"
-        ]
-        explanation += reasons
+        texts: Mapping[str, Mapping[str, str]] = self.data["explanation"]
+
+        def line(key: str, **values: object) -> Text:
+            return Text(texts[key]["nl"].format(**values), texts[key]["en"].format(**values))
+
+        explanation = [line("points", points=points, orange=thresholds["orange"], red=thresholds["red"])]
+        explanation += [Text(reason, reason) for reason in reasons]  # codes and points: the same in both
         if red_flags:
-            explanation.append("rode vlaggen: " + ", ".join(red_flags))
+            explanation.append(line("red_flags", markers=", ".join(red_flags)))
         if red_flags and aggravating:
-            explanation.append("rode vlag met verzwarende omstandigheid: " + ", ".join(aggravating))
+            explanation.append(line("aggravating", markers=", ".join(aggravating)))
         if several_flags:
-            explanation.append(f"{len(red_flags)} rode vlaggen samen: rood")
+            explanation.append(line("several_flags", count=len(red_flags)))
         factors = tuple(
-            RiskFactor(id=f"geweldsanalyse:{spec['code']}", text=spec["nl"], code=spec["code"])
+            RiskFactor(
+                id=f"geweldsanalyse:{spec['code']}", text=Text(spec["nl"], spec["en"]), code=spec["code"]
+            )
             for marker, spec in self.data["risk_factors"].items()
             if marker in markers
         )
-        advice_data: Mapping[str, str] = self.data["advice"]
+        advice_data: Mapping[str, Mapping[str, str]] = self.data["advice"]
         advice = [advice_data[code.value]] if code.value in advice_data else []
         advice += [text for marker, text in advice_data.items() if marker in markers]
         return InstrumentResult(

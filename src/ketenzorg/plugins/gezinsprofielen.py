@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
-from ketenzorg.domain import RiskFactor
+from ketenzorg.domain import RiskFactor, Text
 from ketenzorg.hookspecs import hookimpl
 from ketenzorg.instruments import (
     Answer,
@@ -30,6 +30,17 @@ from ketenzorg.interop.terminology import CANONICAL
 from ketenzorg.pluginhost import InstrumentRegistry
 
 __all__ = ["Gezinsprofielen"]
+
+_NO_PROFILE = {
+    "nl": "geen duidelijk profiel (geen enkel profiel past voor minstens de helft)",
+    "en": "no clear profile (no profile fits for at least half)",
+}
+"""What the explanation says when no profile fits, unless the data says it otherwise."""
+
+
+def _with_fit(display: Text, fit: float) -> Text:
+    """A profile's name with its degree of fit; in English when the name has its English."""
+    return Text(f"{display.nl}: {fit:.0%}", None if display.en is None else f"{display.en}: {fit:.0%}")
 
 
 class Gezinsprofielen:
@@ -61,26 +72,31 @@ class Gezinsprofielen:
             for fit, profile in fits
             if fit >= self.data["min_fit"] and (fit >= floor or profile.get("always_report", False))
         ]
-        explanation = [f"{profile['display']}: {fit:.0%}" for fit, profile in fits]
+        explanation = [_with_fit(Text.of(profile["display"]), fit) for fit, profile in fits]
         if not chosen:
-            explanation.insert(0, "geen duidelijk profiel (geen enkel profiel past voor minstens de helft)")
+            explanation.insert(0, Text.of(self.data.get("no_profile", _NO_PROFILE)))
         return InstrumentResult(
             classifications=tuple(
                 Classification(
-                    code=profile["code"], display=profile["display"], fit=fit, emphasis=profile["emphasis"]
+                    code=profile["code"],
+                    display=Text.of(profile["display"]),
+                    fit=fit,
+                    emphasis=Text.of(profile["emphasis"]),
                 )
                 for fit, profile in chosen
             ),
             risk_factors=tuple(
                 {
                     factor["code"]: RiskFactor(
-                        id=f"gezinsprofielen:{factor['code']}", text=factor["nl"], code=factor["code"]
+                        id=f"gezinsprofielen:{factor['code']}",
+                        text=Text(factor["nl"], factor.get("en")),
+                        code=factor["code"],
                     )
                     for _, profile in chosen
                     for factor in profile["risk_factors"]
                 }.values()
             ),
-            advice=tuple(text for _, profile in chosen for text in profile["advice"]),
+            advice=tuple(Text.of(text) for _, profile in chosen for text in profile["advice"]),
             explanation=tuple(explanation),
         )
 

@@ -32,7 +32,7 @@ from functools import cached_property
 from typing import Any
 
 from ketenzorg.decision import Alert, AlertLevel, RuleResult, RuleStatus
-from ketenzorg.domain import RiskFactor
+from ketenzorg.domain import RiskFactor, Text
 from ketenzorg.events import InstrumentApplied
 from ketenzorg.hookspecs import hookimpl
 from ketenzorg.instruments import (
@@ -105,10 +105,22 @@ class Rihg:
         """Score the answers; ``settings`` are the organisation's (the engine gives them)."""
         weights: Mapping[str, int] = self.data["weights"]
         threshold = self.default_threshold if settings is None else settings.value(THRESHOLD_SETTING, int)
-        advice_data: Mapping[str, str] = self.data["advice"]
-        names = {part["section"]: part["name"]["nl"] for part in self.data["parts"]}
+        advice_data: Mapping[str, Mapping[str, str]] = self.data["advice"]
+        lines: Mapping[str, Mapping[str, str]] = self.data["explanation"]
+        names = {part["section"]: part["name"] for part in self.data["parts"]}
 
-        explanation: list[str] = []
+        def text(template: Mapping[str, str], **values: Any) -> Text:
+            """A text in Dutch and English; a value that is itself a text is taken in each language."""
+            return Text(
+                *(
+                    template[lang].format(
+                        **{k: v[lang] if isinstance(v, Mapping) else v for k, v in values.items()}
+                    )
+                    for lang in ("nl", "en")
+                )
+            )
+
+        explanation: list[Text] = []
         order_parts: list[str] = []
         for part in self.data["parts"]:
             section = part["section"]
@@ -116,8 +128,16 @@ class Rihg:
             points = sum(weights.get(r, 0) for r in ratings if isinstance(r, str))
             counts = {code: ratings.count(code) for code in (RED, BLUE, YELLOW)}
             explanation.append(
-                f"{names[section]}: {counts[RED]} rood, {counts[BLUE]} blauw, {counts[YELLOW]} geel, "
-                f"{ratings.count(None)} niet aanwezig; gewogen {points} (huisverbod vanaf {threshold})"
+                text(
+                    lines["part"],
+                    part=names[section],
+                    red=counts[RED],
+                    blue=counts[BLUE],
+                    yellow=counts[YELLOW],
+                    absent=ratings.count(None),
+                    points=points,
+                    threshold=threshold,
+                )
             )
             if points >= threshold:
                 order_parts.append(section)
@@ -125,28 +145,32 @@ class Rihg:
         red = [item.id for item in self.spec.items if answers.get(item.id) == RED]
         unknown = sum(1 for item in self.spec.items if answers.get(item.id) == YELLOW)
         classifications: tuple[Classification, ...] = ()
-        advice: list[str] = []
+        advice: list[Text] = []
         if order_parts:
             code, urgency = SafetyCode.RED, Urgency.IMMEDIATE
             order = self.data["restraining_order"]
             classifications = (
                 Classification(code=order["code"], display=order["display"], emphasis=order["emphasis"]),
             )
-            parts_text = ", ".join(names[s] for s in order_parts)
-            advice.append(advice_data["restraining_order"].format(count=threshold, parts=parts_text))
+            parts_text = {lang: ", ".join(names[s][lang] for s in order_parts) for lang in ("nl", "en")}
+            advice.append(text(advice_data["restraining_order"], count=threshold, parts=parts_text))
         elif red:
             code, urgency = SafetyCode.ORANGE, Urgency.SOON
-            advice.append(advice_data["red"])
+            advice.append(Text.of(advice_data["red"]))
         else:
             code, urgency = SafetyCode.GREEN, Urgency.ROUTINE
         if unknown:
-            advice.append(advice_data["unknown"].format(count=unknown))
+            advice.append(text(advice_data["unknown"], count=unknown))
         if red:
-            explanation.append("rode signalen: " + ", ".join(red))
+            explanation.append(text(lines["red"], items=", ".join(red)))
 
         factors_data: Mapping[str, Mapping[str, str]] = self.data["risk_factors"]
         factors = tuple(
-            RiskFactor(id=f"rihg:{item}", text=factors_data[item]["nl"], code=factors_data[item]["code"])
+            RiskFactor(
+                id=f"rihg:{item}",
+                text={"nl": factors_data[item]["nl"], "en": factors_data[item]["en"]},
+                code=factors_data[item]["code"],
+            )
             for item in red
             if item in factors_data
         )

@@ -103,8 +103,14 @@ def classifications(instrument: object) -> tuple[Concept, ...]:
     profiles = data.get("profiles") if isinstance(data, Mapping) else None
     if not isinstance(profiles, list):
         return ()
+
+    def language(value: Any, lang: str) -> str:
+        """A display given in both languages (``{"nl": ..., "en": ...}``) or as one Dutch string."""
+        return str(value.get(lang, "")) if isinstance(value, Mapping) else str(value) if lang == "nl" else ""
+
+    # a Concept's display is Dutch (the profile's language) and its definition English
     return tuple(
-        Concept(str(p["code"]), str(p["display"]), str(p.get("emphasis", "")))
+        Concept(str(p["code"]), language(p["display"], "nl"), language(p["display"], "en"))
         for p in profiles
         if isinstance(p, Mapping) and "code" in p and "display" in p
     )
