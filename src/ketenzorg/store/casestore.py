@@ -96,10 +96,11 @@ class CaseStore:
 
     @classmethod
     def open(cls, location: str | os.PathLike[str] | None = None, *, engine: Engine) -> CaseStore:
-        """The store at ``location`` (default :func:`default_location`): a path to an SQLite file."""
+        """The store at ``location`` (default :func:`default_location`): a path to an SQLite file, or
+        a ``postgresql://USER:PASSWORD@HOST:PORT/DATABASE`` URL (the ``postgresql`` extra)."""
         where = os.fspath(location) if location is not None else default_location()
         if where.startswith(("postgresql:", "postgres:")):
-            raise StoreError(where.split("@")[-1], "a PostgreSQL store is not available in this version")
+            return cls(_postgresql(where), engine)
         from ketenzorg.store.sqlite import SQLiteBackend
 
         return cls(SQLiteBackend(Path(where)), engine)
@@ -321,6 +322,24 @@ class CaseStore:
             except StoreError as error:
                 problems.append(Problem(where, error.message))
         return tuple(problems)
+
+
+def _postgresql(url: str) -> Backend:
+    """The PostgreSQL backend for ``url``; a clear error when its driver is not installed."""
+    try:
+        from ketenzorg.store.postgresql import PostgreSQLBackend
+    except ImportError:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(url)
+            name = f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
+        except ValueError:
+            name = "postgresql://"
+        raise StoreError(
+            name, "a PostgreSQL store needs psycopg: pip install 'ketenzorg[postgresql]'"
+        ) from None
+    return PostgreSQLBackend(url)
 
 
 def _check_chain(where: str, records: list[AuditRecord]) -> list[Problem]:
