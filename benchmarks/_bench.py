@@ -177,3 +177,16 @@ def emit(report: dict[str, Any], as_json: bool, print_report: Callable[[dict[str
         print(json.dumps(report, indent=2, sort_keys=False))
     else:
         print_report(report)
+
+
+def r4b_form(value: Any) -> Any:
+    """``value`` without the primitive extensions of an extension's value (``_valueString``: the
+    English translation of a text). FHIR R4 allows them, fhir.resources' R4B ``Extension`` model
+    refuses them; the R4B baselines get this form, ours the whole bundle (so the comparison, if
+    anything, favours the baseline, which has less to do)."""
+    if isinstance(value, list):
+        return [r4b_form(v) for v in value]
+    if isinstance(value, dict):
+        is_extension = "url" in value
+        return {k: r4b_form(v) for k, v in value.items() if not (is_extension and k.startswith("_value"))}
+    return value
