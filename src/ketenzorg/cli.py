@@ -187,6 +187,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         files = {
             "case.json": caseformat.dumps(steps[-1].case),
             "case-open.json": caseformat.dumps(last_open_case(steps)),  # to try assess, team, plugins on
+            "case-phase1.json": caseformat.dumps(steps[1].case),  # to open in a store and work on
             "bundle.json": orjson.dumps(bundle, option=orjson.OPT_INDENT_2),
             "bundle.xml": to_xml(bundle),
         }
@@ -208,6 +209,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"and {out / 'case-open.json'} (the case before closing: try `ketenzorg team` and "
             "`ketenzorg assess` on it)"
         )
+    if args.store:
+        from ketenzorg.storecli import store_demo
+
+        store_demo(args, steps[-1].case, engine)
     return EXIT_OK
 
 
@@ -269,39 +274,52 @@ def _memberships(case: Case) -> dict[str, list[list[datetime | None]]]:
 
 
 def _cmd_team(args: argparse.Namespace) -> int:
-    from ketenzorg.domain import PartyRole
     from ketenzorg.loading import load_replayed
+
+    case = load_replayed(_engine(args), args.case, args.format)
+    if args.json:
+        sys.stdout.write(_dumps_json({"case_id": case.case_id, "members": _team_members(case, args.lang)}))
+    else:
+        _print_team(case, args.lang)
+    return EXIT_OK
+
+
+def _team_members(case: Case, lang: Language) -> list[dict[str, Any]]:
+    """The care team, present and former members, as ``team --json`` (and ``store show``) print it."""
+    from ketenzorg.domain import PartyRole
+
+    state = case.state
+    members = []
+    for party_id, spans in _memberships(case).items():
+        party = state.known_parties[party_id]
+        client = party.role is PartyRole.CLIENT
+        members.append(
+            {
+                "party_id": party.id,
+                "role": party.role.value,
+                "partner_type": party.partner_type.value if party.partner_type else None,
+                "name": None if client else party.name,  # the client is named by role only
+                "label": _party_label(party, lang),
+                "person_id": party.person_id,
+                "current": party_id in state.care_team,
+                "periods": [
+                    {
+                        "joined": start.isoformat() if start else None,
+                        "left": end.isoformat() if end else None,
+                    }
+                    for start, end in spans
+                ],
+            }
+        )
+    return members
+
+
+def _print_team(case: Case, lang: Language) -> None:
+    """The care team with party ids, since when; then former members."""
     from ketenzorg.messages import Message, render
 
-    lang: Language = args.lang
-    case = load_replayed(_engine(args), args.case, args.format)
     state = case.state
     periods = _memberships(case)
-    if args.json:
-        members = []
-        for party_id, spans in periods.items():
-            party = state.known_parties[party_id]
-            client = party.role is PartyRole.CLIENT
-            members.append(
-                {
-                    "party_id": party.id,
-                    "role": party.role.value,
-                    "partner_type": party.partner_type.value if party.partner_type else None,
-                    "name": None if client else party.name,  # the client is named by role only
-                    "label": _party_label(party, lang),
-                    "person_id": party.person_id,
-                    "current": party_id in state.care_team,
-                    "periods": [
-                        {
-                            "joined": start.isoformat() if start else None,
-                            "left": end.isoformat() if end else None,
-                        }
-                        for start, end in spans
-                    ],
-                }
-            )
-        sys.stdout.write(_dumps_json({"case_id": case.case_id, "members": members}))
-        return EXIT_OK
 
     def line(party_id: str) -> str:
         spans = [
@@ -321,7 +339,6 @@ def _cmd_team(args: argparse.Namespace) -> int:
         _out(render(Message("team.former"), lang) + ":")
         for party_id in former:
             _out(line(party_id))
-    return EXIT_OK
 
 
 def _print_blocking_parties(decision: Decision, case: Case, lang: Language) -> None:
@@ -651,7 +668,8 @@ def _parser() -> _Parser:
     demo.add_argument(
         "--out",
         metavar="DIR",
-        help="write DIR/case.json, DIR/case-open.json (before closing), DIR/bundle.json, DIR/bundle.xml",
+        help="write DIR/case.json, DIR/case-open.json (before closing), DIR/case-phase1.json (after the "
+        "first conference), DIR/bundle.json, DIR/bundle.xml",
     )
     _force(demo)
     demo.add_argument("--lang", choices=LANGUAGES, default="en")
@@ -778,6 +796,12 @@ def _parser() -> _Parser:
     )
     _engine_options(conformance, policy=False)
     conformance.set_defaults(func=_cmd_conformance)
+
+    from ketenzorg import storecli
+
+    storecli.register(sub)
+    storecli.store_option(demo)
+    storecli.actor_options(demo)
     return parser
 
 

@@ -1,0 +1,193 @@
+"""``ketenzorg store ...``: the operator's command line on a case store, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.factories import run_cli
+
+from ketenzorg import caseformat
+from ketenzorg.demo import SECRET_SHELTER, walk
+
+ACTOR = ("--user", "u-17", "--role", "practitioner", "--organisation", "org-1")
+POLICE = "9b289252eb9d5437a4346eed27d3c79d"
+
+
+@pytest.fixture
+def phase1(tmp_path: Path) -> tuple[Path, str]:
+    """A fresh store holding the demo case after its first conference (phase 1)."""
+    case = walk()[1].case
+    (tmp_path / "intake.json").write_bytes(caseformat.dumps(case))
+    store = tmp_path / "ketenzorg.db"
+    result = run_cli("store", "open", "--from", str(tmp_path / "intake.json"), "--store", str(store), *ACTOR)
+    assert result.returncode == 0, result.stderr
+    return store, case.case_id
+
+
+def test_readme_walkthrough_runs(repo: Path, tmp_path: Path) -> None:
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Working a case in the store", 1)[1].split("\n## ", 1)[0]
+    (script,) = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KETENZORG_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    result = subprocess.run(
+        ["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    # `store show` named the police, by id, as blocking the gate; then the case advanced.
+    assert re.search(rf"Parties blocking.*\n\s+{POLICE} \(chain partner: police", result.stdout)
+    assert "recorded advance" in result.stdout
+    assert "every audit chain intact" in result.stdout
+    assert json.loads((tmp_path / "bundle.json").read_text())["resourceType"] == "Bundle"
+    listed = run_cli("store", "list", "--json", "--store", str(tmp_path / "ketenzorg.db"))
+    (row,) = json.loads(listed.stdout)["cases"]
+    assert row["phase"] == 2
+
+
+def test_json_outputs_and_the_disclosure(phase1: tuple[Path, str], tmp_path: Path) -> None:
+    store, case_id = phase1
+    shown = json.loads(run_cli("store", "show", case_id, "--json", "--store", str(store)).stdout)
+    assert shown["version"] == 10
+    assert POLICE in {m["party_id"] for m in shown["members"]}
+    assert shown["plan"]["version"] == 1
+    assert shown["decision"]["phase"] == 1
+    scored = run_cli(
+        "store", "score", case_id, "--party", POLICE, "--score", "6", "--rationale", "ok",
+        "--json", "--store", str(store), *ACTOR,
+    )  # fmt: skip
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["version"] == 11
+    out = tmp_path / "out.xml"
+    exported = run_cli(
+        "store", "export", case_id, "--to", "veilig-thuis", "--purpose", "handover", "--format", "xml",
+        "--out", str(out), "--store", str(store), *ACTOR,
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    assert out.read_bytes().startswith(b"<?xml")
+    from ketenzorg import Engine
+    from ketenzorg.store import CaseStore
+
+    with CaseStore.open(store, engine=Engine()) as opened:
+        disclosure = opened.audit(case_id)[-1].entry
+    assert (disclosure.action, disclosure.recipient, disclosure.user) == (
+        "disclosure",
+        "veilig-thuis",
+        "u-17",
+    )
+    assert disclosure.command == "store export"
+
+
+def test_export_without_a_recipient_is_refused(phase1: tuple[Path, str]) -> None:
+    store, case_id = phase1
+    result = run_cli("store", "export", case_id, "--purpose", "x", "--store", str(store), *ACTOR)
+    assert result.returncode == 2
+    assert "--to" in result.stderr
+
+
+def test_a_stale_writer_gets_the_conflict(phase1: tuple[Path, str]) -> None:
+    store, case_id = phase1
+    first = run_cli(
+        "store", "incident", case_id, "--severity", "minor", "--not-acute", "--expected-version", "10",
+        "--store", str(store), *ACTOR,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    stale = run_cli(
+        "store", "score", case_id, "--party", POLICE, "--score", "6", "--rationale", "ok",
+        "--expected-version", "10", "--store", str(store), *ACTOR,
+    )  # fmt: skip
+    assert stale.returncode == 1
+    assert "expected version 10, the store holds version 11; nothing was written" in stale.stderr
+    listed = json.loads(run_cli("store", "list", "--json", "--store", str(store)).stdout)
+    assert listed["cases"][0]["version"] == 11
+
+
+def test_an_append_without_a_user_is_refused(phase1: tuple[Path, str]) -> None:
+    store, case_id = phase1
+    env_free = list(ACTOR[2:])
+    result = run_cli("store", "advance", case_id, "--store", str(store), *env_free)
+    assert result.returncode == 2
+    assert "--user" in result.stderr
+    assert "KETENZORG_USER" in result.stderr
+
+
+def test_a_blocked_advance_stores_nothing(phase1: tuple[Path, str]) -> None:
+    store, case_id = phase1
+    result = run_cli("store", "advance", case_id, "--store", str(store), *ACTOR)
+    assert result.returncode == 1
+    assert "advance.safety-consensus" in result.stderr
+    assert (
+        json.loads(run_cli("store", "list", "--json", "--store", str(store)).stdout)["cases"][0]["version"]
+        == 10
+    )
+
+
+def test_verify_clean_then_tampered(phase1: tuple[Path, str]) -> None:
+    store, case_id = phase1
+    clean = run_cli("store", "verify", "--store", str(store))
+    assert clean.returncode == 0, clean.stdout
+    with sqlite3.connect(store) as raw:
+        raw.execute("UPDATE audit SET content = replace(content, 'u-17', 'u-99')")
+    raw.close()
+    tampered = run_cli("store", "verify", "--json", "--store", str(store))
+    assert tampered.returncode == 1
+    problems = json.loads(tampered.stdout)["problems"]
+    assert any(p["path"] == f"cases[{case_id}].audit[1]" for p in problems)
+
+
+def test_destroy_then_show_is_not_found(phase1: tuple[Path, str]) -> None:
+    store, case_id = phase1
+    unconfirmed = run_cli("store", "destroy", case_id, "--reason", "ECLI:NL:X", "--store", str(store), *ACTOR)
+    assert unconfirmed.returncode == 2
+    destroyed = run_cli(
+        "store", "destroy", case_id, "--reason", "ECLI:NL:X", "--yes", "--store", str(store), *ACTOR
+    )
+    assert destroyed.returncode == 0, destroyed.stderr
+    shown = run_cli("store", "show", case_id, "--store", str(store))
+    assert shown.returncode == 1
+    assert f"case {case_id} was destroyed" in shown.stderr
+    assert run_cli("store", "verify", "--store", str(store)).returncode == 0
+
+
+def test_opening_an_existing_case_is_refused(phase1: tuple[Path, str], tmp_path: Path) -> None:
+    store, case_id = phase1
+    again = run_cli("store", "open", "--from", str(tmp_path / "intake.json"), "--store", str(store), *ACTOR)
+    assert again.returncode == 1
+    assert f"case {case_id} is in the store already" in again.stderr
+
+
+def test_import_a_bundle_as_a_new_case(tmp_path: Path) -> None:
+    assert run_cli("demo", "--out", str(tmp_path / "demo")).returncode == 0
+    store = str(tmp_path / "s.db")
+    imported = run_cli("store", "import", str(tmp_path / "demo" / "bundle.xml"), "--store", store, *ACTOR)
+    assert imported.returncode == 0, imported.stderr
+    listed = json.loads(run_cli("store", "list", "--json", "--store", store).stdout)
+    assert listed["cases"][0]["closed"] is True
+
+
+def test_no_secret_location_in_any_output(tmp_path: Path) -> None:
+    store = str(tmp_path / "demo.db")
+    outputs = [run_cli("demo", "--store", store, *ACTOR)]
+    case_id = walk()[-1].case.case_id
+    for args in (
+        ("store", "list"),
+        ("store", "list", "--json"),
+        ("store", "show", case_id),
+        ("store", "show", case_id, "--json"),
+        ("store", "verify"),
+        ("store", "export", case_id, "--to", "r", "--purpose", "p", *ACTOR),
+        ("store", "export", case_id, "--to", "r", "--purpose", "p", "--format", "xml", *ACTOR),
+        ("store", "advance", case_id, *ACTOR),
+    ):
+        outputs.append(run_cli(*args, "--store", store))
+    assert outputs[0].returncode == 0, outputs[0].stderr
+    assert case_id in outputs[1].stdout
+    for result in outputs:
+        assert SECRET_SHELTER.name not in result.stdout + result.stderr
