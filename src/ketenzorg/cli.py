@@ -452,7 +452,8 @@ def _print_result(result: InstrumentResult, lang: Language, spec: InstrumentSpec
 
     if result.level is not None:  # the instrument's own level, by its name in the language
         levels = {level.code: level.display for level in spec.levels} if spec is not None else {}
-        _out(f"  {label('level')}: {levels[result.level][lang] if result.level in levels else result.level}")
+        name = levels[result.level].in_language(lang) if result.level in levels else result.level
+        _out(f"  {label('level')}: {name}")
 
     for key, value in (
         ("safety_code", result.safety_code),
@@ -469,7 +470,7 @@ def _print_result(result: InstrumentResult, lang: Language, spec: InstrumentSpec
     for line in result.advice:
         _out(f"  {label('advice')}: {line.in_language(lang)}")
     for action in result.actions:
-        _out(f"  {label('action')}: {action.text[lang]}")
+        _out(f"  {label('action')}: {action.text.in_language(lang)}")
     for line in result.explanation:
         _out(f"  . {line.in_language(lang)}")
 
