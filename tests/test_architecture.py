@@ -141,6 +141,14 @@ def test_every_public_name_resolves_lazily_to_its_defining_module() -> None:
         assert getattr(ketenzorg, name) is getattr(importlib.import_module(module), name), name
 
 
+def test_the_plugin_interface_types_are_public() -> None:
+    """What a plugin's result, settings and conference kinds are made of is importable from the package."""
+    import ketenzorg
+
+    interface = {"PlanTask", "TaskStatus", "ResultLevel", "Action", "ConferenceKind", "Missing", "Condition"}
+    assert interface | {"Setting", "Settings", "Text", "Message"} <= set(ketenzorg.__all__)
+
+
 def test_star_import_dir_and_submodules_work_in_a_fresh_interpreter() -> None:
     code = (
         "import ketenzorg\n"

@@ -223,6 +223,24 @@ def test_plugins_lists_shipped_plugins_instruments_and_rules() -> None:
     assert data[1]["instruments"][0]["id"] == "geweldsanalyse"
 
 
+def test_plugins_lists_conference_kinds_and_speaks_the_language_asked_for() -> None:
+    dutch = run("plugins", "--lang", "nl").stdout
+    assert "  overlegvorm marac: MARAC-overleg" in dutch
+    assert "  regels: alert.acute-score" in dutch
+    assert "koppelpunten (hooks): ketenzorg_register_conference_kinds" in dutch
+    assert not any(
+        line.lstrip().startswith(("hooks:", "rules:", "conference kind")) for line in dutch.splitlines()
+    )
+    assert "(meegeleverd)" in dutch
+    assert "(shipped)" not in dutch
+    english = run("plugins").stdout
+    assert "  conference kind marac: MARAC" in english
+    data = json.loads(run("plugins", "--json").stdout)
+    kinds = {k["code"]: k["name"] for p in data for k in p["conference_kinds"]}
+    assert kinds["safety-check"] == {"nl": "veiligheidscheck", "en": "safety check"}
+    assert all(p["settings"] == [] for p in data)
+
+
 @pytest.fixture
 def case_in_progress(tmp_path: Path) -> Path:
     from ketenzorg.demo import walk

@@ -36,6 +36,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ketenzorg-rihg"
 DIST = "ketenzorg-rihg"
 PLUGIN = "rihg"
 RULE = "rihg.restraining-order"
+CONSULTATION = "rihg.huisverbod-overleg"
 MODULE = "ketenzorg_rihg"
 
 PARTS = {
@@ -132,6 +133,7 @@ def test_engine_with_entry_points_loads_rihg_from_the_installed_distribution(
     assert info[PLUGIN].version == version
     assert not info[PLUGIN].builtin
     assert info[PLUGIN].hooks == (
+        "ketenzorg_register_conference_kinds",
         "ketenzorg_register_instruments",
         "ketenzorg_register_rules",
         "ketenzorg_register_settings",
@@ -276,9 +278,11 @@ def test_restraining_order_blocks_advancing_and_raises_the_alert(rihg_engine: En
     result = decision.result(RULE)
     assert (result.status, result.gate, result.plugin) == (RuleStatus.FAILED, True, PLUGIN)
     assert [m.render("en") for m in result.missing] == [
-        "a case conference after the result of 13 January 2026"
+        "a restraining-order consultation after the RiHG of 2026-01-13"
     ]
-    assert result.message.render("nl") == "RiHG adviseert een tijdelijk huisverbod; nog geen MDO sindsdien"
+    assert result.message.render("nl") == (
+        "RiHG adviseert een tijdelijk huisverbod; nog geen huisverbodoverleg sindsdien"
+    )
     (alert,) = [a for a in decision.alerts if a.rule_id == RULE]
     assert alert.level is AlertLevel.IMMEDIATE_PROTECTION
     assert "temporary restraining order" in alert.message.render("en")
@@ -294,10 +298,16 @@ def test_red_in_different_parts_does_not_block(rihg_engine: Engine) -> None:
     assert rihg_engine.advance(case, at=day(8)).state.phase is Phase.RISK_DRIVEN_CARE
 
 
-def test_a_conference_after_the_result_clears_the_rule(rihg_engine: Engine) -> None:
+def test_an_ordinary_case_conference_does_not_clear_the_rule(rihg_engine: Engine) -> None:
+    case = assessed(rihg_engine, red("c1_fear", "c2_separation"))
+    case, _ = conference(rihg_engine, case, day(9))
+    assert rihg_engine.evaluate(case, at=day(9)).result(RULE).status is RuleStatus.FAILED
+
+
+def test_a_restraining_order_consultation_after_the_result_clears_the_rule(rihg_engine: Engine) -> None:
     case = assessed(rihg_engine, red("c1_fear", "c2_separation"))
     applied = case.events[-1].id
-    case, mdo = conference(rihg_engine, case, day(9))
+    case, mdo = conference(rihg_engine, case, day(9), kind=CONSULTATION)
     decision = rihg_engine.evaluate(case, at=day(9))
     result = decision.result(RULE)
     assert result.status is RuleStatus.PASSED
@@ -385,3 +395,60 @@ def test_a_misspelt_hook_in_an_installed_plugin_names_the_entry_point(broken_dis
         Engine(entry_points=True)
     assert caught.value.hook == "check_pending"
     assert caught.value.plugin == "broken"
+
+
+# --- levels, the referral, the conference kind, both languages -----------------------------------
+
+
+def test_the_result_names_its_level_and_the_level_maps_to_the_engines_urgency(rihg_engine: Engine) -> None:
+    spec = rihg_engine.instruments[PLUGIN].spec
+    assert [level.code for level in spec.levels] == ["low", "elevated", "restraining_order"]
+    assert spec.level("restraining_order").display.in_language("nl") == "tijdelijk huisverbod geadviseerd"
+    assert spec.level("elevated").urgency is Urgency.SOON
+    for answers, level in (
+        (red("a3_weapon", "a4_strangulation"), "restraining_order"),
+        (red("a3_weapon", "b1_prior_violence"), "elevated"),
+        ({}, "low"),
+    ):
+        result = rihg_engine.assess(ready_case(rihg_engine), PLUGIN, answers, at=day(8)).events[-1]
+        assert isinstance(result, InstrumentApplied)
+        assert result.result.level == level
+
+
+def test_an_advised_order_asks_for_a_referral_the_plan_carries_as_a_task(rihg_engine: Engine) -> None:
+    from ketenzorg import TaskStatus
+    from ketenzorg.case import open_tasks, tasks_from_actions
+
+    case = assessed(rihg_engine, red("a3_weapon", "a4_strangulation"))
+    (task,) = tasks_from_actions(case.state)
+    assert (task.kind, task.conference_kind, task.status) == ("referral", CONSULTATION, TaskStatus.OPEN)
+    assert task.text.in_language("en").startswith("Discuss the advised temporary restraining order")
+    assert open_tasks(case.state) == (task,)
+    assert tasks_from_actions(assessed(rihg_engine, red("a3_weapon")).state) == ()
+
+
+def test_the_conference_kind_is_registered_through_the_hook(rihg_engine: Engine) -> None:
+    kind = rihg_engine.conference_kinds[CONSULTATION]
+    assert (kind.name.nl, kind.name.en) == ("huisverbodoverleg", "restraining-order consultation")
+    assert rihg_engine.conference_kinds_of(PLUGIN) == (kind,)
+    assert Engine().conference_kinds.get(CONSULTATION) is None  # without the plugin: unknown
+
+
+def test_cli_plugins_shows_the_kind_and_the_setting_in_both_languages(installed: Path) -> None:
+    dutch = _cli(installed, "plugins", "--lang", "nl").stdout
+    assert "  overlegvorm rihg.huisverbod-overleg: huisverbodoverleg" in dutch
+    assert "  instelling restraining_order_per_part: geheel getal, standaard 2, 1 t/m 10; gewogen" in dutch
+    english = _cli(installed, "plugins").stdout
+    assert "  conference kind rihg.huisverbod-overleg: restraining-order consultation" in english
+    assert "  setting restraining_order_per_part: whole number, default 2, 1 to 10; weighed" in english
+    (entry,) = [p for p in json.loads(_cli(installed, "plugins", "--json").stdout) if p["name"] == PLUGIN]
+    assert entry["conference_kinds"] == [
+        {"code": CONSULTATION, "name": {"nl": "huisverbodoverleg", "en": "restraining-order consultation"}}
+    ]
+    (setting,) = entry["settings"]
+    assert (setting["name"], setting["type"], setting["minimum"], setting["maximum"]) == (
+        "restraining_order_per_part",
+        "int",
+        1,
+        10,
+    )

@@ -116,10 +116,11 @@ def test_the_schema_describes_every_key_of_an_item_and_of_a_spec() -> None:
 def test_a_good_file_is_accepted_by_both() -> None:
     data = _good()
     data["items"][0]["text"] = {**TEXT, "de": "Frage"}  # more languages than Dutch and English
+    data["levels"][0]["display"] = {**data["levels"][0]["display"], "de": "normal"}
     assert _schema_errors(data) == []
     spec = spec_from_data(data)
     assert [i.id for i in spec.items] == ["yes_no", "pick", "count", "note"]
-    assert [(level.code, level.display["en"]) for level in spec.levels] == [
+    assert [(level.code, level.display.en) for level in spec.levels] == [
         ("standard", "standard"),
         ("high", "high"),
     ]

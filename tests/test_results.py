@@ -9,6 +9,7 @@ result.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 import pytest
@@ -18,7 +19,7 @@ from ketenzorg.case import open_tasks, task_id, tasks_from_actions
 from ketenzorg.caseformat import dumps, loads
 from ketenzorg.conferences import CASE_CONFERENCE, MARAC, SAFETY_CHECK, ConferenceKind
 from ketenzorg.decision import RuleResult, RuleStatus
-from ketenzorg.domain import PlanTask, TaskStatus
+from ketenzorg.domain import PlanTask, TaskStatus, Text
 from ketenzorg.errors import InvalidEventError, ValidationError
 from ketenzorg.events import ConferenceHeld, InstrumentApplied, PlanRevised
 from ketenzorg.instruments import (
@@ -213,7 +214,7 @@ def test_a_referral_becomes_an_open_task_then_the_plan_carries_and_closes_it() -
     assert [(t.id, t.kind, t.conference_kind, t.status, t.source) for t in pending] == [
         (task_id(applied.id, 0), "referral", MARAC, TaskStatus.OPEN, applied.id)
     ]
-    assert pending[0].text == {"nl": "Verwijs naar de MARAC", "en": "Refer to the MARAC"}
+    assert pending[0].text == Text("Verwijs naar de MARAC", "Refer to the MARAC")
     assert open_tasks(case.state) == pending
 
     # the next plan revision carries it; from then on the plan holds its status
@@ -252,7 +253,7 @@ def test_a_task_naming_an_application_that_was_not_recorded_is_refused() -> None
 def test_the_shipped_kinds_and_a_plugins_own_kind_are_known_by_bilingual_name() -> None:
     kinds = _engine().conference_kinds
     assert {CASE_CONFERENCE, MARAC, SAFETY_CHECK, "org.huddle"} <= set(kinds)
-    assert kinds["org.huddle"].name == {"nl": "teamoverleg", "en": "team huddle"}
+    assert kinds["org.huddle"].name == Text("teamoverleg", "team huddle")
     assert set(Engine().conference_kinds) == {CASE_CONFERENCE, MARAC, SAFETY_CHECK}
 
 
@@ -369,3 +370,24 @@ def test_the_guides_scale_examples_run_and_load() -> None:
 
 TEXTS = {"nl": "x", "en": "x"}
 ITEM = {"id": "q", "text": TEXTS, "answer_type": "boolean"}
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda text: ResultLevel(code="high", display=text), "display"),
+        (lambda text: Action(kind="referral", text=text), "text"),
+        (lambda text: PlanTask(id="t-1", kind="referral", text=text), "text"),
+        (lambda text: ConferenceKind(code="org.huddle", name=text), "name"),
+    ],
+)
+def test_level_action_task_and_conference_kind_texts_are_texts_in_both_languages(
+    build: Any, field: str
+) -> None:
+    given = build({"nl": "Verwijs naar de MARAC", "en": "Refer to the MARAC"})
+    assert getattr(given, field) == Text("Verwijs naar de MARAC", "Refer to the MARAC")
+    assert build(Text("Verwijs", "Refer")) == build({"nl": "Verwijs", "en": "Refer"})
+    for one_language in ("Verwijs naar de MARAC", {"nl": "Verwijs naar de MARAC"}, Text("Verwijs")):
+        with pytest.raises(ValidationError) as raised:
+            build(one_language)
+        assert [p.path for p in raised.value.problems] == [field]

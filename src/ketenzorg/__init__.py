@@ -17,6 +17,7 @@ from ketenzorg._version import __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ketenzorg.case import Case, CaseState
+    from ketenzorg.conferences import ConferenceKind
     from ketenzorg.decision import (
         Alert,
         AlertLevel,
@@ -42,10 +43,12 @@ if TYPE_CHECKING:
         Person,
         PersonRole,
         Phase,
+        PlanTask,
         RecoveryGoal,
         Region,
         RiskFactor,
         SafetyAgreement,
+        TaskStatus,
         Text,
         WorkGoal,
         new_id,
@@ -78,9 +81,11 @@ if TYPE_CHECKING:
         TransitionKind,
     )
     from ketenzorg.hookspecs import hookimpl
+    from ketenzorg.instruments import Action, Condition, Missing, ResultLevel
     from ketenzorg.messages import Message
     from ketenzorg.pluginhost import PluginError, PluginTimeoutError
     from ketenzorg.policy import Policy
+    from ketenzorg.settings import Setting, Settings
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "ketenzorg.case": ("Case", "CaseState"),
@@ -109,14 +114,17 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "Person",
         "PersonRole",
         "Phase",
+        "PlanTask",
         "RecoveryGoal",
         "Region",
         "RiskFactor",
         "SafetyAgreement",
+        "TaskStatus",
         "Text",
         "WorkGoal",
         "new_id",
     ),
+    "ketenzorg.conferences": ("ConferenceKind",),
     "ketenzorg.engine": ("Engine",),
     "ketenzorg.errors": (
         "CaseFormatError",
@@ -145,14 +153,17 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "TransitionKind",
     ),
     "ketenzorg.hookspecs": ("hookimpl",),
+    "ketenzorg.instruments": ("Action", "Condition", "Missing", "ResultLevel"),
     "ketenzorg.messages": ("Message",),
     "ketenzorg.pluginhost": ("PluginError", "PluginTimeoutError"),
     "ketenzorg.policy": ("Policy",),
+    "ketenzorg.settings": ("Setting", "Settings"),
 }
 """Module -> the public names it defines; the same names, in the same modules, as imported above."""
 _MODULE_OF: dict[str, str] = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
+    "Action",
     "AgreementStatus",
     "Alert",
     "AlertLevel",
@@ -164,7 +175,9 @@ __all__ = [
     "CaseFormatError",
     "CaseOpened",
     "CaseState",
+    "Condition",
     "ConferenceHeld",
+    "ConferenceKind",
     "Decision",
     "Engine",
     "Event",
@@ -179,6 +192,7 @@ __all__ = [
     "Location",
     "MalformedInputError",
     "Message",
+    "Missing",
     "Organisation",
     "PartnerType",
     "Party",
@@ -191,6 +205,7 @@ __all__ = [
     "Phase",
     "PhaseChanged",
     "PlanRevised",
+    "PlanTask",
     "PluginError",
     "PluginTimeoutError",
     "Policy",
@@ -198,11 +213,15 @@ __all__ = [
     "Problem",
     "RecoveryGoal",
     "Region",
+    "ResultLevel",
     "RiskFactor",
     "RuleResult",
     "RuleStatus",
     "SafetyAgreement",
     "ScoreGiven",
+    "Setting",
+    "Settings",
+    "TaskStatus",
     "Text",
     "Transition",
     "TransitionBlockedError",

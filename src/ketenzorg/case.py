@@ -598,7 +598,7 @@ def tasks_from_actions(state: CaseState) -> tuple[PlanTask, ...]:
         PlanTask(
             id=task_id(applied.id, index),
             kind=action.kind,
-            text=dict(action.text),
+            text=action.text,
             conference_kind=action.conference_kind,
             source=applied.id,
         )

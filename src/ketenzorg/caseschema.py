@@ -18,7 +18,7 @@ import attrs
 import orjson
 
 from ketenzorg.caseformat import FORMAT_NAME, FORMAT_VERSION, ISO_DATETIME_PATTERN
-from ketenzorg.domain import Text
+from ketenzorg.domain import Text, bilingual
 from ketenzorg.events import EVENT_TYPES, Event
 from ketenzorg.instruments import Answer, Missing
 
@@ -59,7 +59,7 @@ class _Builder:
         for field in attrs.fields(cls):
             if not field.init:
                 continue
-            schema = self.type(hints[field.name])
+            schema = self.bilingual_text() if field.validator is bilingual else self.type(hints[field.name])
             extra = _validator_schema(field.validator)
             if extra:
                 schema = _constrain(schema, extra)
@@ -90,6 +90,19 @@ class _Builder:
                 ],
             }
         return {"$ref": "#/$defs/Text"}
+
+    def bilingual_text(self) -> dict[str, Any]:
+        """A text that must have both languages (a level's name, an action, a task)."""
+        if "BilingualText" not in self.defs:
+            visible = {"type": "string", "minLength": 1, "pattern": r"\S"}
+            self.defs["BilingualText"] = {
+                "description": "A text a person reads, in Dutch and in English.",
+                "type": "object",
+                "properties": {"nl": visible, "en": visible},
+                "required": ["nl", "en"],
+                "additionalProperties": False,
+            }
+        return {"$ref": "#/$defs/BilingualText"}
 
     def type(self, hint: Any) -> dict[str, Any]:
         if hint is Text:

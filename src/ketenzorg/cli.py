@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ketenzorg.loading import Format
     from ketenzorg.messages import Language
     from ketenzorg.pluginhost import PluginError
+    from ketenzorg.settings import Setting
 
 __all__ = ["main"]
 
@@ -387,33 +388,89 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
                     {"rule": r.id, "replaces": r.overrides} for r in overrides if r.plugin == info.name
                 ],
                 "overridden": [{"rule": r.id, "by": r.plugin} for r in overrides if r.overrides == info.name],
+                "conference_kinds": [
+                    {"code": k.code, "name": {"nl": k.name.nl, "en": k.name.en}}
+                    for k in engine.conference_kinds_of(info.name)
+                ],
+                "settings": [
+                    {
+                        "name": s.name,
+                        "type": s.type.__name__,
+                        "default": s.default,
+                        "minimum": s.minimum,
+                        "maximum": s.maximum,
+                        "choices": list(s.choices) if s.choices is not None else None,
+                        "description": None
+                        if s.description is None
+                        else {"nl": s.description.nl, "en": s.description.in_language("en")},
+                    }
+                    for s in engine.declared_settings(info.name).values()
+                ],
             }
             for info in infos
         ]
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
         return EXIT_OK
+    from ketenzorg.messages import Message, render
+
+    def say(key: str, **params: object) -> str:
+        return render(Message(f"plugins.{key}", params), args.lang)
+
     for info in infos:
         origin = (
-            f"{info.distribution} {info.version or '(version unknown)'}"
+            f"{info.distribution} {info.version or say('version_unknown')}"
             if info.distribution
-            else ("distribution unknown")
+            else say("distribution_unknown")
         )
-        kind = " (shipped)" if info.builtin else ""
+        kind = f" ({say('shipped')})" if info.builtin else ""
         _out(f"{info.name}{kind}: {origin}")
-        _out(f"  hooks: {', '.join(info.hooks) or '-'}")
+        _out(f"  {say('hooks')}: {', '.join(info.hooks) or '-'}")
         for inst in (i for i in instruments.values() if i.plugin == info.name):
-            _out(f"  instrument {inst.spec.id} {inst.spec.version}: {inst.spec.name[args.lang]}")
+            _out(f"  {say('instrument')} {inst.spec.id} {inst.spec.version}: {inst.spec.name[args.lang]}")
         own = [
-            f"{r.id} (overrides plugin {r.overrides!r})" if r.overrides else r.id
+            say("overrides", rule=r.id, plugin=repr(r.overrides)) if r.overrides else r.id
             for r in rules
             if r.plugin == info.name
         ]
         if own:
-            _out(f"  rules: {', '.join(own)}")
-        replaced = [f"{r.id} (by plugin {r.plugin!r})" for r in overrides if r.overrides == info.name]
+            _out(f"  {say('rules')}: {', '.join(own)}")
+        replaced = [
+            say("overridden_by", rule=r.id, plugin=repr(r.plugin))
+            for r in overrides
+            if r.overrides == info.name
+        ]
         if replaced:
-            _out(f"  overridden: {', '.join(replaced)}")
+            _out(f"  {say('overridden')}: {', '.join(replaced)}")
+        for conference_kind in engine.conference_kinds_of(info.name):
+            name = conference_kind.name.in_language(args.lang)
+            _out(f"  {say('conference_kind')} {conference_kind.code}: {name}")
+        for setting in engine.declared_settings(info.name).values():
+            _out(f"  {say('setting')} {setting.name}: {_setting_summary(setting, args.lang)}")
     return EXIT_OK
+
+
+def _setting_summary(setting: Setting, lang: Language) -> str:
+    """A declared setting as an organisation reads it: type, default, bounds, what it does."""
+    from ketenzorg.messages import Message, render
+
+    def say(key: str, **params: object) -> str:
+        return render(Message(key, params), lang)
+
+    def shown(value: object) -> str:
+        return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+    parts = [
+        say(f"setting_type.{setting.type.__name__}"),
+        say("plugins.default", value=shown(setting.default)),
+    ]
+    if setting.minimum is not None or setting.maximum is not None:
+        low = "" if setting.minimum is None else shown(setting.minimum)
+        high = "" if setting.maximum is None else shown(setting.maximum)
+        parts.append(say("plugins.range", minimum=low, maximum=high))
+    if setting.choices is not None:
+        parts.append(say("plugins.choices", choices=", ".join(setting.choices)))
+    summary = ", ".join(parts)
+    return f"{summary}; {setting.description.in_language(lang)}" if setting.description else summary
 
 
 def _cmd_assess(args: argparse.Namespace) -> int:
@@ -469,7 +526,8 @@ def _print_result(result: InstrumentResult, lang: Language, spec: InstrumentSpec
 
     if result.level is not None:  # the instrument's own level, by its name in the language
         levels = {level.code: level.display for level in spec.levels} if spec is not None else {}
-        _out(f"  {label('level')}: {levels[result.level][lang] if result.level in levels else result.level}")
+        name = levels[result.level].in_language(lang) if result.level in levels else result.level
+        _out(f"  {label('level')}: {name}")
 
     for key, value in (
         ("safety_code", result.safety_code),
@@ -486,7 +544,7 @@ def _print_result(result: InstrumentResult, lang: Language, spec: InstrumentSpec
     for line in result.advice:
         _out(f"  {label('advice')}: {line.in_language(lang)}")
     for action in result.actions:
-        _out(f"  {label('action')}: {action.text[lang]}")
+        _out(f"  {label('action')}: {action.text.in_language(lang)}")
     for line in result.explanation:
         _out(f"  . {line.in_language(lang)}")
 

@@ -8,12 +8,11 @@ an organisation's plugin uses to add its own; rules ask for a kind with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
 
-from ketenzorg.domain import bilingual, non_empty
+from ketenzorg.domain import Text, bilingual, non_empty, to_text
 
 __all__ = [
     "BUILTIN_CONFERENCE_KINDS",
@@ -44,7 +43,8 @@ class ConferenceKind:
     """A kind of conference: its code (as events record it) and its name in Dutch and English."""
 
     code: str = attrs.field(validator=_code)
-    name: Mapping[str, str] = attrs.field(validator=bilingual, hash=False)
+    name: Text = attrs.field(converter=to_text, validator=bilingual)
+    """The name in Dutch and English (a :class:`~ketenzorg.domain.Text` or ``{"nl": ..., "en": ...}``)."""
 
 
 BUILTIN_CONFERENCE_KINDS: Final[tuple[ConferenceKind, ...]] = (

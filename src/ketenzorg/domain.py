@@ -507,12 +507,10 @@ class RecoveryGoal:
 
 
 def bilingual(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """Require a text in Dutch and in English (``{"nl": ..., "en": ...}``), none empty."""
-    if not isinstance(value, Mapping) or not {"nl", "en"} <= set(value):
+    """Require a :class:`Text` in Dutch and in English (a field given ``{"nl": ..., "en": ...}``
+    converts with :func:`to_text`)."""
+    if not isinstance(value, Text) or value.en is None:
         raise _fail(attribute, "needs a text in 'nl' and in 'en'")
-    for lang, text in value.items():
-        if not isinstance(lang, str) or not isinstance(text, str) or not text.strip():
-            raise ValidationError([Problem(f"{attribute.name}.{lang}", "must not be empty")])
 
 
 @attrs.frozen(kw_only=True)
@@ -527,8 +525,8 @@ class PlanTask:
     id: str = id_field()
     kind: str = text_field()
     """What kind of task: an action's kind (``referral``) or the organisation's own code."""
-    text: Mapping[str, str] = attrs.field(validator=bilingual, hash=False)
-    """What to do, by language ("nl", "en")."""
+    text: Text = attrs.field(converter=to_text, validator=bilingual)
+    """What to do, in Dutch and English (given as a :class:`Text` or ``{"nl": ..., "en": ...}``)."""
     status: TaskStatus = attrs.field(default=TaskStatus.OPEN, validator=is_enum(TaskStatus))
     conference_kind: str | None = attrs.field(default=None, validator=optional_text)
     """For a referral to a conference: its kind (e.g. ``marac``)."""

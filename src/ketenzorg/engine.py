@@ -51,7 +51,7 @@ from ketenzorg.pluginhost import (
 from ketenzorg.policy import Policy
 from ketenzorg.rules import Finding, Rule, RuleContext
 from ketenzorg.ruleset import PluginRules, RuleSet, policy_fingerprint, policy_settings
-from ketenzorg.settings import Settings
+from ketenzorg.settings import Setting, Settings
 
 __all__ = ["Engine"]
 
@@ -172,6 +172,15 @@ class Engine:
     def settings(self, plugin: str) -> Settings:
         """A plugin's settings in this engine: its declared ones, from the policy or by default."""
         return self._host.settings.get(plugin, Settings())
+
+    def declared_settings(self, plugin: str) -> Mapping[str, Setting]:
+        """The settings ``plugin`` declares (name, type, default, bounds), by name."""
+        return self._host.declared_settings.get(plugin, {})
+
+    def conference_kinds_of(self, plugin: str) -> tuple[ConferenceKind, ...]:
+        """The conference kinds ``plugin`` registered, in registration order."""
+        owners = self._host.conference_kind_plugins
+        return tuple(kind for code, kind in self.conference_kinds.items() if owners.get(code) == plugin)
 
     def plugin_info(self) -> tuple[PluginInfo, ...]:
         """The loaded plugins with their distribution, version and hooks."""

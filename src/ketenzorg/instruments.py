@@ -17,6 +17,7 @@ import attrs
 from ketenzorg.domain import (
     RiskFactor,
     Text,
+    bilingual,
     is_optional_text,
     is_text,
     non_empty,
@@ -389,8 +390,9 @@ class ResultLevel:
     """
 
     code: str = attrs.field(validator=_code)
-    display: Mapping[str, str] = attrs.field(validator=_texts, hash=False)
-    """How the level is named, by language ("nl", "en")."""
+    display: Text = attrs.field(converter=to_text, validator=bilingual)
+    """How the level is named, in Dutch and English (a :class:`~ketenzorg.domain.Text` or
+    ``{"nl": ..., "en": ...}``)."""
     urgency: Urgency | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Urgency))
     )
@@ -508,8 +510,8 @@ class Action:
     """
 
     kind: str = attrs.field(validator=_code)
-    text: Mapping[str, str] = attrs.field(validator=_texts, hash=False)
-    """What to do, by language ("nl", "en")."""
+    text: Text = attrs.field(converter=to_text, validator=bilingual)
+    """What to do, in Dutch and English (a :class:`~ketenzorg.domain.Text` or ``{"nl": ..., "en": ...}``)."""
     conference_kind: str | None = attrs.field(default=None, validator=_optional_code)
 
 
@@ -702,7 +704,8 @@ def _levels_from_data(raw_levels: Any) -> tuple[tuple[ResultLevel, ...], list[Pr
             problems += found
             continue
         try:
-            levels.append(ResultLevel(code=raw["code"], display=raw["display"], **meaning))
+            display = {lang: raw["display"][lang] for lang in LANGUAGES_REQUIRED}  # others may be added
+            levels.append(ResultLevel(code=raw["code"], display=display, **meaning))
         except ValidationError as error:
             problems += [Problem(f"{path}.{p.path}", p.message) for p in error.problems]
     try:

@@ -416,6 +416,10 @@ class ConferenceKindRegistry(_Registry):
     def kinds(self) -> Mapping[str, ConferenceKind]:
         return {code: kind for code, (_, kind) in self._kinds.items()}
 
+    def plugins(self) -> Mapping[str, str]:
+        """The plugin that registered each kind, by code."""
+        return {code: plugin for code, (plugin, _) in self._kinds.items()}
+
 
 class InstrumentRegistry(_Registry):
     """Collects instruments during ``ketenzorg_register_instruments``."""
@@ -647,6 +651,7 @@ class PluginHost:
     ) -> Mapping[str, Settings]:
         registry = SettingRegistry()
         self._call_each("ketenzorg_register_settings", registry)
+        self.declared_settings: Mapping[str, Mapping[str, Setting]] = registry.settings()
         loaded = {name for name, plugin in self.pm.list_name_plugin() if plugin is not None}
         return resolve(given, registry.settings(), loaded=loaded, blocked=blocked)
 
@@ -658,6 +663,7 @@ class PluginHost:
     def _collect_conference_kinds(self) -> Mapping[str, ConferenceKind]:
         registry = ConferenceKindRegistry()
         self._call_each("ketenzorg_register_conference_kinds", registry)
+        self.conference_kind_plugins: Mapping[str, str] = registry.plugins()
         return registry.kinds()
 
     # --- notifications ---------------------------------------------------------------------------

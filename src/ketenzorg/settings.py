@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from ketenzorg.domain import Text, to_optional_text
 from ketenzorg.errors import PolicyError, Problem, ValidationError
 
 __all__ = ["FrozenMapping", "Setting", "SettingValue", "Settings", "accepts_settings", "resolve"]
@@ -122,8 +123,10 @@ class Setting:
     minimum: int | float | None = attrs.field(default=None, kw_only=True)
     maximum: int | float | None = attrs.field(default=None, kw_only=True)
     choices: tuple[str, ...] | None = attrs.field(default=None, kw_only=True, converter=_choices)
-    description: str = attrs.field(default="", kw_only=True)
-    """What the setting does, for the organisation that sets it (shown by ``ketenzorg plugins``)."""
+    description: Text | None = attrs.field(default=None, kw_only=True, converter=to_optional_text)
+    """What the setting does, for the organisation that sets it (shown by ``ketenzorg plugins``), in
+    Dutch and English (a :class:`~ketenzorg.domain.Text` or ``{"nl": ..., "en": ...}``; a plain
+    string, the older form, is shown as it is in both languages)."""
 
     def __attrs_post_init__(self) -> None:
         problems = [Problem(f"settings.{self.name}", message) for message in self._declaration_problems()]
@@ -170,8 +173,8 @@ class Setting:
             elif self.default not in self.choices:
                 yield "the default is not one of the choices"
         description: object = self.description  # the declared type is not checked at run time
-        if not isinstance(description, str):
-            yield "the description is a text"
+        if description is not None and not isinstance(description, Text):
+            yield "the description is a text {'nl': ..., 'en': ...}"
 
     def _value_problems(self, value: Any) -> Iterator[str]:
         """What is wrong with ``value`` for this setting; never repeating the value."""

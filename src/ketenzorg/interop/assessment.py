@@ -95,7 +95,7 @@ def _predictions(spec: InstrumentSpec, result: InstrumentResult) -> list[dict[st
     if result.safety_code is not None:
         predictions.append({"qualitativeRisk": concept("safety-code", result.safety_code.value)})
     if result.level is not None:  # the instrument's own level, in its own code system
-        display = {"display": spec.level(result.level).display["nl"]} if _on_scale(spec, result.level) else {}
+        display = {"display": spec.level(result.level).display.nl} if _on_scale(spec, result.level) else {}
         predictions.append(
             {
                 "extension": [xs(X_RESULT_LEVEL, result.level)],
@@ -143,8 +143,8 @@ def action_extension(action: Action) -> dict[str, Any]:
         extension=[
             xs("kind", action.kind),
             *optional("conferenceKind", action.conference_kind),
-            xs("nl", action.text["nl"]),
-            xs("en", action.text["en"]),
+            xs("nl", action.text.nl),
+            xs("en", action.text.in_language("en")),
         ],
     )
 

@@ -120,13 +120,13 @@ def _task(task: PlanTask) -> dict[str, Any]:
                     x("status", valueCoding=coding("task-status", task.status.value)),
                     *optional("conferenceKind", task.conference_kind),
                     *optional("source", task.source),
-                    xs("nl", task.text["nl"]),
-                    xs("en", task.text["en"]),
+                    xs("nl", task.text.nl),
+                    xs("en", task.text.in_language("en")),
                 ],
             )
         ],
         "status": _TASK_STATUS[task.status],
-        "description": task.text["nl"],
+        "description": task.text.nl,
     }
     return {"detail": detail}
 

@@ -13,11 +13,16 @@ Installed, it registers itself in the ``ketenzorg`` entry-point group as the plu
   is not answered was not observed. Two or more red signals in one part advise in principle a
   temporary restraining order (tijdelijk huisverbod, 10 days, extendable to 28): safety code red,
   urgency immediate. Otherwise any red signal gives orange / soon, else green / routine.
-  The red signals are reported as risk factors.
+  The red signals are reported as risk factors. The result names its level on the instrument's
+  own scale (``low``, ``elevated``, ``restraining_order``, declared in the data file with what
+  each means for urgency and advised setting), and a result that advises an order asks for a
+  referral to a restraining-order consultation: an action the plan carries as a task.
+- ``ketenzorg_register_conference_kinds``: the conference kind ``rihg.huisverbod-overleg``
+  (huisverbodoverleg, restraining-order consultation), beside the method's case conference,
+  MARAC and safety check.
 - ``ketenzorg_register_rules``: the gate rule ``rihg.restraining-order``. While the latest RiHG
-  result advises a restraining order and no case conference (MDO) has been held since, it raises
-  an immediate-protection alert and blocks advancing (and closing).
-
+  result advises a restraining order and no restraining-order consultation has been held since,
+  it raises an immediate-protection alert and blocks advancing (and closing).
 - ``ketenzorg_register_settings``: the setting ``restraining_order_per_part`` (1..10, default from
   the data file): how many weighed red signals in one part advise a restraining order. An
   organisation sets it in its policy: ``{"plugins": {"rihg": {"restraining_order_per_part": 3}}}``.
@@ -31,11 +36,13 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
+from ketenzorg.conferences import ConferenceKind
 from ketenzorg.decision import Alert, AlertLevel, RuleResult, RuleStatus
 from ketenzorg.domain import RiskFactor, Text
 from ketenzorg.events import InstrumentApplied
 from ketenzorg.hookspecs import hookimpl
 from ketenzorg.instruments import (
+    Action,
     Answer,
     Classification,
     InstrumentResult,
@@ -46,17 +53,19 @@ from ketenzorg.instruments import (
     spec_from_data,
 )
 from ketenzorg.messages import Message
-from ketenzorg.pluginhost import InstrumentRegistry, RuleRegistry, SettingRegistry
+from ketenzorg.pluginhost import ConferenceKindRegistry, InstrumentRegistry, RuleRegistry, SettingRegistry
 from ketenzorg.rules import Finding, RuleContext, rule
 from ketenzorg.settings import Setting, Settings
 
 __all__ = [
+    "CONSULTATION",
     "INSTRUMENT_ID",
     "RESTRAINING_ORDER",
     "RULE_ID",
     "THRESHOLD_SETTING",
     "Rihg",
     "advises_restraining_order",
+    "ketenzorg_register_conference_kinds",
     "ketenzorg_register_instruments",
     "ketenzorg_register_rules",
     "ketenzorg_register_settings",
@@ -70,6 +79,15 @@ INSTRUMENT_ID = "rihg"
 RULE_ID = "rihg.restraining-order"
 RESTRAINING_ORDER = "restraining_order"
 """The classification code of a result that advises a temporary restraining order."""
+
+CONSULTATION = ConferenceKind(
+    code="rihg.huisverbod-overleg",
+    name={"nl": "huisverbodoverleg", "en": "restraining-order consultation"},
+)
+"""The conference kind in which an advised restraining order is weighed (the plugin's own kind)."""
+
+LEVEL_LOW, LEVEL_ELEVATED, LEVEL_ORDER = "low", "elevated", "restraining_order"
+"""The levels of the instrument's own scale (declared with their meaning in ``rihg.json``)."""
 
 THRESHOLD_SETTING = "restraining_order_per_part"
 """The setting an organisation may give: weighed red signals in one part that advise an order."""
@@ -146,8 +164,13 @@ class Rihg:
         unknown = sum(1 for item in self.spec.items if answers.get(item.id) == YELLOW)
         classifications: tuple[Classification, ...] = ()
         advice: list[Text] = []
+        actions: tuple[Action, ...] = ()
         if order_parts:
-            code, urgency = SafetyCode.RED, Urgency.IMMEDIATE
+            code, urgency, level = SafetyCode.RED, Urgency.IMMEDIATE, LEVEL_ORDER
+            # the plan carries the referral as a task until the consultation is done
+            actions = (
+                Action(kind="referral", text=self.data["referral"], conference_kind=CONSULTATION.code),
+            )
             order = self.data["restraining_order"]
             classifications = (
                 Classification(code=order["code"], display=order["display"], emphasis=order["emphasis"]),
@@ -155,10 +178,10 @@ class Rihg:
             parts_text = {lang: ", ".join(names[s][lang] for s in order_parts) for lang in ("nl", "en")}
             advice.append(text(advice_data["restraining_order"], count=threshold, parts=parts_text))
         elif red:
-            code, urgency = SafetyCode.ORANGE, Urgency.SOON
+            code, urgency, level = SafetyCode.ORANGE, Urgency.SOON, LEVEL_ELEVATED
             advice.append(Text.of(advice_data["red"]))
         else:
-            code, urgency = SafetyCode.GREEN, Urgency.ROUTINE
+            code, urgency, level = SafetyCode.GREEN, Urgency.ROUTINE, LEVEL_LOW
         if unknown:
             advice.append(text(advice_data["unknown"], count=unknown))
         if red:
@@ -181,6 +204,8 @@ class Rihg:
             urgency=urgency,
             advice=tuple(advice),
             explanation=tuple(explanation),
+            level=level,
+            actions=actions,
         )
 
 
@@ -217,14 +242,13 @@ def restraining_order_rule(ctx: RuleContext) -> Finding:
             en="The latest RiHG does not advise a temporary restraining order",
         )
         return Finding(RuleResult(RULE_ID, RuleStatus.PASSED, message, tuple(evidence), gate=True))
-    conferences = sorted(
-        (c for c in ctx.state.conferences.values() if applied.at < c.at <= ctx.at), key=lambda c: c.at
-    )
-    if conferences:
-        evidence.append(ctx.conference_evidence(conferences[0]))
+    consultation = ctx.last_conference(CONSULTATION.code, since=applied)
+    if consultation is not None:
+        evidence.append(ctx.conference_evidence(consultation))
         message = Message.literal(
-            nl="Het RiHG-advies tijdelijk huisverbod is in een MDO gewogen",
-            en="The RiHG advice of a temporary restraining order was weighed in a case conference",
+            nl="Het RiHG-advies tijdelijk huisverbod is in een huisverbodoverleg gewogen",
+            en="The RiHG advice of a temporary restraining order was weighed in a "
+            "restraining-order consultation",
         )
         return Finding(RuleResult(RULE_ID, RuleStatus.PASSED, message, tuple(evidence), gate=True))
     text = Message.literal(
@@ -238,10 +262,15 @@ def restraining_order_rule(ctx: RuleContext) -> Finding:
         tuple(evidence),
     )
     message = Message.literal(
-        nl="RiHG adviseert een tijdelijk huisverbod; nog geen MDO sindsdien",
-        en="RiHG advises a temporary restraining order; no case conference since",
+        nl="RiHG adviseert een tijdelijk huisverbod; nog geen huisverbodoverleg sindsdien",
+        en="RiHG advises a temporary restraining order; no restraining-order consultation since",
     )
-    missing = (Message("missing.conference_after", {"date": applied.at}),)
+    missing = (
+        Message.literal(
+            nl=f"een huisverbodoverleg na de RiHG van {applied.at:%d-%m-%Y}",
+            en=f"a restraining-order consultation after the RiHG of {applied.at:%Y-%m-%d}",
+        ),
+    )
     result = RuleResult(RULE_ID, RuleStatus.FAILED, message, tuple(evidence), missing, gate=True)
     return Finding(result, (alert,))
 
@@ -258,9 +287,18 @@ def ketenzorg_register_settings(registry: SettingRegistry) -> None:
             Rihg().default_threshold,
             minimum=1,
             maximum=10,
-            description="weighed red signals in one part from which a restraining order is advised",
+            description={
+                "nl": "gewogen rode signalen in één deel vanaf waar een huisverbod wordt geadviseerd",
+                "en": "weighed red signals in one part from which a restraining order is advised",
+            },
         )
     )
+
+
+@hookimpl
+def ketenzorg_register_conference_kinds(registry: ConferenceKindRegistry) -> None:
+    """Register the restraining-order consultation (``rihg.huisverbod-overleg``)."""
+    registry.add(CONSULTATION)
 
 
 @hookimpl

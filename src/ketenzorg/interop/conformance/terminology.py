@@ -220,7 +220,7 @@ def _level_system(registered: RegisteredInstrument, taken: set[str]) -> list[dic
         f"Niveaus {spec.name['nl']}",
         f"The levels of the result scale of the instrument {spec.name['en']} (version {spec.version}), "
         "from the lowest to the highest.",
-        tuple(Concept(level.code, level.display["nl"], level.display["en"]) for level in spec.levels),
+        tuple(Concept(lv.code, lv.display.nl, lv.display.in_language("en")) for lv in spec.levels),
     )
     url = f"{base}/CodeSystem/{name}"
     who = publisher(registered)
