@@ -147,8 +147,9 @@ def test_destroy_then_show_is_not_found(phase1: tuple[Path, str]) -> None:
     unconfirmed = run_cli("store", "destroy", case_id, "--reason", "ECLI:NL:X", "--store", str(store), *ACTOR)
     assert unconfirmed.returncode == 2
     destroyed = run_cli(
-        "store", "destroy", case_id, "--reason", "ECLI:NL:X", "--yes", "--store", str(store), *ACTOR
-    )
+        "store", "destroy", case_id, "--reason", "ECLI:NL:X", "--yes", "--force-early", "court order",
+        "--store", str(store), *ACTOR,
+    )  # fmt: skip
     assert destroyed.returncode == 0, destroyed.stderr
     shown = run_cli("store", "show", case_id, "--store", str(store))
     assert shown.returncode == 1

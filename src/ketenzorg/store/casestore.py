@@ -280,9 +280,21 @@ class CaseStore:
         self, case_id: str, *, reason: str, actor: Actor, command: str = "store destroy"
     ) -> AuditRecord:
         """Delete the case's events physically (no trace left in the store's files) and record the
-        destruction, without content, in the audit log. The case id stays, marked destroyed."""
+        destruction, without content, in the audit log. The case id stays, marked destroyed.
+
+        A case under legal hold (:mod:`ketenzorg.store.retention`) is refused with
+        :class:`~ketenzorg.store.retention.LegalHoldError`."""
+        from ketenzorg.store.retention import LegalHoldError, legal_hold
+
         if not isinstance(reason, str) or not reason.strip():
             raise InvalidEventError([Problem("reason", "expected a non-empty text")])
+        hold = legal_hold(self, case_id)
+        if hold is not None:
+            raise LegalHoldError(
+                self.name,
+                f"case {case_id} is under legal hold (audit record {hold.seq}, set {hold.entry.at} by "
+                f"{hold.entry.user}); lift it with `store release` first",
+            )
         version, _ = self.backend.read_case(case_id)
         entry = AuditEntry.make(
             "destroy",

@@ -27,7 +27,7 @@ __all__ = [
 GENESIS_HASH: Final = "0" * 64
 """The ``prev_hash`` of the first audit record of a case."""
 
-AuditAction = Literal["append", "disclosure", "destroy"]
+AuditAction = Literal["append", "disclosure", "destroy", "hold", "release"]
 
 
 def _text(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
