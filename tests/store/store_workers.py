@@ -47,3 +47,32 @@ def writer(location: str, shared_case: str, own_case: str, rounds: int, barrier:
     finally:
         store.close()
     return {"acked": acked, "conflicts": conflicts}
+
+
+def append_until_killed(location: str, case_id: str, out: Any) -> None:
+    """Append batches of two incidents to ``case_id`` for ever (a conflict: read again and retry),
+    writing each acknowledged event id to ``out`` only after its append returned; the kill test
+    stops this process with SIGKILL at a random moment. Writes ``ready`` once the store is open."""
+    store = CaseStore.open(location, engine=engine_with(clock=clock))
+    out.write("ready\n")
+    out.flush()
+    while True:
+        stored = store.load(case_id)
+        batch = [
+            IncidentReported(
+                at=day(1 + (stored.version + k) / 10_000), severity=IncidentSeverity.MINOR, acute=False
+            )
+            for k in (0, 1)
+        ]
+        try:
+            store.append(case_id, batch, expected_version=stored.version, actor=ACTOR, command="kill")
+        except VersionConflictError:
+            continue
+        out.write("".join(f"{event.id}\n" for event in batch))
+        out.flush()
+
+
+if __name__ == "__main__":
+    import sys
+
+    append_until_killed(sys.argv[1], sys.argv[2], sys.stdout)
