@@ -192,3 +192,189 @@ def test_no_secret_location_in_any_output(tmp_path: Path) -> None:
     assert case_id in outputs[1].stdout
     for result in outputs:
         assert SECRET_SHELTER.name not in result.stdout + result.stderr
+
+
+# --- plan, join, leave, setting, assess ------------------------------------------------------------
+
+
+def _show(store: Path, case_id: str) -> dict[str, object]:
+    result = run_cli("store", "show", case_id, "--json", "--store", str(store))
+    assert result.returncode == 0, result.stderr
+    shown: dict[str, object] = json.loads(result.stdout)
+    return shown
+
+
+def _plan_file(tmp_path: Path, **changes: object) -> Path:
+    """The demo's plan_revised event as the case format writes it, without its id and at."""
+    events = caseformat.case_to_dict(walk()[1].case)["events"]
+    plan = next(e for e in reversed(events) if e["type"] == "plan_revised")
+    del plan["id"], plan["at"]
+    plan["agreements"][0]["what"] = "Afspraak herzien"
+    plan |= changes
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    return path
+
+
+def test_store_plan_records_a_revision(phase1: tuple[Path, str], tmp_path: Path) -> None:
+    store, case_id = phase1
+    result = run_cli(
+        "store", "plan", case_id, "--from", str(_plan_file(tmp_path)), "--expected-version", "10",
+        "--json", "--store", str(store), *ACTOR,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["version"] == 11
+    plan = _show(store, case_id)["plan"]
+    assert isinstance(plan, dict)
+    assert plan["version"] == 2
+    assert plan["agreements"][0]["what"] == "Afspraak herzien"
+
+
+def test_store_plan_refuses_a_bad_file(phase1: tuple[Path, str], tmp_path: Path) -> None:
+    store, case_id = phase1
+    bad = _plan_file(tmp_path, agreements=[{"id": "a1", "what": "x", "status": "Jan de Vries"}])
+    result = run_cli("store", "plan", case_id, "--from", str(bad), "--store", str(store), *ACTOR)
+    assert result.returncode == 2
+    assert "agreements[0].status" in result.stderr
+    assert "Jan de Vries" not in result.stderr
+    wrong_type = _plan_file(tmp_path, type="score_given")
+    result = run_cli("store", "plan", case_id, "--from", str(wrong_type), "--store", str(store), *ACTOR)
+    assert result.returncode == 2
+    assert "type" in result.stderr
+    assert _show(store, case_id)["version"] == 10
+
+
+def test_store_join_and_leave(phase1: tuple[Path, str], tmp_path: Path) -> None:
+    store, case_id = phase1
+    party = {"id": "p-ggz-2", "role": "chain_partner", "name": "GGZ Test", "partner_type": "ggz"}
+    (tmp_path / "party.json").write_text(json.dumps(party), encoding="utf-8")
+    joined = run_cli(
+        "store", "join", case_id, "--party-file", str(tmp_path / "party.json"), "--json",
+        "--store", str(store), *ACTOR,
+    )  # fmt: skip
+    assert joined.returncode == 0, joined.stderr
+    members = _show(store, case_id)["members"]
+    assert isinstance(members, list)
+    assert {m["party_id"]: m["current"] for m in members}["p-ggz-2"] is True
+    left = run_cli(
+        "store", "leave", case_id, "--party", "p-ggz-2", "--reason", "done", "--expected-version", "11",
+        "--store", str(store), *ACTOR,
+    )  # fmt: skip
+    assert left.returncode == 0, left.stderr
+    assert "recorded leave" in left.stdout
+    members = _show(store, case_id)["members"]
+    assert isinstance(members, list)
+    assert {m["party_id"]: m["current"] for m in members}["p-ggz-2"] is False
+
+
+def test_store_join_refuses_a_bad_party(phase1: tuple[Path, str], tmp_path: Path) -> None:
+    store, case_id = phase1
+    party = {"id": "p-x", "role": "surgeon", "name": "Jan de Vries"}
+    (tmp_path / "party.json").write_text(json.dumps(party), encoding="utf-8")
+    result = run_cli(
+        "store", "join", case_id, "--party-file", str(tmp_path / "party.json"), "--store", str(store), *ACTOR
+    )
+    assert result.returncode == 2
+    assert "role" in result.stderr
+    assert "Jan de Vries" not in result.stderr + result.stdout
+    assert _show(store, case_id)["version"] == 10
+
+
+def test_store_leave_refuses_an_unknown_party(phase1: tuple[Path, str]) -> None:
+    store, case_id = phase1
+    result = run_cli("store", "leave", case_id, "--party", "nobody", "--store", str(store), *ACTOR)
+    assert result.returncode == 1
+    assert "--party" in result.stderr
+    assert _show(store, case_id)["version"] == 10
+
+
+def test_store_setting_never_shows_a_secret_location(phase1: tuple[Path, str], tmp_path: Path) -> None:
+    store, case_id = phase1
+    secret = "Geheime Opvang Zuid"
+    (tmp_path / "loc.json").write_text(json.dumps({"id": "loc-2", "name": secret, "secret": True}), "utf-8")
+    loc = str(tmp_path / "loc.json")
+    ambulant = run_cli("store", "setting", case_id, "--kind", "ambulant", "--store", str(store), *ACTOR)
+    shelter = run_cli(
+        "store", "setting", case_id, "--kind", "shelter", "--location-file", loc,
+        "--json", "--store", str(store), *ACTOR,
+    )  # fmt: skip
+    outputs = [ambulant, shelter]
+    assert [o.returncode for o in outputs] == [0, 0], [o.stderr for o in outputs]
+    # A secret location with an address is refused, naming the field, not the location.
+    leaky = {"id": "loc-3", "name": secret, "secret": True, "address": "Straat 1"}
+    (tmp_path / "leaky.json").write_text(json.dumps(leaky), "utf-8")
+    refused = run_cli(
+        "store", "setting", case_id, "--kind", "shelter", "--location-file", str(tmp_path / "leaky.json"),
+        "--store", str(store), *ACTOR,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "address" in refused.stderr
+    outputs.append(refused)
+    no_location = run_cli("store", "setting", case_id, "--kind", "shelter", "--store", str(store), *ACTOR)
+    assert no_location.returncode == 2
+    assert "--location-file" in no_location.stderr
+    for args in (("show", case_id), ("show", case_id, "--json"), ("list",), ("verify",)):
+        outputs.append(run_cli("store", *args, "--store", str(store)))
+    for output in outputs:
+        assert secret not in output.stdout + output.stderr
+        assert "Straat 1" not in output.stdout + output.stderr
+    assert _show(store, case_id)["version"] == 12
+
+
+def test_store_assess_records_the_instrument(phase1: tuple[Path, str], tmp_path: Path) -> None:
+    from ketenzorg.demo import GEWELDSANALYSE_ANSWERS, P_PRACTITIONER
+
+    store, case_id = phase1
+    answers = caseformat.converter().unstructure(dict(GEWELDSANALYSE_ANSWERS))
+    (tmp_path / "answers.json").write_text(json.dumps(answers), "utf-8")
+    result = run_cli(
+        "store", "assess", case_id, "geweldsanalyse", str(tmp_path / "answers.json"), "--by",
+        P_PRACTITIONER.id, "--json", "--store", str(store), *ACTOR,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["version"] == 11
+    assert "result" in shown
+    assert shown["subject"] is None
+    text = run_cli(
+        "store", "assess", case_id, "geweldsanalyse", str(tmp_path / "answers.json"), "--by",
+        P_PRACTITIONER.id, "--store", str(store), *ACTOR,
+    )  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    assert "recorded assess" in text.stdout
+
+
+def test_store_assess_refuses_an_unknown_party(phase1: tuple[Path, str], tmp_path: Path) -> None:
+    from ketenzorg.demo import GEWELDSANALYSE_ANSWERS
+
+    store, case_id = phase1
+    answers = caseformat.converter().unstructure(dict(GEWELDSANALYSE_ANSWERS))
+    (tmp_path / "answers.json").write_text(json.dumps(answers), "utf-8")
+    result = run_cli(
+        "store", "assess", case_id, "geweldsanalyse", str(tmp_path / "answers.json"), "--by", "nobody",
+        "--store", str(store), *ACTOR,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "--by" in result.stderr
+    (tmp_path / "bad.json").write_text(json.dumps({"no-such-item": 1}), "utf-8")
+    bad = run_cli(
+        "store", "assess", case_id, "geweldsanalyse", str(tmp_path / "bad.json"), "--by", "nobody",
+        "--store", str(store), *ACTOR,
+    )  # fmt: skip
+    assert bad.returncode in (1, 2)
+    assert "bad.json" in bad.stderr
+    assert _show(store, case_id)["version"] == 10
+
+
+def test_new_store_commands_on_the_demo_store_hide_the_shelter(tmp_path: Path) -> None:
+    store = str(tmp_path / "demo.db")
+    assert run_cli("demo", "--store", store, *ACTOR).returncode == 0
+    case_id = walk()[-1].case.case_id
+    outputs = [
+        run_cli("store", "leave", case_id, "--party", POLICE, "--store", store, *ACTOR),
+        run_cli("store", "setting", case_id, "--kind", "ambulant", "--json", "--store", store, *ACTOR),
+    ]
+    for output in outputs:
+        assert output.returncode in (0, 1), output.stderr
+        assert "Traceback" not in output.stderr
+        assert SECRET_SHELTER.name not in output.stdout + output.stderr

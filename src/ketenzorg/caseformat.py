@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
@@ -56,7 +56,10 @@ __all__ = [
     "converter",
     "dumps",
     "loads",
+    "structure",
 ]
+
+_T = TypeVar("_T")
 
 FORMAT_NAME: Final = "ketenzorg.case"
 FORMAT_VERSION: Final = 1
@@ -508,6 +511,16 @@ def case_from_dict(data: Any) -> Case:
         return Case(str(case_id), events)
     except InvalidEventError as error:
         raise CaseFormatError(error.problems) from None
+
+
+def structure(data: Any, cls: type[_T]) -> _T:
+    """Read one object of the case format (an event without its ``type``, a party, a location)
+    from plain data; raises :class:`CaseFormatError` listing every problem with its path."""
+    try:
+        result: _T = converter().structure(data, cls)
+    except Exception as exc:  # every structuring failure becomes a problem with a path
+        raise CaseFormatError(_problems(exc, "")) from None
+    return result
 
 
 def dumps(case: Case) -> bytes:

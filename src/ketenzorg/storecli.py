@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ketenzorg.cli import (
     EXIT_NEGATIVE,
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from ketenzorg.store import Actor, CaseStore, StoredCase
 
 __all__ = ["register"]
+
+_T = TypeVar("_T")
 
 USER_ENV = "KETENZORG_USER"
 ROLE_ENV = "KETENZORG_ROLE"
@@ -92,8 +94,15 @@ def _record(
     args: argparse.Namespace,
     command: str,
     change: Callable[[Engine, Case], Case],
+    *,
+    options: dict[str, str] | None = None,
+    result: Callable[[Engine, Case], tuple[dict[str, Any], Callable[[], None]]] | None = None,
 ) -> int:
-    """Load the case, make the change through the engine, append what it added, show the decision."""
+    """Load the case, make the change through the engine, append what it added, show the decision.
+
+    ``options`` names the option behind a field the engine refuses; ``result`` gives what the change
+    produced beyond the decision (for ``--json``) and how to print it.
+    """
     from ketenzorg.errors import InvalidEventError, Problem
 
     who = actor(args)
@@ -112,27 +121,32 @@ def _record(
                 "description": "--description",
                 "reported_by": "--by",
                 "participants": "--participants",
+                **(options or {}),
             }
             problems = [Problem(options.get(p.path, p.path), p.message) for p in error.problems]
             raise InvalidEventError(problems, source=args.case) from None
         added = new.events[len(stored.case.events) :]
-        result = store.append(
+        appended = store.append(
             args.case, added, expected_version=stored.version, actor=who, command=f"store {command}"
         )
     decision = engine.evaluate(new, at=max(engine.clock(), new.state.latest_at))
+    shown, describe = result(engine, new) if result is not None else ({}, None)
     if args.json:
         sys.stdout.write(
             _dumps_json(
                 {
                     "case_id": args.case,
-                    "version": result.version,
+                    "version": appended.version,
                     "event_ids": [e.id for e in added],
+                    **shown,
                     "decision": decision.to_dict(args.lang),
                 }
             )
         )
         return EXIT_OK
-    _out(f"recorded {command} in case {args.case} (version {result.version})")
+    _out(f"recorded {command} in case {args.case} (version {appended.version})")
+    if describe is not None:
+        describe()
     _out(decision.explain(args.lang))
     _print_blocking_parties(decision, new, args.lang)
     return EXIT_OK
@@ -408,6 +422,151 @@ def _cmd_close(args: argparse.Namespace) -> int:
         "close",
         lambda engine, case: engine.close(case, handover_to=handover, summary=args.summary or ""),
     )
+
+
+def _file_object(path: str, what: str) -> dict[str, Any]:
+    """A JSON object from ``path`` (``what`` says what it should hold, for the error)."""
+    from ketenzorg.errors import MalformedInputError
+    from ketenzorg.loading import load_json
+
+    data = load_json(path)
+    if not isinstance(data, dict):
+        raise MalformedInputError.at(path, f"expected {what}")
+    return data
+
+
+def _structure(path: str, data: dict[str, Any], cls: type[_T]) -> _T:
+    """``data`` as ``cls`` of the case format; a problem is the file's (exit 2), named by its path."""
+    from ketenzorg import caseformat
+    from ketenzorg.errors import CaseFormatError, MalformedInputError
+
+    try:
+        return caseformat.structure(data, cls)
+    except CaseFormatError as error:
+        raise MalformedInputError(error.problems, source=path) from None
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from ketenzorg import caseformat
+    from ketenzorg.domain import new_id
+    from ketenzorg.errors import MalformedInputError
+    from ketenzorg.events import PlanRevised
+
+    # The shape a case file gives a plan_revised event; its type, id and at may be left out.
+    data = _file_object(args.source, "a plan_revised event object, as the case format writes it")
+    if data.get("type", PlanRevised.type) != PlanRevised.type:
+        raise MalformedInputError.at(args.source, f"expected {PlanRevised.type!r}", "type")
+    if "at" in data and args.at is not None:
+        raise _UsageError("--at: the plan file gives its own `at`; leave one of them out")
+    body = {key: value for key, value in data.items() if key != "type"}
+    body.setdefault("id", new_id())
+
+    def change(engine: Engine, case: Case) -> Case:
+        if "at" not in body:
+            body["at"] = caseformat.converter().unstructure(_at(args, engine, case))
+        return engine.record(case, _structure(args.source, body, PlanRevised))
+
+    return _record(args, "plan", change, options={"conference_id": f"{args.source}: conference_id"})
+
+
+def _cmd_join(args: argparse.Namespace) -> int:
+    from ketenzorg.domain import Party, new_id
+    from ketenzorg.events import PartyJoined
+
+    party = _structure(
+        args.party_file, _file_object(args.party_file, "a party object (id, role, name, ...)"), Party
+    )
+
+    def change(engine: Engine, case: Case) -> Case:
+        return engine.record(case, PartyJoined(id=new_id(), at=_at(args, engine, case), party=party))
+
+    return _record(args, "join", change, options={"party": "--party-file", "party.id": "--party-file: id"})
+
+
+def _cmd_leave(args: argparse.Namespace) -> int:
+    from ketenzorg.domain import new_id
+    from ketenzorg.events import PartyLeft
+
+    def change(engine: Engine, case: Case) -> Case:
+        event = PartyLeft(
+            id=new_id(), at=_at(args, engine, case), party_id=args.party, reason=args.reason or ""
+        )
+        return engine.record(case, event)
+
+    return _record(args, "leave", change, options={"reason": "--reason"})
+
+
+def _cmd_setting(args: argparse.Namespace) -> int:
+    from ketenzorg.domain import CareSetting, CareSettingKind, Location, new_id
+    from ketenzorg.errors import InvalidEventError, Problem
+    from ketenzorg.events import CareSettingChanged
+
+    kind = CareSettingKind(args.kind)
+    location = None
+    if args.location_file:
+        what = "a location object (id, name, secret)"
+        location = _structure(args.location_file, _file_object(args.location_file, what), Location)
+    if kind is CareSettingKind.SHELTER and location is None:
+        raise _UsageError("--location-file: a shelter stay needs its location")
+    try:
+        setting = CareSetting(kind=kind, location=location)
+    except (ValueError, TypeError):
+        # Never the location itself in the message: a secret location's name must not leave.
+        raise InvalidEventError(
+            [Problem("--location-file", "does not fit this kind of care setting")]
+        ) from None
+
+    def change(engine: Engine, case: Case) -> Case:
+        event = CareSettingChanged(
+            id=new_id(), at=_at(args, engine, case), care_setting=setting, reason=args.reason or ""
+        )
+        return engine.record(case, event)
+
+    return _record(args, "setting", change, options={"care_setting": "--kind", "reason": "--reason"})
+
+
+def _cmd_assess(args: argparse.Namespace) -> int:
+    from ketenzorg import caseformat
+    from ketenzorg.cli import _print_result
+    from ketenzorg.events import InstrumentApplied
+    from ketenzorg.instruments import ResponseError
+    from ketenzorg.loading import load_json
+
+    answers = load_json(args.answers)
+    if isinstance(answers, dict):  # {"missing": "unknown"}: as the case format writes it
+        answers = {key: caseformat.answer_from_json(value) for key, value in answers.items()}
+
+    def change(engine: Engine, case: Case) -> Case:
+        try:
+            return engine.assess(
+                case,
+                args.instrument,
+                answers,
+                at=_at(args, engine, case),
+                applied_by=args.by,
+                subject=args.subject,
+            )
+        except ResponseError as error:
+            raise error.with_source(args.answers) from None
+
+    def result(engine: Engine, case: Case) -> tuple[dict[str, Any], Callable[[], None]]:
+        applied = case.events[-1]
+        assert isinstance(applied, InstrumentApplied)
+        shown = {
+            "result": caseformat.converter().unstructure(applied.result),
+            "subject": applied.subject,
+        }
+        spec = engine.instruments[args.instrument].spec
+
+        def describe() -> None:
+            _out(f"{spec.name[args.lang]} {spec.version}")
+            _print_result(applied.result, args.lang, spec)
+            _out("")
+
+        return shown, describe
+
+    options = {"applied_by": "--by", "instrument_id": "INSTRUMENT", "subject": "--subject"}
+    return _record(args, "assess", change, options=options, result=result)
 
 
 # --- leaving the store ---------------------------------------------------------------------------
@@ -703,6 +862,54 @@ def register(sub: Any) -> None:
     case_arg(close)
     close.add_argument("--handover", required=True, metavar="ID,...", help="who the care is handed over to")
     close.add_argument("--summary", metavar="TEXT")
+
+    plan = command("plan", "record a plan revision from a file", _cmd_plan, write=True)
+    case_arg(plan)
+    plan.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="PLAN.json",
+        help="a plan_revised event as the case format writes it (type, id and at may be left out)",
+    )
+    at_arg(plan)
+
+    join = command("join", "record a party joining the care team", _cmd_join, write=True)
+    case_arg(join)
+    join.add_argument(
+        "--party-file",
+        required=True,
+        metavar="PARTY.json",
+        help="the party as the case format writes it (id, role, name, partner_type, person_id)",
+    )
+    at_arg(join)
+
+    leave = command("leave", "record a party leaving the care team", _cmd_leave, write=True)
+    case_arg(leave)
+    leave.add_argument("--party", required=True, metavar="PARTY_ID")
+    leave.add_argument("--reason", metavar="TEXT")
+    at_arg(leave)
+
+    setting = command("setting", "record a change of care setting", _cmd_setting, write=True)
+    case_arg(setting)
+    setting.add_argument("--kind", required=True, choices=("ambulant", "shelter"))
+    setting.add_argument(
+        "--location-file",
+        metavar="LOC.json",
+        help="the location (id, name, secret; a secret location has no address); needed for a shelter",
+    )
+    setting.add_argument("--reason", metavar="TEXT")
+    at_arg(setting)
+
+    assess = command("assess", "apply an instrument and record its result", _cmd_assess, write=True)
+    case_arg(assess)
+    assess.add_argument("instrument", metavar="INSTRUMENT", help="the instrument id")
+    assess.add_argument("answers", metavar="ANSWERS.json", help="the answers, by item id")
+    assess.add_argument("--by", required=True, metavar="PARTY_ID", help="the party that applied it")
+    assess.add_argument(
+        "--subject", metavar="PERSON_ID", help="the person assessed, if not the client (a child, ...)"
+    )
+    at_arg(assess)
 
     export = command("export", "the case as a FHIR bundle, recorded as a disclosure", _cmd_export, write=True)
     case_arg(export)
