@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from ketenzorg.pluginhost import RegisteredInstrument
 
 __all__ = [
+    "Applications",
     "application_issues",
     "read_assessment",
     "read_risk_factors",
@@ -77,6 +78,22 @@ __all__ = [
 ]
 
 Instruments = Mapping[str, "RegisteredInstrument"]
+
+
+class Applications:
+    """The instrument applications of one bundle read without an error, by entry index.
+
+    The answers layer of validation reads (and re-checks) every application first; the case reader
+    then takes each from here instead of reading it, and running its instrument, a second time.
+    Only applications of ``bundle`` (the very object) are ever taken from here.
+    """
+
+    __slots__ = ("bundle", "read")
+
+    def __init__(self, bundle: Mapping[str, Any]) -> None:
+        self.bundle = bundle
+        self.read: dict[int, tuple[InstrumentApplied, list[AnswerIssue]]] = {}
+        """The event of each RiskAssessment read, and every issue (no error) found on the way."""
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -358,6 +375,7 @@ def read_assessment(
     *,
     hook_timeout: float | None,
     issues: list[AnswerIssue],
+    applications: Applications | None = None,
 ) -> tuple[int, InstrumentApplied]:
     """Read a RiskAssessment (and the QuestionnaireResponse it is based on) into the application.
 
@@ -368,6 +386,36 @@ def read_assessment(
     ``hook_timeout``). Every issue found, warnings included, is appended to ``issues``; any error
     among them raises :class:`FhirMappingError` with all of them. An instrument that is not
     installed, or installed in another version, is a warning: its answers are read as they are.
+
+    ``applications`` (of the same bundle as ``entries``): an application found there is taken as
+    read, its issues appended again; one read here without an error is put there.
+    """
+    where = entries.where(index)
+    done = applications.read.get(index) if applications is not None else None
+    if done is not None:
+        issues += done[1]
+        return sequence(resource, where), done[0]
+    event, found = _read_application(entries, index, resource, instruments, hook_timeout=hook_timeout)
+    issues += found
+    if event is None or any(i.is_error for i in found):
+        raise FhirMappingError([i.problem() for i in found if i.is_error])
+    if applications is not None:
+        applications.read[index] = event, found
+    return sequence(resource, where), event
+
+
+def _read_application(
+    entries: Entries,
+    index: int,
+    resource: Mapping[str, Any],
+    instruments: Instruments,
+    *,
+    hook_timeout: float | None,
+) -> tuple[InstrumentApplied | None, list[AnswerIssue]]:
+    """The application a RiskAssessment records, and every issue found reading and re-checking it.
+
+    No event (``None``) when the answers already hold an error: the result is then not re-checked.
+    A resource that cannot be read raises, as :func:`read_assessment` does.
     """
     where = entries.where(index)
     provenance = ext(resource, X_PROVENANCE) or {}
@@ -384,8 +432,7 @@ def read_assessment(
         answer_issues = [i for i in answer_issues if i.is_error or i.expression != qr_where]
     found += answer_issues
     if any(i.is_error for i in found):
-        issues += found
-        raise FhirMappingError([i.problem() for i in found if i.is_error])
+        return None, found
     safety_code, classifications, level = _read_predictions(resource, where)
     urgency = ext(resource, X_URGENCY)
     setting = ext(resource, X_ADVISED_SETTING)
@@ -414,10 +461,7 @@ def read_assessment(
         subject=_read_subject(entries, qr_index, qr),
     )
     found += result_issues(registered, event, where=where, hook_timeout=hook_timeout)
-    issues += found
-    if any(i.is_error for i in found):
-        raise FhirMappingError([i.problem() for i in found if i.is_error])
-    return sequence(resource, where), event
+    return event, found
 
 
 def _read_subject(entries: Entries, index: int, qr: Mapping[str, Any]) -> str | None:
@@ -448,7 +492,11 @@ def _claimed_spec(qr: Mapping[str, Any], instruments: Instruments) -> Instrument
 
 
 def application_issues(
-    bundle: Mapping[str, Any], instruments: Instruments, *, hook_timeout: float | None
+    bundle: Mapping[str, Any],
+    instruments: Instruments,
+    *,
+    hook_timeout: float | None,
+    applications: Applications | None = None,
 ) -> list[AnswerIssue]:
     """Every problem with the instrument applications and answers of a bundle, none left out.
 
@@ -457,9 +505,12 @@ def application_issues(
     RiskAssessment is based on is checked against the instrument its ``questionnaire`` names
     (an instrument that is not installed: a warning). What is no answer problem (a RiskAssessment
     that cannot be read at all) is left to the case reader. ``bundle`` has a list of entries.
+    Each application read without an error is put in ``applications``, for the case reader.
     """
     if not isinstance(bundle.get("entry"), list):
         return []
+    if applications is not None and applications.bundle is not bundle:
+        applications = None
     entries = Entries(bundle)
     out: list[AnswerIssue] = []
     based_on: set[int] = set()
@@ -468,7 +519,15 @@ def application_issues(
             continue
         try:
             based_on.add(entries.resolve(resource["basis"][0], index, "basis[0]")[0])
-            read_assessment(entries, index, resource, instruments, hook_timeout=hook_timeout, issues=out)
+            read_assessment(
+                entries,
+                index,
+                resource,
+                instruments,
+                hook_timeout=hook_timeout,
+                issues=out,
+                applications=applications,
+            )
         except (*UNREADABLE, ValidationError):
             continue  # the answer problems are in ``out``; the rest is the case reader's to report
     for index, qr in entries.of_type("QuestionnaireResponse"):

@@ -27,7 +27,7 @@ from ketenzorg.events import (
     ScoreGiven,
 )
 from ketenzorg.interop.answers import AnswerIssue
-from ketenzorg.interop.assessment import read_assessment
+from ketenzorg.interop.assessment import Applications, read_assessment
 from ketenzorg.interop.careteam import event_fields, read_careteam, read_organisation, read_person
 from ketenzorg.interop.definitions import (
     CASE_ID,
@@ -85,7 +85,7 @@ __all__ = [
 class _Importer(Entries):
     """Reads a bundle back into events; every problem is reported with its FHIRPath location."""
 
-    def __init__(self, bundle: Any, engine: Engine) -> None:
+    def __init__(self, bundle: Any, engine: Engine, applications: Applications | None = None) -> None:
         from ketenzorg.limits import MAX_ENTRIES
 
         entries = bundle.get("entry") if isinstance(bundle, Mapping) else None
@@ -101,6 +101,10 @@ class _Importer(Entries):
         self.hook_timeout = engine.hook_timeout
         self.answer_issues: list[AnswerIssue] = []
         """Every answer issue found, warnings included (errors are also problems)."""
+        self.applications = (
+            applications if applications is not None and applications.bundle is bundle else None
+        )
+        """Applications of this bundle already read (and re-checked): not read again."""
         self.reading = "Bundle"
         self.parties: dict[str, Party] = {}
 
@@ -305,7 +309,13 @@ class _Importer(Entries):
 
     def read_assessment(self, index: int, resource: Mapping[str, Any]) -> tuple[int, Event]:
         return read_assessment(
-            self, index, resource, self.instruments, hook_timeout=self.hook_timeout, issues=self.answer_issues
+            self,
+            index,
+            resource,
+            self.instruments,
+            hook_timeout=self.hook_timeout,
+            issues=self.answer_issues,
+            applications=self.applications,
         )
 
 
@@ -320,16 +330,20 @@ def entry_of_event(bundle: Mapping[str, Any], event_id: str) -> str | None:
     return f"Bundle.entry[{found}].resource" if found is not None else None
 
 
-def read_case(bundle: Any, *, engine: Engine) -> tuple[Case, list[AnswerIssue]]:
+def read_case(
+    bundle: Any, *, engine: Engine, applications: Applications | None = None
+) -> tuple[Case, list[AnswerIssue]]:
     """Read a bundle written by :func:`case_to_bundle` back into the case, with its warnings.
 
     As :func:`bundle_to_case`, and the warnings found on the way (a
     :class:`~ketenzorg.interop.answers.AnswerIssue` each, with its FHIRPath location): answers of
     an instrument the engine does not have (read as they are, not checked), a result recorded
     with another version of the instrument than the installed one (not re-checked). The case
-    keeps the answers as read.
+    keeps the answers as read. ``applications``: those of this very bundle already read and
+    re-checked under ``engine`` (by :func:`~ketenzorg.interop.assessment.application_issues`),
+    taken as read instead of being read and re-checked again.
     """
-    importer = _Importer(bundle, engine)
+    importer = _Importer(bundle, engine, applications)
     case = importer.run()
     return case, [i for i in importer.answer_issues if not i.is_error]
 

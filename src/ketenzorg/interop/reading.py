@@ -90,8 +90,12 @@ def exts(element: Any, url: str) -> list[dict[str, Any]]:
 
 
 def ext(element: Any, url: str) -> dict[str, Any] | None:
-    found = exts(element, url)
-    return found[0] if found else None
+    """The first extension of ``url`` on an element (``None``: none)."""
+    found = element.get("extension") if is_object(element) else None
+    for x in items(found):
+        if type(x) is dict and x.get("url") == url:
+            return x
+    return None
 
 
 def sub(extension: Mapping[str, Any], url: str) -> Any:

@@ -48,6 +48,7 @@ from ketenzorg.limits import MAX_ENTRIES, MAX_ISSUES
 if TYPE_CHECKING:
     from ketenzorg.case import Case
     from ketenzorg.engine import Engine
+    from ketenzorg.interop.assessment import Applications
 
 __all__ = [
     "BUNDLE_TYPES",
@@ -68,13 +69,16 @@ __all__ = [
 # --- layer 3: the answers ------------------------------------------------------------------------
 
 
-def _answers(bundle: Mapping[str, Any], engine: Engine) -> list[dict[str, Any]]:
+def _answers(bundle: Mapping[str, Any], engine: Engine, applications: Applications) -> list[dict[str, Any]]:
     """Layer 3: every answer problem of the bundle as an issue. Several errors at one location (the
     required items a response lacks, say) become one issue that names them all: an outcome keeps
-    one error per location, and none may be lost."""
+    one error per location, and none may be lost. The applications read go into ``applications``,
+    so that layer 4 reads and re-checks none of them again."""
     from ketenzorg.interop.assessment import application_issues
 
-    found = application_issues(bundle, engine.instruments, hook_timeout=engine.hook_timeout)
+    found = application_issues(
+        bundle, engine.instruments, hook_timeout=engine.hook_timeout, applications=applications
+    )
     out: list[dict[str, Any]] = []
     errors_at: dict[str, dict[str, Any]] = {}
     for item in found:
@@ -98,14 +102,16 @@ _REFINED_ENTRIES: Final = 20
 say where the shape is wrong (each takes about as long as validating the resource in full)."""
 
 
-def _case(bundle: Mapping[str, Any], issues: Issues, engine: Engine, *, strict: bool) -> Case | None:
+def _case(
+    bundle: Mapping[str, Any], issues: Issues, engine: Engine, applications: Applications, *, strict: bool
+) -> Case | None:
     """Layer 4: the bundle as a case, judged by the caller's engine (its policy and instruments):
     every recorded transition is re-decided, then the case-level rules (the Top 3) are applied."""
     from ketenzorg.decision import RuleStatus
     from ketenzorg.interop.read import entry_of_event, read_case
 
     try:
-        case, warnings = read_case(bundle, engine=engine)
+        case, warnings = read_case(bundle, engine=engine, applications=applications)
     except ValidationError as error:  # FhirMappingError, or a value the domain refuses
         issues += _located(bundle, error.problems, strict=strict)
         return None
@@ -181,7 +187,10 @@ def read_bundle(bundle: Any, *, engine: Engine, strict: bool = False) -> tuple[d
         issues += check_strict(bundle)
     check_profile(bundle, issues)
     issues += check_secret_stays(bundle)
-    issues += _answers(bundle, engine)
+    from ketenzorg.interop.assessment import Applications
+
+    applications = Applications(bundle)
+    issues += _answers(bundle, engine, applications)
     case: Case | None = None
     if not carries_a_case(bundle, issues):
         issues.append(
@@ -192,7 +201,7 @@ def read_bundle(bundle: Any, *, engine: Engine, strict: bool = False) -> tuple[d
             )
         )
     elif not issues.failed:
-        case = _case(bundle, issues, engine, strict=strict)
+        case = _case(bundle, issues, engine, applications, strict=strict)
     if issues.failed:
         case = None
     return issues.outcome(), case

@@ -98,15 +98,18 @@ class _Walk:
                 elif not item:
                     self.report("error", "value", "an empty string is not allowed", key)
                 continue
-            if kind in _SCALARS or key == "resource":
-                if key == "div":
-                    self.narrative(item)
-                continue
             if key == "div":
                 self.narrative(item)
                 continue
+            if kind in _SCALARS or key == "resource":
+                continue
             parts.append(key)
-            self.visit(item)
+            if kind is dict:  # the common containers are visited directly: one call less each
+                self.visit_object(item)
+            elif kind is list:
+                self.visitarray_of(item)
+            else:
+                self.visit(item)
             parts.pop()
 
     def visitarray_of(self, value: list[Any]) -> None:
@@ -114,8 +117,20 @@ class _Walk:
             self.report("error", "structure", "an empty array is not allowed")
         parts = self.parts
         for index, item in enumerate(value):
+            kind = type(item)
+            if kind is str:
+                if not item:
+                    self.report("error", "value", "an empty string is not allowed", index)
+                continue
+            if kind in _SCALARS:
+                continue
             parts.append(index)
-            self.visit(item)
+            if kind is dict:
+                self.visit_object(item)
+            elif kind is list:
+                self.visitarray_of(item)
+            else:
+                self.visit(item)
             parts.pop()
 
     def narrative(self, value: Any) -> None:
