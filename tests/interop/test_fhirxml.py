@@ -654,7 +654,8 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         resource["meta"] = {"lastUpdated": draw(date_times)}
     if draw(st.booleans()):
-        resource["text"] = narrative(draw(strings.filter(lambda s: "\r" not in s)))
+        # FHIR txt-2: a narrative has some non-whitespace content (one of blanks is refused, as tested below)
+        resource["text"] = narrative(draw(strings.filter(lambda s: "\r" not in s and s.strip() != "")))
     if draw(st.booleans()):
         resource["extension"] = draw(extensions)
     if draw(st.booleans()):
@@ -761,6 +762,8 @@ def _canonical(value: Any) -> Any:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(resource=st.one_of(patients(), observations(), encounters(), bundles()))
 def test_generated_r4_resources_round_trip_and_validate(resource: dict[str, Any]) -> None:
+    """Generated valid R4 resources go to XML and back exactly (a blank-only narrative is not valid
+    R4, txt-2: :func:`test_a_narrative_of_blanks_only_is_refused`)."""
     parsed = read_json(json_text(resource))  # as a partner's JSON is read: decimals as Decimal
     xml = to_xml(parsed)
     conforms(xml)
@@ -825,3 +828,9 @@ def test_a_deep_fault_is_located_exactly(resource: dict[str, Any], where: str) -
     with pytest.raises(FhirXmlError) as caught:
         to_xml(resource)
     assert caught.value.problems[0].path == where
+
+
+def test_a_narrative_of_blanks_only_is_refused() -> None:
+    blank = {"resourceType": "Patient", "text": narrative(" ")}
+    with pytest.raises(FhirXmlError, match="the narrative has no content"):
+        to_xml(blank)
