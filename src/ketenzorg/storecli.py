@@ -333,8 +333,9 @@ def _scores(path: str) -> dict[str, tuple[int, str]]:
     if not isinstance(data, dict) or not data:
         raise MalformedInputError.at(path, 'expected {"<party-id>": {"score": N, "rationale": TEXT}, ...}')
     scores: dict[str, tuple[int, str]] = {}
-    for party, item in data.items():
-        where = f"scores[{party}]"  # a party id, never a person's name
+    for number, (party, item) in enumerate(data.items(), start=1):
+        # by its place in the file: a key of an untrusted file may hold anything, it is not repeated
+        where = f"score {number} of the file"
         if not isinstance(item, dict) or set(item) - {"score", "rationale"} or "score" not in item:
             raise MalformedInputError.at(path, 'expected {"score": N, "rationale": TEXT}', where)
         score, rationale = item["score"], item.get("rationale", "")

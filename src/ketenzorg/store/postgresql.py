@@ -35,7 +35,9 @@ from ketenzorg.store.records import (
     CaseInfo,
     EventRow,
     StoredEvent,
+    audit_record,
     seal,
+    stored_event,
 )
 
 __all__ = ["SCHEMA_VERSION", "PostgreSQLBackend", "redact"]
@@ -335,7 +337,7 @@ class PostgreSQLBackend:
                 " WHERE case_id = %s ORDER BY version",
                 (case_id,),
             ).fetchall()
-        return (int(version[0]) if version else 0), tuple(_stored(r) for r in rows)
+        return (int(version[0]) if version else 0), tuple(stored_event(r) for r in rows)
 
     def cases(self) -> tuple[CaseInfo, ...]:
         with self._read() as conn:
@@ -352,7 +354,7 @@ class PostgreSQLBackend:
                 " WHERE position > %s ORDER BY position LIMIT %s",
                 (position, limit),
             ).fetchall()
-        return tuple(_stored(r) for r in rows)
+        return tuple(stored_event(r) for r in rows)
 
     def audit(self, case_id: str | None = None) -> tuple[AuditRecord, ...]:
         query = "SELECT content, seq, prev_hash, hash FROM audit"
@@ -362,16 +364,11 @@ class PostgreSQLBackend:
             else:
                 rows = conn.execute(query + " WHERE case_id = %s ORDER BY seq", (case_id,)).fetchall()
         records = []
-        for content, seq, prev, digest in rows:
+        for row in rows:
             try:
-                entry = AuditEntry.from_canonical(content)
+                records.append(audit_record(tuple(row)))
             except (ValueError, TypeError):
-                raise self._fail(f"audit record {seq} cannot be read; is the store damaged?") from None
-            records.append(
-                AuditRecord(
-                    entry=entry, seq=int(seq), prev_hash=str(prev), hash=str(digest), content=content.encode()
-                )
-            )
+                raise self._fail(f"audit record {row[1]} cannot be read; is the store damaged?") from None
         return tuple(records)
 
     def add_audit(self, entry: AuditEntry) -> AuditRecord:
@@ -420,17 +417,6 @@ class _Repeated(Exception):  # a control-flow signal, not an error
     def __init__(self, result: AppendResult) -> None:
         super().__init__()
         self.result = result
-
-
-def _stored(row: tuple[Any, ...]) -> StoredEvent:
-    return StoredEvent(
-        case_id=str(row[0]),
-        version=int(row[1]),
-        position=int(row[2]),
-        event_id=str(row[3]),
-        type=str(row[4]),
-        data=bytes(row[5]),
-    )
 
 
 def _password(url: str) -> str:

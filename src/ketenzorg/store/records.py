@@ -174,3 +174,29 @@ def events_digest(datas: list[bytes] | tuple[bytes, ...]) -> str:
         h.update(len(data).to_bytes(8, "big"))
         h.update(data)
     return h.hexdigest()
+
+
+def stored_event(row: tuple[Any, ...]) -> StoredEvent:
+    """An ``events`` row (case_id, version, position, event_id, type, data) as either backend reads it."""
+    return StoredEvent(
+        case_id=str(row[0]),
+        version=int(row[1]),
+        position=int(row[2]),
+        event_id=str(row[3]),
+        type=str(row[4]),
+        data=bytes(row[5]),
+    )
+
+
+def audit_record(row: tuple[Any, ...]) -> AuditRecord:
+    """An ``audit`` row (content, seq, prev_hash, hash) as either backend reads it: the stored text,
+    not a re-encoding, since verification hashes what is there. Raises ``ValueError`` or
+    ``TypeError`` when the content is not an audit entry (the backend names the store)."""
+    content, seq, prev, digest = row
+    return AuditRecord(
+        entry=AuditEntry.from_canonical(content),
+        seq=int(seq),
+        prev_hash=str(prev),
+        hash=str(digest),
+        content=str(content).encode("utf-8"),
+    )

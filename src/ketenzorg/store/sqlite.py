@@ -26,7 +26,9 @@ from ketenzorg.store.records import (
     CaseInfo,
     EventRow,
     StoredEvent,
+    audit_record,
     seal,
+    stored_event,
 )
 
 __all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
@@ -291,7 +293,7 @@ class SQLiteBackend:
                 " WHERE case_id = ? ORDER BY version",
                 (case_id,),
             ).fetchall()
-        return (row[0] if row else 0), tuple(_stored(r) for r in rows)
+        return (row[0] if row else 0), tuple(stored_event(r) for r in rows)
 
     def cases(self) -> tuple[CaseInfo, ...]:
         with self._read() as conn:
@@ -305,7 +307,7 @@ class SQLiteBackend:
                 " WHERE position > ? ORDER BY position LIMIT ?",
                 (position, limit),
             ).fetchall()
-        return tuple(_stored(r) for r in rows)
+        return tuple(stored_event(r) for r in rows)
 
     def audit(self, case_id: str | None = None) -> tuple[AuditRecord, ...]:
         query = "SELECT content, seq, prev_hash, hash FROM audit"
@@ -315,17 +317,11 @@ class SQLiteBackend:
             else:
                 rows = conn.execute(query + " WHERE case_id = ? ORDER BY seq", (case_id,)).fetchall()
         records = []
-        for content, seq, prev, digest in rows:
+        for row in rows:
             try:
-                entry = AuditEntry.from_canonical(content)
+                records.append(audit_record(tuple(row)))
             except (ValueError, TypeError):
-                raise self._fail(f"audit record {seq} cannot be read; is the store damaged?") from None
-            # The stored text, not a re-encoding: verification hashes what is there.
-            records.append(
-                AuditRecord(
-                    entry=entry, seq=seq, prev_hash=prev, hash=digest, content=content.encode("utf-8")
-                )
-            )
+                raise self._fail(f"audit record {row[1]} cannot be read; is the store damaged?") from None
         return tuple(records)
 
     def add_audit(self, entry: AuditEntry) -> AuditRecord:
@@ -370,12 +366,6 @@ class SQLiteBackend:
 
     def close(self) -> None:
         self._conn.close()
-
-
-def _stored(row: tuple[str, int, int, str, str, bytes]) -> StoredEvent:
-    return StoredEvent(
-        case_id=row[0], version=row[1], position=row[2], event_id=row[3], type=row[4], data=bytes(row[5])
-    )
 
 
 def _busy(error: sqlite3.OperationalError) -> bool:
