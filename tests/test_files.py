@@ -118,3 +118,18 @@ def test_demo_out_never_overwrites_unasked(tmp_path: Path) -> None:
     forced = run("demo", "--out", str(tmp_path), "--force")
     assert forced.returncode == 0, forced.stderr
     assert caseformat.loads((tmp_path / "case.json").read_bytes()).events
+
+
+def test_merge_out_over_its_own_input_is_whole_or_untouched(tmp_path: Path) -> None:
+    case = tmp_path / "case.json"
+    original = caseformat.dumps(walk()[3].case)
+    case.write_bytes(original)
+    bundle = tmp_path / "empty.json"
+    bundle.write_text(json.dumps({"resourceType": "Bundle", "type": "collection"}), encoding="utf-8")
+    refused = run("merge", str(case), str(bundle), "--from", "no-such-party", "--out", str(case), "--force")
+    assert refused.returncode != 0
+    assert case.read_bytes() == original  # a refused merge leaves its input as it was
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+    merged = run("merge", str(case), str(bundle), "--from", P_POLICE.id, "--out", str(case), "--force")
+    assert merged.returncode == 0, merged.stderr
+    assert caseformat.loads(case.read_bytes()) == caseformat.loads(original)
