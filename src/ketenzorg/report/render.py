@@ -42,8 +42,8 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'n
 
 # Geometry of the chart (SVG user units; the SVG scales to the page width).
 WIDTH = 1120
-LEFT = 150
-RIGHT = 200
+LEFT = 178
+RIGHT = 190
 PHASE_TOP, PHASE_BOTTOM = 18, 78
 SCORE_TOP, SCORE_BOTTOM = 104, 344
 ROWS = {"ticks": 378, "incidents": 408, "instruments": 438, "alerts": 468}
