@@ -195,8 +195,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         formats: dict[str, Format] = {name: "xml" if name.endswith(".xml") else "json" for name in files}
         for name, data in files.items():  # refuse before writing any, so nothing is half replaced
             _loadable(data, formats[name], str(out / name))
+        from ketenzorg.demo import report_step
+        from ketenzorg.report import render_report
+        from ketenzorg.reportcli import write_report
+
+        shown = report_step(steps)
+        report = render_report(shown.case, engine, lang, at=shown.decision.at)
         if not args.force:
-            for name in files:
+            for name in [*files, "report.html"]:
                 if os.path.lexists(out / name):
                     raise FileWriteError(str(out / name), "exists; it is replaced only when asked (--force)")
         try:
@@ -205,11 +211,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             raise FileWriteError(str(out), f"cannot be created ({exc.strerror})") from None
         for name, data in files.items():
             _write(str(out / name), data, force=args.force, fmt=formats[name])
+        write_report(str(out / "report.html"), report, force=args.force)
         _out(
             f"\nwrote {out / 'case.json'}, {out / 'bundle.json'} and {out / 'bundle.xml'} (FHIR R4), "
             f"and {out / 'case-open.json'} (the case before closing: try `ketenzorg team` and "
             "`ketenzorg assess` on it)"
         )
+        _out(f"wrote {out / 'report.html'} (the case report of the conference in phase 2, after the relapse)")
     if args.store:
         from ketenzorg.storecli import store_demo
 
@@ -727,7 +735,7 @@ def _parser() -> _Parser:
         "--out",
         metavar="DIR",
         help="write DIR/case.json, DIR/case-open.json (before closing), DIR/case-phase1.json (after the "
-        "first conference), DIR/bundle.json, DIR/bundle.xml",
+        "first conference), DIR/bundle.json, DIR/bundle.xml, DIR/report.html",
     )
     _force(demo)
     demo.add_argument("--lang", choices=LANGUAGES, default="en")
@@ -855,9 +863,10 @@ def _parser() -> _Parser:
     _engine_options(conformance, policy=False)
     conformance.set_defaults(func=_cmd_conformance)
 
-    from ketenzorg import storecli
+    from ketenzorg import reportcli, storecli
 
     storecli.register(sub)
+    reportcli.register(sub)
     storecli.store_option(demo)
     storecli.actor_options(demo)
     return parser

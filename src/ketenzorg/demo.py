@@ -558,3 +558,14 @@ def last_open_case(steps: list[DemoStep]) -> Case:
     """The demo case at its last step before closing: still open, so an instrument can be applied,
     a score given or a plugin's rule tried on it (phase 3, with its full history)."""
     return next(step.case for step in reversed(steps) if not step.case.state.is_closed)
+
+
+REPORT_STEP = "window"
+"""The step whose case ``ketenzorg demo --out DIR`` writes as ``DIR/report.html``: phase 2 after a
+relapse, everyone scoring 7 or more, the advance held back by the stability window; what a case
+conference would put on the screen."""
+
+
+def report_step(steps: list[DemoStep]) -> DemoStep:
+    """The step of the walk the demo's case report shows (:data:`REPORT_STEP`)."""
+    return next(step for step in steps if step.key == REPORT_STEP)
