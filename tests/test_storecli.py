@@ -382,12 +382,12 @@ def test_new_store_commands_on_the_demo_store_hide_the_shelter(tmp_path: Path) -
 
 def test_a_bad_scores_file_is_refused_without_repeating_its_keys(tmp_path: Path) -> None:
     from ketenzorg.errors import MalformedInputError
-    from ketenzorg.storecli import _scores  # the reader `store conference --scores` uses
+    from ketenzorg.storecli.recording import scores_file  # the reader `store conference --scores` uses
 
     marker = "Planted Name 7Q"
     scores = tmp_path / "scores.json"
     scores.write_text(json.dumps({marker: {"score": "high", "rationale": 3}}), encoding="utf-8")
     with pytest.raises(MalformedInputError) as caught:
-        _scores(str(scores))
+        scores_file(str(scores))
     assert marker not in str(caught.value)
     assert "score 1 of the file.score" in str(caught.value)
