@@ -100,7 +100,7 @@ def test_help_still_lists_store_and_store_help_lists_its_commands() -> None:
     assert "work cases in a case store" in top.stdout
     store = run_cli("store", "--help")
     assert store.returncode == 0
-    for command in ("open", "list", "show", "conference", "advance", "export", "destroy"):
+    for command in ("open", "list", "show", "conference", "merge", "advance", "export", "destroy"):
         assert command in store.stdout
     show = run_cli("--debug", "store", "show", "--help")
     assert show.returncode == 0

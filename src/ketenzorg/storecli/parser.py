@@ -173,6 +173,29 @@ def register(sub: Any) -> None:
     )
     at_arg(assess)
 
+    merge = command(
+        "merge",
+        "merge a partner's bundle (its own scores, its incidents) into a stored case",
+        exchange.cmd_merge,
+        write=True,
+    )
+    case_arg(merge)
+    merge.add_argument("bundle", metavar="BUNDLE")
+    merge.add_argument(
+        "--from",
+        dest="sender",
+        metavar="PARTY",
+        help="party id of the care-team member that sent the bundle (required unless it is signed)",
+    )
+    merge.add_argument(
+        "--keys",
+        metavar="KEYS.json",
+        help='partners\' public keys {"<party-id>": [JWK, ...]}: a signed bundle is verified with them',
+    )
+    merge.add_argument(
+        "--format", choices=("json", "xml"), default=None, help="input format (default: by content)"
+    )
+
     export = command(
         "export", "the case as a FHIR bundle, recorded as a disclosure", exchange.cmd_export, write=True
     )
