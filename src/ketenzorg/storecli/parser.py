@@ -54,11 +54,14 @@ def register(sub: Any) -> None:
 
     opened = command(
         "open",
-        "store a new case from an intake (a case JSON holding its opening)",
+        "store a new case from an intake: a case JSON holding its opening (--from), or flags",
         opening.cmd_open,
         write=True,
     )
-    opened.add_argument("--from", dest="source", required=True, metavar="CASE.json")
+    opened.add_argument(
+        "--from", dest="source", metavar="CASE.json", help="the intake as a case JSON holding its opening"
+    )
+    opening.intake_options(opened)
 
     imp = command(
         "import", "store a FHIR bundle as a new case (validated, re-decided)", exchange.cmd_import, write=True
