@@ -51,10 +51,17 @@ def actor(args: argparse.Namespace) -> Actor:
     return Actor(responsible=args.on_behalf_of or None, **values)
 
 
-def open_store(args: argparse.Namespace, engine: Engine | None = None) -> CaseStore:
-    from ketenzorg.store import CaseStore
+def open_store(args: argparse.Namespace, engine: Engine | None = None, *, create: bool = False) -> CaseStore:
+    """The store ``--store`` names; an SQLite file that is not there is created only for ``create``
+    (a new case): reading, or recording in a case, refuses it (exit 2) and leaves no file behind."""
+    from ketenzorg.store import CaseStore, default_location
 
-    return CaseStore.open(args.store, engine=engine or _engine(args))
+    where = args.store or default_location()
+    if not create and not where.startswith(("postgresql:", "postgres:")) and not os.path.exists(where):
+        raise _UsageError(
+            f"--store: there is no case store at {where} (open a case to create one, or name the store)"
+        )
+    return CaseStore.open(where, engine=engine or _engine(args))
 
 
 def load_stored(store: CaseStore, args: argparse.Namespace) -> StoredCase:
@@ -160,7 +167,7 @@ def store_new(args: argparse.Namespace, engine: Engine, case: Case, command: str
     from ketenzorg.errors import StoreError
 
     who = actor(args)
-    with open_store(args, engine) as store:
+    with open_store(args, engine, create=True) as store:
         if any(info.case_id == case.case_id for info in store.cases()):
             raise StoreError(store.name, f"case {case.case_id} is in the store already; nothing was written")
         result = store.create(case, actor=who, command=f"store {command}")
