@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +71,52 @@ def test_ci_runs_the_readme_test_command(repo: Path) -> None:
     assert test_command in ci.splitlines()
     assert any(line.startswith(demo_command) for line in ci.splitlines())
     assert os.access(repo / ".ci" / "run", os.X_OK)
+
+
+POLICE = "9b289252eb9d5437a4346eed27d3c79d"  # the demo's police, the party the walkthrough's gate waits for
+
+
+def test_the_store_walkthrough_runs_as_a_new_user_would(repo: Path, tmp_path: Path) -> None:
+    """Open a case in the default store, record a conference with scores, see the blocked gate with
+    party ids, record the missing score, advance, export: the README's store section, run as written."""
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Working a case in the store", 1)[1].split("\n## ", 1)[0]
+    (script,) = _blocks(section, "sh")
+    commands = [line for line in script.splitlines() if line.startswith("ketenzorg store")]
+    verbs = [line.split()[2] for line in commands]
+    assert verbs.index("open") < verbs.index("conference") < verbs.index("show") < verbs.index("score")
+    assert verbs.index("score") < verbs.index("advance") < verbs.index("export")
+    assert not any("--store" in line for line in commands), "the walkthrough uses the default store"
+    assert "case-phase1.json" in script
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KETENZORG_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    result = subprocess.run(
+        ["bash", "-e", "-x", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    # `store show` named the police, by id, as blocking the gate, before its score was recorded.
+    blocked = re.search(rf"Parties blocking.*\n\s+{POLICE} \(chain partner: police", result.stdout)
+    assert blocked is not None
+    scored = result.stdout.index("recorded score")
+    assert blocked.start() < scored < result.stdout.index("recorded advance")
+    assert "every audit chain intact" in result.stdout
+    assert json.loads((tmp_path / "bundle.json").read_text())["resourceType"] == "Bundle"
+    assert (tmp_path / "ketenzorg.db").exists()  # the default store, in the working directory
+
+    from ketenzorg import Engine
+    from ketenzorg.store import CaseStore
+
+    with CaseStore.open(tmp_path / "ketenzorg.db", engine=Engine()) as store:
+        (info,) = store.cases()
+        stored = store.load(info.case_id)
+        audit = [record.entry for record in store.audit(info.case_id)]
+    assert stored.case.state.phase is Phase.RISK_DRIVEN_CARE
+    assert [entry.command for entry in audit] == [
+        "store open",
+        "store conference",
+        "store score",
+        "store advance",
+        "store export",
+    ]
+    assert (audit[-1].action, audit[-1].recipient, audit[-1].user) == ("disclosure", "veilig-thuis", "u-17")

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,27 +25,6 @@ def phase1(tmp_path: Path) -> tuple[Path, str]:
     result = run_cli("store", "open", "--from", str(tmp_path / "intake.json"), "--store", str(store), *ACTOR)
     assert result.returncode == 0, result.stderr
     return store, case.case_id
-
-
-def test_readme_walkthrough_runs(repo: Path, tmp_path: Path) -> None:
-    readme = (repo / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Working a case in the store", 1)[1].split("\n## ", 1)[0]
-    (script,) = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KETENZORG_")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    result = subprocess.run(
-        ["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    # `store show` named the police, by id, as blocking the gate; then the case advanced.
-    assert re.search(rf"Parties blocking.*\n\s+{POLICE} \(chain partner: police", result.stdout)
-    assert "recorded advance" in result.stdout
-    assert "every audit chain intact" in result.stdout
-    assert json.loads((tmp_path / "bundle.json").read_text())["resourceType"] == "Bundle"
-    listed = run_cli("store", "list", "--json", "--store", str(tmp_path / "ketenzorg.db"))
-    (row,) = json.loads(listed.stdout)["cases"]
-    assert row["phase"] == 2
 
 
 def test_json_outputs_and_the_disclosure(phase1: tuple[Path, str], tmp_path: Path) -> None:
@@ -382,12 +357,12 @@ def test_new_store_commands_on_the_demo_store_hide_the_shelter(tmp_path: Path) -
 
 def test_a_bad_scores_file_is_refused_without_repeating_its_keys(tmp_path: Path) -> None:
     from ketenzorg.errors import MalformedInputError
-    from ketenzorg.storecli import _scores  # the reader `store conference --scores` uses
+    from ketenzorg.storecli.recording import scores_file  # the reader `store conference --scores` uses
 
     marker = "Planted Name 7Q"
     scores = tmp_path / "scores.json"
     scores.write_text(json.dumps({marker: {"score": "high", "rationale": 3}}), encoding="utf-8")
     with pytest.raises(MalformedInputError) as caught:
-        _scores(str(scores))
+        scores_file(str(scores))
     assert marker not in str(caught.value)
     assert "score 1 of the file.score" in str(caught.value)

@@ -38,6 +38,9 @@ EXIT_UNUSABLE = 2
 EXIT_INTERNAL = 3
 
 
+STORE_HELP = "work cases in a case store (open, record, advance, merge, export, ...)"
+
+
 class _UsageError(Exception):
     pass
 
@@ -715,8 +718,11 @@ def _cmd_conformance(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _parser() -> _Parser:
+def _parser(argv: Sequence[str] = ()) -> _Parser:
+    """The command line's parser; the subcommands of ``store`` only when ``argv`` selects it."""
     from ketenzorg.messages import LANGUAGES
+
+    command = _command(argv)
 
     parser = _Parser(
         prog="ketenzorg",
@@ -863,13 +869,29 @@ def _parser() -> _Parser:
     _engine_options(conformance, policy=False)
     conformance.set_defaults(func=_cmd_conformance)
 
-    from ketenzorg import reportcli, storecli
+    from ketenzorg import reportcli
 
-    storecli.register(sub)
     reportcli.register(sub)
-    storecli.store_option(demo)
-    storecli.actor_options(demo)
+    # The store's subcommands are built only when asked for: every other command starts without them.
+    if command == "store":
+        from ketenzorg.storecli import register
+
+        register(sub)
+    else:
+        sub.add_parser("store", help=STORE_HELP)
+    if command == "demo":
+        from ketenzorg.storecli import actor_options, store_option
+
+        store_option(demo)
+        actor_options(demo)
+    else:
+        demo.set_defaults(store=None)
     return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` selects: its first argument past the options before it (``--debug``)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def _force(command: argparse.ArgumentParser) -> None:
@@ -906,8 +928,9 @@ def _plugin_timeout_option(command: argparse.ArgumentParser) -> None:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(given)
+    args = parser.parse_args(given)
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_UNUSABLE
