@@ -204,6 +204,9 @@ def _json_kind(value: Any) -> str:
 def _structure_enum(value: Any, kind: type[enum.Enum]) -> enum.Enum:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _FormatProblem(f"expected a code, got {_json_kind(value)}")
+    member = kind._value2member_map_.get(value)  # what ``kind(value)`` looks up first
+    if member is not None:
+        return member
     try:
         return kind(value)
     except ValueError:
@@ -341,6 +344,8 @@ def _compiled(
     optional: list[tuple[str, str, Any, Any]] = []
     for key, alias, is_optional, how, handler, kind, _ in table:
         call = handler if how == 2 else _call_type if how == 1 else _as_is
+        if how == 2 and getattr(handler, "__func__", None) is _STRUCTURE_OPTIONAL:
+            call = _optional(handler.__self__, kind)  # cattrs' own, without its dispatch per call
         (optional if is_optional else required).append((key, alias, call, kind))
 
     def build(o: Any) -> Any:
@@ -368,6 +373,22 @@ def _compiled(
 
     fast.tagged = tagged  # type: ignore[attr-defined]
     return fast
+
+
+_STRUCTURE_OPTIONAL: Final = cattrs.BaseConverter._structure_optional
+
+
+def _optional(conv: cattrs.BaseConverter, union: Any) -> Any:
+    """What ``conv._structure_optional`` does for ``union`` (``X | None``), with the hook of ``X``
+    looked up once."""
+    first, second = union.__args__
+    other = first if second is type(None) else second
+    inner = conv.get_structure_hook(other)
+
+    def structure(value: Any, _: Any) -> Any:
+        return None if value is None else inner(value, other)
+
+    return structure
 
 
 def _call_type(value: Any, kind: Any) -> Any:
