@@ -633,6 +633,8 @@ def loads(data: bytes | str) -> Case:
     given twice in one object (a silently dropped duplicate could hide a changed score), NaN or
     Infinity, an unpaired surrogate escape, an integer beyond 64 bits, nesting deeper than 64, or
     more containers or values than :data:`CASE_LIMITS` allow is refused, with its line and column.
+    A document shown by cheap evidence to keep these rules is parsed by orjson (:func:`_fast_loads`);
+    the result is the same either way.
     """
     case = _fast_loads(data)
     if case is not None:
