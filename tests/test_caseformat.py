@@ -402,3 +402,97 @@ def test_reading_a_case_compiles_no_code(
     case = caseformat.case_from_dict(demo_dict)
     assert case.events
     assert [name for name in compiled if "cattrs" in name] == []
+
+
+# --- the fast read: orjson when it gives what the careful read gives --------------------------------
+
+
+def _careful(document: bytes) -> Any:
+    """What ``loads`` gives by the careful path alone: the strict parse, then ``case_from_dict``."""
+    from ketenzorg import strictjson
+
+    try:
+        return ("ok", caseformat.case_from_dict(strictjson.loads(document, limits=caseformat.CASE_LIMITS)))
+    except (CaseFormatError, MalformedInputError) as error:
+        return ("problems", [(p.path, p.message) for p in error.problems])
+
+
+def _outcome(document: bytes) -> Any:
+    try:
+        return ("ok", caseformat.loads(document))
+    except (CaseFormatError, MalformedInputError) as error:
+        return ("problems", [(p.path, p.message) for p in error.problems])
+
+
+def test_a_written_case_is_read_by_the_fast_path(demo_case: Case) -> None:
+    for document in (caseformat.dumps(demo_case), orjson.dumps(caseformat.case_to_dict(demo_case))):
+        assert caseformat._fast_loads(document) == demo_case
+        assert caseformat._fast_loads(document.decode()) == demo_case
+
+
+def _score_text(demo_dict: dict[str, Any]) -> str:
+    return orjson.dumps(demo_dict).decode()
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # a duplicate key, compact and spaced, with a plain value and with an object dropped
+        pytest.param('"score":5,', '"score":5,"score":9,', id="duplicate"),
+        pytest.param('"score":5,', '"score" :\n 5 , "score": 9,', id="duplicate-spaced"),
+        pytest.param('"case_id":', '"case_id":"x","case_id":', id="duplicate-top"),
+        pytest.param('"injury":true', '"injury":9223372036854775808', id="answer-beyond-64-bits"),
+        pytest.param('"injury":true', '"injury":9007199254740993', id="answer-beyond-53-bits"),
+        pytest.param('"score":5,', '"score":-0,', id="minus-zero"),
+        pytest.param('"score":5,', '"score":9223372036854775808,', id="beyond-64-bits"),
+        pytest.param('"score":5,', '"score":18446744073709551616,', id="beyond-unsigned-64-bits"),
+        pytest.param('"score":5,', '"score":5.0,', id="integer-as-decimal"),
+        pytest.param(
+            '"fit":0.8333', '"fit":0.83330000000000000000000000000000000000000001', id="fit-too-long"
+        ),
+        pytest.param('"fit":0.8333', '"fit":8333e-4', id="fit-exponent"),
+        pytest.param('"fit":0.8333', '"fit":1e-301', id="fit-exponent-beyond-300"),
+        pytest.param('"fit":0.8333', '"fit":0e-400', id="fit-zero-exponent-beyond-300"),
+        pytest.param('"fit":0.8333', '"fit":-0', id="fit-minus-zero"),
+        pytest.param('"fit":0.8333', '"fit":NaN', id="fit-nan"),
+        pytest.param(
+            '"version":1',
+            '"version":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]',
+            id="deep",
+        ),
+        pytest.param('"version":1', '"version":' + "[" * 70 + "]" * 70, id="too-deep"),
+        pytest.param('"case_id":"', '"case_id":"\\ud800', id="surrogate"),
+        pytest.param("{", "\ufeff{", id="byte-order-mark"),
+    ],
+)
+def test_the_fast_path_reads_as_the_careful_path(demo_dict: dict[str, Any], old: str, new: str) -> None:
+    text = _score_text(demo_dict)
+    assert old in text
+    document = text.replace(old, new, 1).encode()
+    expected = _careful(document)
+    assert _outcome(document) == expected
+    if expected[0] == "problems":
+        assert caseformat._fast_loads(document) is None
+
+
+def test_a_duplicate_key_never_passes_the_fast_path(demo_dict: dict[str, Any]) -> None:
+    text = _score_text(demo_dict)
+    forged = text.replace('"score":5,', '"score":5,"score":9,', 1).encode()
+    assert caseformat._fast_loads(forged) is None
+    with pytest.raises(MalformedInputError, match="duplicate key 'score'"):
+        caseformat.loads(forged)
+
+
+def test_an_escaped_colon_cannot_hide_a_duplicate_key(demo_dict: dict[str, Any]) -> None:
+    # Without escapes the text and orjson's output hold the same colons; an escaped one in a string
+    # would make up for the colon of the dropped member.
+    text = _score_text(demo_dict)
+    forged = text.replace('"score":5,', '"score":5,"score":9,', 1).replace(
+        '"rationale":"', '"rationale":"\\u003a', 1
+    )
+    assert forged.count('"score":9') == 1
+    assert "\\u003a" in forged
+    document = forged.encode()
+    assert caseformat._fast_loads(document) is None
+    with pytest.raises(MalformedInputError, match="duplicate key 'score'"):
+        caseformat.loads(document)

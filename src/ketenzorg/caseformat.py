@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -98,9 +99,17 @@ def _structure_int(value: Any, _: type) -> int:
     return value
 
 
+_FLOATS_READ: ContextVar[list[float] | None] = ContextVar("_FLOATS_READ", default=None)
+"""While :func:`_fast_loads` structures a document parsed by orjson: the floats it accepted."""
+
+
 def _structure_float(value: Any, _: type) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise _FormatProblem(f"expected a number, got {_json_kind(value)}")
+    if type(value) is float:
+        floats = _FLOATS_READ.get()
+        if floats is not None:
+            floats.append(value)
     return float(value)
 
 
@@ -195,6 +204,9 @@ def _json_kind(value: Any) -> str:
 def _structure_enum(value: Any, kind: type[enum.Enum]) -> enum.Enum:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _FormatProblem(f"expected a code, got {_json_kind(value)}")
+    member = kind._value2member_map_.get(value)  # what ``kind(value)`` looks up first
+    if member is not None:
+        return member
     try:
         return kind(value)
     except ValueError:
@@ -229,7 +241,7 @@ def _tuple_hook(conv: cattrs.Converter) -> Any:
     return factory
 
 
-def _structure_event(conv: cattrs.Converter) -> Any:
+def _structure_event(conv: cattrs.Converter, hook: Any) -> Any:
     allowed = ", ".join(EVENT_TYPES)
 
     def structure(value: Any, _: type) -> Event:
@@ -239,6 +251,10 @@ def _structure_event(conv: cattrs.Converter) -> Any:
         cls = EVENT_TYPES.get(tag) if isinstance(tag, str) else None
         if cls is None:
             raise _FormatProblem(f"its type is not an event type; expected one of {allowed}")
+        tagged = getattr(hook(cls), "tagged", None)
+        if tagged is not None:  # reads the event with its tag, without copying the dict
+            event: Event = tagged(value)
+            return event
         body = {k: v for k, v in value.items() if k != "type"}
         result: Event = conv.structure(body, cls)
         return result
@@ -252,9 +268,9 @@ def _structure_fields(cls: type, conv: cattrs.Converter) -> Any:
     walking a table of its fields instead of compiling a function for it.
 
     Generating and compiling cattrs' functions for the classes of a case took about a third of
-    ``ketenzorg evaluate``'s own time; a case has a few dozen events, so the table costs nothing
-    noticeable per call. A class this table does not cover (generic, with ``init=False`` fields or
-    ``Annotated`` overrides) gets cattrs' own function.
+    ``ketenzorg evaluate``'s own time. The table is the careful path, which words every problem;
+    reading goes through :func:`_compiled` first. A class this table does not cover (generic, with
+    ``init=False`` fields or ``Annotated`` overrides) gets cattrs' own function.
     """
     try:
         from cattrs.gen._shared import find_structure_handler
@@ -308,7 +324,79 @@ def _structure_fields(cls: type, conv: cattrs.Converter) -> Any:
         except Exception as exc:
             raise ClassValidationError("While structuring " + name, [exc], cls) from None
 
+    return _compiled(cls, table, allowed, structure)
+
+
+def _compiled(
+    cls: type, table: list[tuple[str, str, bool, int, Any, Any, str]], allowed: frozenset[str], precise: Any
+) -> Any:
+    """The hot path of :func:`_structure_fields`: the same hooks and the same constructor
+    (validators included), without collecting errors per attribute. On any failure it runs
+    ``precise``, which raises the detailed error (or, should it succeed, gives its result): every
+    check is made either way, only the wording is left to the careful path.
+
+    Its ``tagged`` variant reads an event with its ``type`` tag still in the dict, so that reading
+    an event copies no dict. (Closures, not generated code: compiling a function per class cost
+    more on a command's first read than the reads it speeds up.)
+    """
+    tagged_allowed = allowed | {"type"}
+    required: list[tuple[str, str, Any, Any]] = []
+    optional: list[tuple[str, str, Any, Any]] = []
+    for key, alias, is_optional, how, handler, kind, _ in table:
+        call = handler if how == 2 else _call_type if how == 1 else _as_is
+        if how == 2 and getattr(handler, "__func__", None) is _STRUCTURE_OPTIONAL:
+            call = _optional(handler.__self__, kind)  # cattrs' own, without its dispatch per call
+        (optional if is_optional else required).append((key, alias, call, kind))
+
+    def build(o: Any) -> Any:
+        res = {alias: call(o[key], kind) for key, alias, call, kind in required}
+        for key, alias, call, kind in optional:
+            if key in o:
+                res[alias] = call(o[key], kind)
+        return cls(**res)
+
+    def fast(o: Any, _: Any = None) -> Any:
+        try:
+            if o.keys() <= allowed:
+                return build(o)
+        except Exception:  # worded by the careful path
+            pass
+        return precise(o)
+
+    def tagged(o: Any) -> Any:
+        try:
+            if o.keys() <= tagged_allowed:
+                return build(o)
+        except Exception:  # worded by the careful path
+            pass
+        return precise({k: v for k, v in o.items() if k != "type"})
+
+    fast.tagged = tagged  # type: ignore[attr-defined]
+    return fast
+
+
+_STRUCTURE_OPTIONAL: Final = cattrs.BaseConverter._structure_optional
+
+
+def _optional(conv: cattrs.BaseConverter, union: Any) -> Any:
+    """What ``conv._structure_optional`` does for ``union`` (``X | None``), with the hook of ``X``
+    looked up once."""
+    first, second = union.__args__
+    other = first if second is type(None) else second
+    inner = conv.get_structure_hook(other)
+
+    def structure(value: Any, _: Any) -> Any:
+        return None if value is None else inner(value, other)
+
     return structure
+
+
+def _call_type(value: Any, kind: Any) -> Any:
+    return kind(value)
+
+
+def _as_is(value: Any, _: Any) -> Any:
+    return value
 
 
 def _register_events(conv: cattrs.Converter) -> None:
@@ -336,7 +424,7 @@ def _register_events(conv: cattrs.Converter) -> None:
 
     conv.register_unstructure_hook_factory(lambda t: t in classes, unstructure_hook)
     conv.register_structure_hook_factory(lambda t: isinstance(t, type) and attrs.has(t), structure_hook)
-    conv.register_structure_hook_func(lambda t: t is Event, _structure_event(conv))
+    conv.register_structure_hook_func(lambda t: t is Event, _structure_event(conv, structure_hook))
 
 
 @cache
@@ -545,5 +633,87 @@ def loads(data: bytes | str) -> Case:
     given twice in one object (a silently dropped duplicate could hide a changed score), NaN or
     Infinity, an unpaired surrogate escape, an integer beyond 64 bits, nesting deeper than 64, or
     more containers or values than :data:`CASE_LIMITS` allow is refused, with its line and column.
+    A document shown by cheap evidence to keep these rules is parsed by orjson (:func:`_fast_loads`);
+    the result is the same either way.
     """
+    case = _fast_loads(data)
+    if case is not None:
+        return case
     return case_from_dict(strictjson.loads(data, limits=CASE_LIMITS))
+
+
+_MINUS_ZERO: Final = re.compile(rb"-0[,\]}\s]")
+"""``-0`` as a number: the strict parse reads it as a decimal (refused where an integer is due),
+orjson as the integer 0. (A string may hold the same text; it then takes the careful path.)"""
+_ESCAPE_U: Final = re.compile(rb"\\u")
+
+
+def _fast_loads(data: bytes | str) -> Case | None:
+    """The case read through orjson, when that gives what :func:`loads` gives; else ``None``, and
+    :func:`loads` reads the document the careful way (which also words every refusal).
+
+    The parse by :mod:`ketenzorg.strictjson` costs about six times orjson's, most of it in the
+    duplicate-key check, which needs a call per object. Here each of its rules holds on evidence
+    that costs a count over the bytes; a document that is unusual in any way takes the careful path:
+
+    - size and node budgets: counted as :mod:`ketenzorg.strictjson` does before it parses;
+    - UTF-8 without a byte order mark or NUL, no NaN or Infinity, nesting orjson can parse: orjson
+      refuses the rest; any ``\\u`` escape (a surrogate, or an escaped ``:``) takes the careful path;
+    - no duplicate key: orjson keeps the last value of a key given twice, and so drops a member.
+      Without ``\\u`` escapes every ``:`` of the text separates a member or stands in a string,
+      and orjson's own output of what it parsed holds the same strings: the two counts of ``:`` are
+      equal exactly when no member was dropped;
+    - numbers: an integer beyond 53 bits (orjson's strict-integer output refuses it) and a ``-0``
+      take the careful path. A float is accepted in one kind of place (a degree of fit), and there
+      only when the careful parse would keep it too (:func:`_floats_as_careful`); every other place
+      refuses a float either way;
+    - nesting deeper than the limit: every value passes a typed hook of the case format, whose
+      classes nest a few levels only.
+    """
+    if isinstance(data, str):
+        try:
+            raw = data.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    else:
+        raw = data
+    limits = CASE_LIMITS
+    if len(raw) > limits.max_bytes or _ESCAPE_U.search(raw) or _MINUS_ZERO.search(raw):
+        return None
+    colons = raw.count(b":")
+    if len(raw) > min(limits.max_containers, limits.max_values):  # else within them: a node is a byte
+        containers = raw.count(b"[") + raw.count(b"{")
+        if containers > limits.max_containers or containers + raw.count(b",") + colons > limits.max_values:
+            return None
+    try:
+        tree = orjson.loads(raw)
+        if orjson.dumps(tree, option=orjson.OPT_STRICT_INTEGER).count(b":") != colons:
+            return None
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+        return None
+    floats: list[float] = []
+    token = _FLOATS_READ.set(floats)
+    try:
+        case = case_from_dict(tree)
+    except Exception:  # every refusal is worded by the careful path
+        return None
+    finally:
+        _FLOATS_READ.reset(token)
+    if floats and not _floats_as_careful(floats, raw):
+        return None
+    return case
+
+
+_DIGITS_AND_POINTS: Final = bytes(48 if c in b"0123456789." else 32 for c in range(256))
+"""A table for ``bytes.translate``: a digit or point becomes ``0``, any other byte a space."""
+
+
+def _floats_as_careful(floats: list[float], raw: bytes) -> bool:
+    """Whether the careful parse keeps these floats too (orjson's float and the careful parse's
+    decimal turned float are both the nearest float to the text). It refuses a number of more than
+    :data:`~ketenzorg.strictjson.MAX_DIGITS` digits or with a decimal exponent beyond 300: the
+    first has a run of more than that many digits and points in the text, the second is zero or
+    beyond 1e250 either way (its digits move the value by at most 40 powers of ten)."""
+    if any(f == 0.0 or not 1e-250 < abs(f) < 1e250 for f in floats):
+        return False
+    return b"0" * (strictjson.MAX_DIGITS + 1) not in raw.translate(_DIGITS_AND_POINTS)

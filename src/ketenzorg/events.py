@@ -68,8 +68,11 @@ class TransitionKind(enum.Enum):
     """Terugval: safety lost again, back to immediate safety."""
 
 
+_tuple_of_str = tuple_of(str)
+
+
 def _str_tuple(_: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
-    tuple_of(str)(_, attribute, value)
+    _tuple_of_str(_, attribute, value)
     for item in value:
         non_empty(_, attribute, item)
 

@@ -151,11 +151,11 @@ class CaseStore:
         return StoredCase(case, version)
 
     def _events(self, case_id: str, rows: tuple[StoredEvent, ...]) -> list[Event]:
-        conv = converter()
+        structure = converter().get_structure_hook(Event)
         events: list[Event] = []
         for index, row in enumerate(rows):
             try:
-                events.append(conv.structure(orjson.loads(row.data), Event))
+                events.append(structure(orjson.loads(row.data), Event))
             except Exception as error:  # a stored event that is not the case format: the store's fault
                 raise StoreError(
                     self.name, f"case {case_id}: events[{index}] is not a case-format event; is it damaged?"
