@@ -155,6 +155,13 @@ class Engine:
         """Every rule this engine applies: the method's, then the plugins'."""
         return self._host.rules
 
+    def ask_plugins(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Each plugin's answer to a question hook (such as ``ketenzorg_screen_text``), with its name.
+
+        A plugin that raises fails the call with a :class:`PluginError` naming it.
+        """
+        return self._host.ask(hook, **kwargs)
+
     @property
     def instruments(self) -> Mapping[str, RegisteredInstrument]:
         """The registered assessment instruments, by instrument id."""

@@ -575,14 +575,14 @@ def _cmd_assess(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from ketenzorg.errors import ValidationError
-    from ketenzorg.interop.fhir import case_to_bundle
+    from ketenzorg.interop.fhir import Recipient, case_to_bundle
 
     who = actor(args)
     engine = _engine(args)
     with _open(args, engine) as store:
         case = _load(store, args).case
         try:
-            bundle = case_to_bundle(case, engine=engine, type=args.type)
+            bundle = case_to_bundle(case, engine=engine, recipient=Recipient.internal(), type=args.type)
         except ValidationError as error:
             raise error.with_source(args.case) from None
         what = f"case {args.case} as a FHIR bundle"

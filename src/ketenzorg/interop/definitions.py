@@ -37,6 +37,19 @@ TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
 """FHIR's core extension for a string in another language (sub-extensions ``lang`` and
 ``content``), on the string's primitive extension (``_valueString``): a text's English."""
 
+V3_CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+"""Security labels: a resource's confidentiality (``R`` restricted, ``V`` very restricted)."""
+V3_ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+"""Security labels: the purpose of use of a disclosure (``TREAT``, ``COC``, ``HLEGAL``, ...)."""
+DATA_ABSENT_REASON_CODES = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+"""The codes of :data:`DATA_ABSENT_REASON`; a disclosure marks what it withholds ``masked``."""
+SENSITIVITY_DOMESTIC_VIOLENCE = "SDV"
+"""v3-ActCode sensitivity of everything about a case: sexual assault, abuse or domestic violence."""
+SENSITIVITY_MENTAL_HEALTH = "PSY"
+"""v3-ActCode sensitivity of psychiatry (mental health) information."""
+REFRAIN_NO_REDISCLOSURE = "NORDSCLCD"
+"""v3-ActCode refrain policy on a disclosed Bundle: the recipient may not disclose it further."""
+
 # --- identifier systems --------------------------------------------------------------------------
 
 EVENT_ID = naming_system("event-id")
