@@ -378,3 +378,27 @@ def test_the_record_names_the_recipient_profile_and_what_was_sent(tmp_path: Path
     assert logged[0]["sha256"] == bytes_sha256(output.read_bytes())
     assert Disclosure.from_mapping(logged[0]) == done
     assert logged[0]["recipient"]["organisation_value"] == "123"
+
+
+def test_a_disclosure_becomes_a_balp_privacy_disclosure_audit_event() -> None:
+    from ketenzorg.disclosure import to_audit_event
+
+    recipient = Recipient(
+        "police", organisation_system="urn:oid:2.16.528.1.1007.3.3", organisation_value="123"
+    )
+    result = disclose(demo(), engine=shipped_engine(), recipient=recipient)
+    data = orjson.dumps(result.bundle)
+    record = result.record.written(data, format="json", user="u1", responsible_user="u2")
+    event = to_audit_event(record, source="ketenzorg test")
+    assert event["type"]["code"] == "110106"
+    assert event["subtype"][0]["code"] == "disclose"
+    assert event["purposeOfEvent"][0]["coding"][0]["code"] == "THREAT"
+    destination = next(a for a in event["agent"] if a["type"]["coding"][0]["code"] == "110152")
+    assert destination["who"]["identifier"]["value"] == "1"
+    details = {d["type"]: d["valueString"] for e in event["entity"] for d in e.get("detail", [])}
+    assert details["sha256"] == bytes_sha256(data)
+    sent_ids = {e["what"]["identifier"]["value"] for e in event["entity"] if e["role"]["code"] == "4"}
+    assert sent_ids == {f"urn:uuid:{s.id}" for s in record.sent}
+    shell = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": event}]}
+    assert schema_errors(shell) == []
+    assert xsd_errors(to_xml(event)) == []

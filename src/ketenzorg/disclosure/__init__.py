@@ -8,6 +8,7 @@ text (:mod:`.screen`), the disclosure record and log (:mod:`.record`). See ``doc
 from __future__ import annotations
 
 from ketenzorg.disclosure.api import Disclosed, UnknownRecipientError, choose_profile, disclose
+from ketenzorg.disclosure.auditevent import to_audit_event
 from ketenzorg.disclosure.profiles import (
     CATEGORIES,
     DisclosureProfile,
@@ -37,4 +38,5 @@ __all__ = [
     "log_path_for",
     "profiles_from_mapping",
     "shipped_profiles",
+    "to_audit_event",
 ]

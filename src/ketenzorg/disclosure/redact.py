@@ -99,8 +99,8 @@ _STRUCTURAL: Final = frozenset(
 _FREE_TEXT_KEYS: Final = frozenset({"description", "rationale", "mitigation"})
 _FREE_TEXT_IN: Final = frozenset({"note", "reasonCode", "description"})
 """``text`` is free text inside these (an Annotation, a reason, a goal's description), not in a name."""
-_FREE_TEXT_PARTS: Final = frozenset({X_NOTES, X_EVIDENCE, "summary", "nl", "en", "text", "content"})
-"""Extensions (and parts) whose ``valueString`` is free text: notes, summaries, evidence, texts."""
+_FREE_TEXT_PARTS: Final = frozenset({X_NOTES, X_EVIDENCE, "summary", "reason", "nl", "en", "text", "content"})
+"""Extensions (and parts) whose ``valueString`` is free text: notes, summaries, reasons, evidence, texts."""
 
 
 @attrs.frozen

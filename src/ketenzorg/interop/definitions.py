@@ -50,6 +50,20 @@ SENSITIVITY_MENTAL_HEALTH = "PSY"
 REFRAIN_NO_REDISCLOSURE = "NORDSCLCD"
 """v3-ActCode refrain policy on a disclosed Bundle: the recipient may not disclose it further."""
 
+DICOM_DCM = "http://dicom.nema.org/resources/ontology/DCM"
+"""DICOM codes of an AuditEvent: its type (``110106`` Export) and agent roles (source, destination)."""
+ISO_21089_LIFECYCLE = "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle"
+"""Record lifecycle events: an AuditEvent's subtype ``disclose``."""
+AUDIT_ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
+OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
+SECURITY_ROLE_TYPE = "http://terminology.hl7.org/CodeSystem/extra-security-role-type"
+V3_PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+BALP_PRIVACY_DISCLOSURE_SOURCE = (
+    "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PrivacyDisclosure.Source"
+)
+"""IHE Basic Audit Log Patterns: the profile of a privacy disclosure as the source records it."""
+URI = "urn:ietf:rfc:3986"
+
 # --- identifier systems --------------------------------------------------------------------------
 
 EVENT_ID = naming_system("event-id")
