@@ -162,6 +162,10 @@ class Engine:
         """
         return self._host.ask(hook, **kwargs)
 
+    def has_plugins_for(self, hook: str) -> bool:
+        """Whether any plugin of this engine implements ``hook``."""
+        return bool(getattr(self._host.pm.hook, hook).get_hookimpls())
+
     @property
     def instruments(self) -> Mapping[str, RegisteredInstrument]:
         """The registered assessment instruments, by instrument id."""

@@ -377,7 +377,7 @@ def test_the_record_names_the_recipient_profile_and_what_was_sent(tmp_path: Path
     assert len(logged) == 1
     assert logged[0]["sha256"] == bytes_sha256(output.read_bytes())
     assert Disclosure.from_mapping(logged[0]) == done
-    assert logged[0]["recipient"]["organisation_value"] == "123"
+    assert logged[0]["recipient"]["organisation_value"] == recipient.organisation_value
 
 
 def test_a_disclosure_becomes_a_balp_privacy_disclosure_audit_event() -> None:
@@ -394,7 +394,7 @@ def test_a_disclosure_becomes_a_balp_privacy_disclosure_audit_event() -> None:
     assert event["subtype"][0]["code"] == "disclose"
     assert event["purposeOfEvent"][0]["coding"][0]["code"] == "THREAT"
     destination = next(a for a in event["agent"] if a["type"]["coding"][0]["code"] == "110152")
-    assert destination["who"]["identifier"]["value"] == "1"
+    assert destination["who"]["identifier"]["value"] == recipient.organisation_value
     details = {d["type"]: d["valueString"] for e in event["entity"] for d in e.get("detail", [])}
     assert details["sha256"] == bytes_sha256(data)
     sent_ids = {e["what"]["identifier"]["value"] for e in event["entity"] if e["role"]["code"] == "4"}

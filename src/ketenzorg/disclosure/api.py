@@ -79,21 +79,27 @@ def disclose(
         recipient, choose_profile(case, recipient, engine=engine, profiles=profiles), profiles, bundle
     )
     extra = tuple(screens)
+    plugins = engine.has_plugins_for("ketenzorg_screen_text")
     verdicts: dict[str, bool] = {}
 
     def screen(text: str) -> bool:
         verdict = verdicts.get(text)
         if verdict is None:
-            verdict = any(s(text) for s in extra) or any(
-                answer is True
-                for _plugin, answer in engine.ask_plugins(
-                    "ketenzorg_screen_text", text=text, recipient=recipient
+            verdict = any(s(text) for s in extra) or (
+                plugins
+                and any(
+                    answer is True
+                    for _plugin, answer in engine.ask_plugins(
+                        "ketenzorg_screen_text", text=text, recipient=recipient
+                    )
                 )
             )
             verdicts[text] = verdict
         return verdict
 
-    redaction = redact_bundle(bundle, recipient=recipient, profile=profile, screen=screen)
+    redaction = redact_bundle(
+        bundle, recipient=recipient, profile=profile, screen=screen if extra or plugins else None
+    )
     record = Disclosure(
         case_id=case.case_id,
         at=engine.clock().isoformat(),

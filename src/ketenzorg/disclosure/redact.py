@@ -24,7 +24,12 @@ from typing import Any, Final
 import attrs
 import orjson
 
-from ketenzorg.disclosure.profiles import PERSON_WHO_USED_VIOLENCE, DisclosureProfile, Recipient
+from ketenzorg.disclosure.profiles import (
+    FREE_TEXT_KINDS,
+    PERSON_WHO_USED_VIOLENCE,
+    DisclosureProfile,
+    Recipient,
+)
 from ketenzorg.interop.definitions import (
     DATA_ABSENT_REASON,
     PARTY_ID,
@@ -405,12 +410,13 @@ def effective_profile(
 
 
 def redact_bundle(
-    bundle: Mapping[str, Any], *, recipient: Recipient, profile: DisclosureProfile, screen: Screen
+    bundle: Mapping[str, Any], *, recipient: Recipient, profile: DisclosureProfile, screen: Screen | None
 ) -> Redaction:
     """The bundle as ``recipient`` may receive it under ``profile``, labelled, with what was held back.
 
-    ``screen`` says of a text whether it must not leave (any hit is masked and counted). The input
-    is not changed.
+    ``screen`` says of a text whether it must not leave (any hit is masked and counted); ``None``
+    when nothing screens. The bundle's resources are changed in place: pass one written for this
+    disclosure (as :func:`ketenzorg.disclosure.disclose` does), never one that is used elsewhere.
     """
     entries = bundle["entry"]
     categories = {entry["fullUrl"]: classify(entry["resource"]) for entry in entries}
@@ -432,7 +438,8 @@ def redact_bundle(
         if category == "goal" and "safety-plan" not in profile.resources:
             continue  # a Top 3 would reveal the plan it was derived from
         keep.add(url)
-    walk = _Walk(profile, recipient, screen)
+    walk = _Walk(profile, recipient, screen or _nothing)
+    every_text = profile.free_text >= set(FREE_TEXT_KINDS) and profile.rationales == "all"
     mental_health = {
         entry["fullUrl"]
         for entry in entries
@@ -446,11 +453,12 @@ def redact_bundle(
         url = entry["fullUrl"]
         if url not in keep:
             continue
-        resource = copy.deepcopy(entry["resource"])
+        resource = entry["resource"]
         category = categories[url]
         walk.elements(resource, category)
         try:
-            walk.texts(resource, category)
+            if screen is not None or not every_text:
+                walk.texts(resource, category)
         except _Withhold:
             withheld_refs.add(url)
             walk.screened += 1
@@ -460,7 +468,8 @@ def redact_bundle(
     counter = [0]
     sent: list[SentResource] = []
     for entry, resource, category in pending:
-        resource = _drop_references(resource, frozen, counter)
+        if frozen and _refers_any(resource, frozen):
+            resource = _drop_references(resource, frozen, counter)
         refers_ggz = _refers_any(resource, mental_health) and category != "care-team"
         meta = resource.setdefault("meta", {})
         meta["security"] = _security(levels[category], refers_ggz or entry["fullUrl"] in mental_health)
@@ -468,7 +477,7 @@ def redact_bundle(
         out.append(new_entry)
         sent.append(SentResource(resource["resourceType"], resource["id"], _version(resource)))
     highest = "V" if any(levels[categories[e["fullUrl"]]] == "V" for e in out) else "R"
-    result = {key: copy.deepcopy(value) for key, value in bundle.items() if key != "entry"}
+    result = {key: value for key, value in bundle.items() if key != "entry"}
     meta = result.setdefault("meta", {})
     meta["security"] = [
         *_security(highest, False),
@@ -488,7 +497,11 @@ def redact_bundle(
     )
 
 
-def _refers_any(node: Any, urls: set[str]) -> bool:
+def _nothing(text: str) -> bool:
+    return False
+
+
+def _refers_any(node: Any, urls: set[str] | frozenset[str]) -> bool:
     if not urls:
         return False
     stack = [node]
