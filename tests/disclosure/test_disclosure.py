@@ -402,3 +402,18 @@ def test_a_disclosure_becomes_a_balp_privacy_disclosure_audit_event() -> None:
     shell = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": event}]}
     assert schema_errors(shell) == []
     assert xsd_errors(to_xml(event)) == []
+
+
+def test_a_text_in_an_extension_the_redaction_does_not_know_is_masked() -> None:
+    from ketenzorg.disclosure.redact import redact_bundle
+
+    bundle = unredacted_bundle(demo(), engine=shipped_engine())
+    patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    patient["extension"] = [{"url": "https://example.org/fhir/new-note", "valueString": "Dorpsstraat 1"}]
+    result = redact_bundle(
+        bundle, recipient=Recipient("police"), profile=shipped_profiles()["police"], screen=None
+    )
+    sent_patient = of(result.bundle, "client")[0]
+    assert sent_patient["extension"] == [{"url": "https://example.org/fhir/new-note", "_valueString": MASKED}]
+    assert "Dorpsstraat 1" not in set(strings(result.bundle))
+    assert schema_errors(result.bundle) == []

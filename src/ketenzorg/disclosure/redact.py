@@ -40,10 +40,13 @@ from ketenzorg.interop.definitions import (
     V3_ACT_CODE,
     V3_ACT_REASON,
     V3_CONFIDENTIALITY,
+    X_ADDRESSES_RISK,
+    X_ADVICE,
     X_AGREEMENT,
     X_EVIDENCE,
-    X_NOTES,
+    X_EXPLANATION,
     X_PARTY,
+    X_RULES,
 )
 
 __all__ = ["Redaction", "SentResource", "classify", "redact_bundle"]
@@ -104,8 +107,20 @@ _STRUCTURAL: Final = frozenset(
 _FREE_TEXT_KEYS: Final = frozenset({"description", "rationale", "mitigation"})
 _FREE_TEXT_IN: Final = frozenset({"note", "reasonCode", "description"})
 """``text`` is free text inside these (an Annotation, a reason, a goal's description), not in a name."""
-_FREE_TEXT_PARTS: Final = frozenset({X_NOTES, X_EVIDENCE, "summary", "reason", "nl", "en", "text", "content"})
-"""Extensions (and parts) whose ``valueString`` is free text: notes, summaries, reasons, evidence, texts."""
+_STRUCTURAL_PARTS: Final = frozenset(
+    {
+        X_RULES,
+        X_ADDRESSES_RISK,
+        X_ADVICE,
+        X_EXPLANATION,
+        *("id", "code", "display", "kind", "conferenceKind", "source", "responsible", "person", "name"),
+        *("instrument", "plugin", "distribution", "distributionVersion", "version", "rule"),
+        *("fingerprint", "settings", "region", "leadMunicipality", "municipality"),
+    }
+)
+"""Extensions (and parts) whose ``valueString`` is not free text: ids, codes, names, provenance, the
+region, an instrument's own texts. Any other ``valueString`` (notes, summaries, reasons, evidence,
+a plan's texts, and any part added later) is free text: unknown means masked unless given."""
 
 
 @attrs.frozen
@@ -299,7 +314,7 @@ def _strings(node: Any, category: str) -> Iterator[tuple[dict[str, Any], str, st
                 free = (
                     key in _FREE_TEXT_KEYS
                     or (key == "text" and parent in _FREE_TEXT_IN)
-                    or (key == "valueString" and here_url in _FREE_TEXT_PARTS)
+                    or (key == "valueString" and here_url not in _STRUCTURAL_PARTS)
                 )
                 yield current, key, kind, free
             elif key.startswith("_"):
