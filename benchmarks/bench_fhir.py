@@ -52,6 +52,7 @@ except ImportError:  # running from a checkout without an installed package
 
 from ketenzorg import CareSetting, Case
 from ketenzorg.demo import build_demo_case
+from ketenzorg.disclosure import Recipient
 from ketenzorg.engine import Engine
 from ketenzorg.interop.fhir import (
     SECRET_LOCATION_NAME,
@@ -140,7 +141,9 @@ def check(
     types = [e["resource"]["resourceType"] for e in entries]
 
     # export: deterministic, and the secret location's name is not in the bytes
-    assert orjson.dumps(case_to_bundle(case, engine=ENGINE)) == raw, "case_to_bundle is not deterministic"
+    assert orjson.dumps(case_to_bundle(case, recipient=Recipient.internal(), engine=ENGINE)) == raw, (
+        "case_to_bundle is not deterministic"
+    )
     secrets = secret_names(case)
     assert secrets, "the demo case should have a secret location (else the round-trip check is too easy)"
     for name in secrets:
@@ -207,7 +210,7 @@ IMPORT = {
 
 def run(quick: bool) -> dict[str, Any]:
     case = build_demo_case()
-    bundle = case_to_bundle(case, engine=ENGINE)
+    bundle = case_to_bundle(case, recipient=Recipient.internal(), engine=ENGINE)
     raw = orjson.dumps(bundle)
     r4b_bundle = _bench.r4b_form(bundle)  # what the R4B models accept (see _bench.r4b_form)
     r4b_raw = orjson.dumps(r4b_bundle)
@@ -217,8 +220,8 @@ def run(quick: bool) -> dict[str, Any]:
     data = orjson.loads(raw)
 
     export_fns: dict[str, Callable[[], object]] = {
-        "ours": lambda: orjson.dumps(case_to_bundle(case, engine=ENGINE)),
-        "case_to_bundle": lambda: case_to_bundle(case, engine=ENGINE),
+        "ours": lambda: orjson.dumps(case_to_bundle(case, recipient=Recipient.internal(), engine=ENGINE)),
+        "case_to_bundle": lambda: case_to_bundle(case, recipient=Recipient.internal(), engine=ENGINE),
         "baseline": lambda: Bundle.model_validate(r4b_bundle).model_dump_json(),
         "baseline_dump_only": lambda: model.model_dump_json(),
         "floor": lambda: orjson.dumps(bundle),

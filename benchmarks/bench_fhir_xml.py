@@ -56,6 +56,7 @@ except ImportError:  # running from a checkout without an installed package
     import ketenzorg
 
 from ketenzorg.demo import build_demo_case
+from ketenzorg.disclosure import Recipient
 from ketenzorg.engine import Engine
 from ketenzorg.interop.fhir import case_to_bundle
 from ketenzorg.interop.fhirxml import element_to_resource, from_xml, to_xml
@@ -186,7 +187,7 @@ def _first_call_ms(fn: Callable[[], object]) -> float:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    raw = orjson.dumps(case_to_bundle(build_demo_case(), engine=ENGINE))
+    raw = orjson.dumps(case_to_bundle(build_demo_case(), recipient=Recipient.internal(), engine=ENGINE))
     bundle = read_json(raw)  # the JSON form as from_xml gives it: decimals as Decimal
     # the first calls read the R4 layout table and fill the per-type caches
     first_write_ms = _first_call_ms(lambda: to_xml(bundle))
@@ -315,7 +316,9 @@ def run(quick: bool) -> dict[str, Any]:
 
 def profile(reps: int = 30, top: int = 12) -> str:
     """cProfile of our write and read paths: the functions with the most own time."""
-    bundle = read_json(orjson.dumps(case_to_bundle(build_demo_case(), engine=ENGINE)))
+    bundle = read_json(
+        orjson.dumps(case_to_bundle(build_demo_case(), recipient=Recipient.internal(), engine=ENGINE))
+    )
     xml = to_xml(bundle)
     from_xml(xml)
     out = io.StringIO()

@@ -62,6 +62,7 @@ except ImportError:  # running from a checkout without an installed package
 
 from ketenzorg.case import Case
 from ketenzorg.demo import walk
+from ketenzorg.disclosure import Recipient
 from ketenzorg.domain import IncidentSeverity
 from ketenzorg.engine import Engine
 from ketenzorg.events import IncidentReported
@@ -157,7 +158,7 @@ def legit_bundle(incidents: int) -> dict[str, Any]:
         )
         for n in range(incidents)
     ]
-    return case_to_bundle(Case(case.case_id, tuple(events)), engine=ENGINE)
+    return case_to_bundle(Case(case.case_id, tuple(events)), recipient=Recipient.internal(), engine=ENGINE)
 
 
 def hostile_inputs(size: int) -> dict[str, Callable[[], bytes]]:

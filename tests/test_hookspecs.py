@@ -28,12 +28,14 @@ def _signature(name: str) -> str:
 
 def test_hooks_are_found() -> None:
     assert HOOKS == [
+        "ketenzorg_disclosure_profile",
         "ketenzorg_event_recorded",
         "ketenzorg_phase_changed",
         "ketenzorg_register_conference_kinds",
         "ketenzorg_register_instruments",
         "ketenzorg_register_rules",
         "ketenzorg_register_settings",
+        "ketenzorg_screen_text",
     ]
 
 

@@ -789,7 +789,7 @@ def test_dumped_instrument_events_fit_the_published_schema(engine: Engine) -> No
 
 def test_an_empty_optional_text_is_no_answer_and_never_recorded(engine: Engine) -> None:
     from ketenzorg.demo import walk
-    from ketenzorg.interop.fhir import case_to_bundle
+    from ketenzorg.interop.fhir import Recipient, case_to_bundle
     from ketenzorg.interop.validate import is_valid, validate_bundle
 
     case = walk()[1].case
@@ -801,7 +801,10 @@ def test_an_empty_optional_text_is_no_answer_and_never_recorded(engine: Engine) 
     assert isinstance(applied, InstrumentApplied)
     assert optional_text.id not in applied.answers
     assert is_valid(
-        validate_bundle(case_to_bundle(assessed, engine=shipped_engine()), engine=shipped_engine())
+        validate_bundle(
+            case_to_bundle(assessed, recipient=Recipient.internal(), engine=shipped_engine()),
+            engine=shipped_engine(),
+        )
     )
 
 

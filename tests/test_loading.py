@@ -17,6 +17,7 @@ from factories import run_cli
 from ketenzorg import caseformat, limits, loading
 from ketenzorg.cli import main
 from ketenzorg.demo import walk
+from ketenzorg.disclosure import Recipient
 from ketenzorg.engine import Engine
 from ketenzorg.errors import OutputLimitError
 from ketenzorg.interop import safeinput, validate, validate_structure
@@ -40,7 +41,7 @@ def _three_goals_case() -> Any:
 
 
 def test_validation_judges_the_case_by_the_callers_policy() -> None:
-    bundle = case_to_bundle(_three_goals_case(), engine=Engine())
+    bundle = case_to_bundle(_three_goals_case(), recipient=Recipient.internal(), engine=Engine())
     assert is_valid(validate_bundle(bundle, engine=Engine()))
     outcome = validate_bundle(bundle, engine=Engine(Policy(max_active_goals=1)))
     found = [i for i in outcome["issue"] if i["severity"] == "error"]
@@ -51,7 +52,9 @@ def test_validation_judges_the_case_by_the_callers_policy() -> None:
 
 def test_validate_and_import_on_the_command_line_use_the_policy_file(tmp_path: Path) -> None:
     bundle = tmp_path / "bundle.json"
-    bundle.write_bytes(orjson.dumps(case_to_bundle(_three_goals_case(), engine=Engine())))
+    bundle.write_bytes(
+        orjson.dumps(case_to_bundle(_three_goals_case(), recipient=Recipient.internal(), engine=Engine()))
+    )
     policy = tmp_path / "policy.json"
     policy.write_bytes(orjson.dumps({"max_active_goals": 1}))
     assert run_cli("validate", str(bundle)).returncode == 0
@@ -96,7 +99,7 @@ def test_the_command_line_no_longer_reads_files_itself() -> None:
 
 def test_validation_without_strict_loads_no_models(tmp_path: Path) -> None:
     """fhir.resources and pydantic are loaded by ``strict=True`` only, also for an unreadable resource."""
-    bundle = case_to_bundle(walk(Engine())[-1].case, engine=Engine())
+    bundle = case_to_bundle(walk(Engine())[-1].case, recipient=Recipient.internal(), engine=Engine())
     patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
     patient["name"][0]["text"] = ["x"]  # the case reader cannot read it: a refinement would load the models
     path = tmp_path / "bundle.json"
@@ -220,7 +223,11 @@ def test_the_entry_limit_at_the_boundary(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     _, out, _ = _cli(capsys, "export", str(case_file), "--format", fmt)
-    entries = len(case_to_bundle(caseformat.loads(case_file.read_bytes()), engine=Engine())["entry"])
+    entries = len(
+        case_to_bundle(
+            caseformat.loads(case_file.read_bytes()), recipient=Recipient.internal(), engine=Engine()
+        )["entry"]
+    )
     exported = tmp_path / f"bundle.{fmt}"
     exported.write_bytes(out.encode("utf-8"))
     _set_entry_limit(monkeypatch, entries)

@@ -22,6 +22,7 @@ import pytest
 from factories import shipped_engine
 from ketenzorg import Engine, KetenzorgError, caseformat
 from ketenzorg.demo import walk
+from ketenzorg.disclosure import Recipient
 from ketenzorg.interop.fhir import bundle_to_case, case_to_bundle
 from ketenzorg.interop.fhirxml import to_xml
 from ketenzorg.interop.validate import read_bundle
@@ -44,7 +45,7 @@ def demo_case_dict() -> dict[str, Any]:
 
 @functools.cache
 def demo_bundle() -> dict[str, Any]:
-    return case_to_bundle(walk()[-1].case, engine=shipped_engine())
+    return case_to_bundle(walk()[-1].case, recipient=Recipient.internal(), engine=shipped_engine())
 
 
 def shape(path: Path) -> tuple[str, ...]:

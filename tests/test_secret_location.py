@@ -34,6 +34,7 @@ from ketenzorg import (
     Location,
     caseformat,
 )
+from ketenzorg.disclosure import Recipient
 from ketenzorg.interop.definitions import X_SECRET_LOCATION
 from ketenzorg.interop.fhir import (
     SECRET_LOCATION_NAME,
@@ -63,14 +64,16 @@ def moved(engine: Engine, case: Case, at_day: float, location: Location | None, 
 
 def exported(case: Case, kind: str = "collection") -> dict[str, Any]:
     """The bundle as a partner receives it (JSON text parsed back)."""
-    return orjson.loads(orjson.dumps(case_to_bundle(case, engine=shipped_engine(), type=kind)))  # type: ignore[arg-type]
+    return orjson.loads(
+        orjson.dumps(case_to_bundle(case, recipient=Recipient.internal(), engine=shipped_engine(), type=kind))
+    )  # type: ignore[arg-type]
 
 
 def all_bytes(case: Case) -> list[bytes]:
     """Every form an export takes: collection and transaction, JSON and XML."""
     out = []
     for kind in KINDS:
-        bundle = case_to_bundle(case, engine=shipped_engine(), type=kind)  # type: ignore[arg-type]
+        bundle = case_to_bundle(case, recipient=Recipient.internal(), engine=shipped_engine(), type=kind)  # type: ignore[arg-type]
         out += [orjson.dumps(bundle), to_xml(bundle)]
     return out
 
@@ -290,23 +293,25 @@ def test_a_pseudonym_skips_the_id_of_an_open_location(engine: Engine) -> None:
     assert stay_ids(bundle) == ["secret-location-2"]
     again = bundle_to_case(bundle, engine=shipped_engine())
     assert again == as_exported(case)
-    assert orjson.dumps(case_to_bundle(again, engine=shipped_engine())) == orjson.dumps(
-        case_to_bundle(case, engine=shipped_engine())
-    )
+    assert orjson.dumps(
+        case_to_bundle(again, recipient=Recipient.internal(), engine=shipped_engine())
+    ) == orjson.dumps(case_to_bundle(case, recipient=Recipient.internal(), engine=shipped_engine()))
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_export_import_export_is_stable(engine: Engine, open_then_secret: Case, kind: str) -> None:
     case = moved(engine, open_then_secret, 3, attrs.evolve(SECRET, id="shelter-2", name="Tweede"), "m3")
-    first = case_to_bundle(case, engine=shipped_engine(), type=kind)  # type: ignore[arg-type]
+    first = case_to_bundle(case, recipient=Recipient.internal(), engine=shipped_engine(), type=kind)  # type: ignore[arg-type]
     imported = bundle_to_case(orjson.loads(orjson.dumps(first)), engine=shipped_engine())
     assert imported == as_exported(case)
     assert imported.state.secret_locations == {"secret-location-1", "secret-location-2"}
     assert {loc.name for loc in _locations(imported) if loc.secret} == {SECRET_LOCATION_NAME}
-    second = case_to_bundle(imported, engine=shipped_engine(), type=kind)  # type: ignore[arg-type]
+    second = case_to_bundle(imported, recipient=Recipient.internal(), engine=shipped_engine(), type=kind)  # type: ignore[arg-type]
     assert orjson.dumps(second) == orjson.dumps(first)
     via_xml = bundle_to_case(from_xml(to_xml(first)), engine=shipped_engine())
-    assert to_xml(case_to_bundle(via_xml, engine=shipped_engine(), type=kind)) == to_xml(first)  # type: ignore[arg-type]
+    assert to_xml(
+        case_to_bundle(via_xml, recipient=Recipient.internal(), engine=shipped_engine(), type=kind)
+    ) == to_xml(first)  # type: ignore[arg-type]
 
 
 def _locations(case: Case) -> list[Location]:
@@ -322,7 +327,7 @@ def test_a_location_that_was_ever_secret_is_exported_as_secret_everywhere(open_t
     state = attrs.evolve(open_then_secret.state, secret_locations=frozenset({OPEN.id, SECRET.id}))
     forged = copy.copy(open_then_secret)
     object.__setattr__(forged, "_state", state)
-    bundle = case_to_bundle(forged, engine=shipped_engine())
+    bundle = case_to_bundle(forged, recipient=Recipient.internal(), engine=shipped_engine())
     assert not [e for e in bundle["entry"] if e["resource"]["resourceType"] == "Location"]
     assert stay_ids(bundle) == ["secret-location-1", "secret-location-2"]
     for data in all_bytes(forged):
@@ -481,6 +486,6 @@ def test_no_secret_location_leaks_from_any_history(history: Any, first: Move, pl
         assert located == []
         imported = bundle_to_case(bundle, engine=shipped_engine())
         assert imported == as_exported(case)
-        assert orjson.dumps(case_to_bundle(imported, engine=shipped_engine(), type=kind)) == orjson.dumps(
-            bundle
-        )  # type: ignore[arg-type]
+        assert orjson.dumps(
+            case_to_bundle(imported, recipient=Recipient.internal(), engine=shipped_engine(), type=kind)
+        ) == orjson.dumps(bundle)  # type: ignore[arg-type]

@@ -172,7 +172,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from ketenzorg.demo import TITLES, last_open_case, walk
     from ketenzorg.engine import Engine
     from ketenzorg.errors import FileWriteError
-    from ketenzorg.interop.fhir import case_to_bundle
+    from ketenzorg.interop.fhir import Recipient, case_to_bundle
     from ketenzorg.interop.fhirxml import to_xml
     from ketenzorg.messages import Message, render
 
@@ -187,7 +187,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         _out(step.decision.explain(lang))
     if args.out:
         out = Path(args.out)
-        bundle = case_to_bundle(steps[-1].case, engine=engine)
+        bundle = case_to_bundle(steps[-1].case, engine=engine, recipient=Recipient.internal())
         files = {
             "case.json": caseformat.dumps(steps[-1].case),
             "case-open.json": caseformat.dumps(last_open_case(steps)),  # to try assess, team, plugins on
@@ -562,14 +562,14 @@ def _print_result(result: InstrumentResult, lang: Language, spec: InstrumentSpec
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from ketenzorg.errors import ValidationError
-    from ketenzorg.interop.fhir import case_to_bundle
+    from ketenzorg.interop.fhir import Recipient, case_to_bundle
     from ketenzorg.loading import load_replayed
 
     # What goes to a partner is re-decided first: a forged phase change is never sent on.
     engine = _engine(args)
     case = load_replayed(engine, args.case, warn=_warn(args.case))
     try:
-        bundle = case_to_bundle(case, engine=engine, type=args.type)
+        bundle = case_to_bundle(case, engine=engine, recipient=Recipient.internal(), type=args.type)
     except ValidationError as error:  # an instrument that is not installed, say
         raise error.with_source(args.case) from None
     if args.format == "xml":

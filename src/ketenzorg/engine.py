@@ -155,6 +155,17 @@ class Engine:
         """Every rule this engine applies: the method's, then the plugins'."""
         return self._host.rules
 
+    def ask_plugins(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Each plugin's answer to a question hook (such as ``ketenzorg_screen_text``), with its name.
+
+        A plugin that raises fails the call with a :class:`PluginError` naming it.
+        """
+        return self._host.ask(hook, **kwargs)
+
+    def has_plugins_for(self, hook: str) -> bool:
+        """Whether any plugin of this engine implements ``hook``."""
+        return bool(getattr(self._host.pm.hook, hook).get_hookimpls())
+
     @property
     def instruments(self) -> Mapping[str, RegisteredInstrument]:
         """The registered assessment instruments, by instrument id."""

@@ -7,6 +7,7 @@ Hooks are called with keyword arguments; an implementation may accept fewer of t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -14,6 +15,7 @@ import pluggy
 if TYPE_CHECKING:
     from ketenzorg.case import Case
     from ketenzorg.decision import Decision
+    from ketenzorg.disclosure.profiles import DisclosureProfile, Recipient
     from ketenzorg.events import Event, PhaseChanged
     from ketenzorg.pluginhost import (
         ConferenceKindRegistry,
@@ -92,4 +94,30 @@ def ketenzorg_phase_changed(case: Case, change: PhaseChanged, decision: Decision
     change: the ``phase_changed`` event, with the rules and evidence it rested on.
     decision: the decision that allowed (or proposed) the transition.
     Returns nothing. Failures are handled as for ``ketenzorg_event_recorded``.
+    """
+
+
+@hookspec(firstresult=True)
+def ketenzorg_disclosure_profile(
+    case: Case, recipient: Recipient, profiles: Mapping[str, DisclosureProfile]
+) -> DisclosureProfile | None:
+    """Called before a case is exported, to decide what the recipient may receive (first result).
+
+    case: the case to be exported.
+    recipient: who receives it (its kind, organisation, party and person).
+    profiles: the shipped profiles with the organisation's overrides, by id.
+    Returns the profile to apply, or ``None`` to leave the decision to the next plugin; when no
+    plugin decides, the profile of the recipient's kind applies (an organisation's policy engine
+    plugs in here). The person who used violence always gets his own profile, whatever is returned.
+    """
+
+
+@hookspec
+def ketenzorg_screen_text(text: str, recipient: Recipient) -> bool | None:
+    """Called for every free text of an export before it leaves (rationales, descriptions, names).
+
+    text: the text (never stored or logged by the engine).
+    recipient: who would receive it.
+    Returns ``True`` to withhold the text (it is masked and counted in the disclosure record);
+    ``False`` or ``None`` to let it pass. Any plugin's ``True`` withholds it.
     """

@@ -674,6 +674,25 @@ class PluginHost:
             return _NO_BUDGET
         return HookBudget(plugin, hook, self.hook_timeout)
 
+    def ask(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Each plugin's answer to a question hook, with the plugin's name, in pluggy's call order.
+
+        Unlike a listener, a plugin that fails or runs out of time fails the call (a
+        :class:`PluginError`): a question such as "may this text leave?" never goes unanswered.
+        """
+        answers: list[tuple[str, Any]] = []
+        for plugin, function in self._impls(hook_name):
+            with self.budget(plugin, hook_name):
+                try:
+                    answers.append(
+                        (plugin, function(**{k: v for k, v in kwargs.items() if k in _argnames(function)}))
+                    )
+                except PluginError:
+                    raise
+                except Exception as error:
+                    raise PluginError(plugin, hook_name, error) from error
+        return answers
+
     def notify(self, hook_name: str, **kwargs: Any) -> None:
         """Call every listener of ``hook_name``; a failing listener never stops the others.
 

@@ -17,6 +17,7 @@ from tests.interop.test_fuzz import json_values
 
 from ketenzorg import Case, Engine
 from ketenzorg.demo import walk
+from ketenzorg.disclosure import Recipient
 from ketenzorg.errors import ValidationError
 from ketenzorg.events import InstrumentApplied
 from ketenzorg.hookspecs import hookimpl
@@ -199,7 +200,7 @@ def _assessed_case() -> Case:
 @pytest.mark.parametrize("which", ["demo", "assessed"])
 def test_the_writer_gives_the_items_the_exporter_writes_today(which: str) -> None:
     case = _demo() if which == "demo" else _assessed_case()
-    bundle = case_to_bundle(case, engine=_engine())
+    bundle = case_to_bundle(case, recipient=Recipient.internal(), engine=_engine())
     responses = [
         (n, entry["resource"])
         for n, entry in enumerate(bundle["entry"])

@@ -16,6 +16,7 @@ import pytest
 from test_fhir import needs_schema, schema_errors
 
 from ketenzorg import Case
+from ketenzorg.disclosure import Recipient
 from ketenzorg.instruments import Missing
 from ketenzorg.interop.answers import answer_items, read_answers
 from ketenzorg.interop.definitions import DATA_ABSENT_REASON, PERSON_ID
@@ -58,20 +59,20 @@ def test_a_missing_answer_is_the_data_absent_reason_extension_without_answer() -
 @pytest.mark.parametrize("subject", [OTHER_PERSON.id, None])
 def test_json_round_trip_is_exact(subject: str | None) -> None:
     case = assessed(subject)
-    bundle = orjson.loads(orjson.dumps(case_to_bundle(case, engine=engine())))
+    bundle = orjson.loads(orjson.dumps(case_to_bundle(case, recipient=Recipient.internal(), engine=engine())))
     assert bundle_to_case(bundle, engine=engine()) == case
 
 
 def test_xml_round_trip_is_exact() -> None:
     case = assessed()
-    bundle = case_to_bundle(case, engine=engine())
+    bundle = case_to_bundle(case, recipient=Recipient.internal(), engine=engine())
     again = from_xml(to_xml(bundle))
     assert again == orjson.loads(orjson.dumps(bundle))
     assert bundle_to_case(again, engine=engine()) == case
 
 
 def test_the_response_names_the_person_assessed_and_the_risk_assessment_the_client() -> None:
-    bundle = case_to_bundle(assessed(), engine=engine())
+    bundle = case_to_bundle(assessed(), recipient=Recipient.internal(), engine=engine())
     response = _of_type(bundle, "QuestionnaireResponse")
     assert response["subject"]["identifier"] == {"system": PERSON_ID, "value": OTHER_PERSON.id}
     target = next(e["resource"] for e in bundle["entry"] if e["fullUrl"] == response["subject"]["reference"])
@@ -81,17 +82,22 @@ def test_the_response_names_the_person_assessed_and_the_risk_assessment_the_clie
     assert risk["subject"] == {"reference": patient}  # R4: a Patient or Group only
     assert (
         "identifier"
-        not in _of_type(case_to_bundle(assessed(None), engine=engine()), "QuestionnaireResponse")["subject"]
+        not in _of_type(
+            case_to_bundle(assessed(None), recipient=Recipient.internal(), engine=engine()),
+            "QuestionnaireResponse",
+        )["subject"]
     )
 
 
 @needs_schema
 def test_the_export_is_valid_r4() -> None:
-    assert schema_errors(case_to_bundle(assessed(), engine=engine())) == []
+    assert schema_errors(case_to_bundle(assessed(), recipient=Recipient.internal(), engine=engine())) == []
 
 
 def test_the_validator_accepts_the_export() -> None:
-    outcome = validate_bundle(case_to_bundle(assessed(), engine=engine()), engine=engine())
+    outcome = validate_bundle(
+        case_to_bundle(assessed(), recipient=Recipient.internal(), engine=engine()), engine=engine()
+    )
     assert [i for i in outcome["issue"] if i["severity"] == "error"] == []
 
 
@@ -100,7 +106,7 @@ def _response(bundle: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_reader_refuses_unknown_where_the_item_does_not_allow_it() -> None:
-    bundle = case_to_bundle(assessed(), engine=engine())
+    bundle = case_to_bundle(assessed(), recipient=Recipient.internal(), engine=engine())
     response = copy.deepcopy(_response(bundle))
     judgement = next(i for i in response["item"] if i["linkId"] == "judgement")
     judgement.pop("answer")
@@ -116,7 +122,7 @@ def test_the_reader_refuses_unknown_where_the_item_does_not_allow_it() -> None:
 
 
 def test_the_reader_refuses_not_asked_where_only_unknown_is_allowed_and_a_bad_reason() -> None:
-    bundle = case_to_bundle(assessed(), engine=engine())
+    bundle = case_to_bundle(assessed(), recipient=Recipient.internal(), engine=engine())
     response = copy.deepcopy(_response(bundle))
     count = next(i for i in response["item"] if i["linkId"] == "count")
     count["extension"][0]["valueCode"] = "not-asked"
@@ -135,7 +141,7 @@ def test_the_reader_refuses_not_asked_where_only_unknown_is_allowed_and_a_bad_re
 
 
 def test_the_reader_refuses_a_missing_conditionally_required_answer() -> None:
-    bundle = case_to_bundle(assessed(), engine=engine())
+    bundle = case_to_bundle(assessed(), recipient=Recipient.internal(), engine=engine())
     response = _response(bundle)
     response["item"] = [i for i in response["item"] if i["linkId"] != "rationale"]
     _, issues = read_answers(response, where="QR", spec=spec())
@@ -147,7 +153,7 @@ def test_the_reader_refuses_a_missing_conditionally_required_answer() -> None:
 
 
 def test_the_reader_refuses_a_subject_whose_person_id_is_not_the_persons() -> None:
-    bundle = case_to_bundle(assessed(), engine=engine())
+    bundle = case_to_bundle(assessed(), recipient=Recipient.internal(), engine=engine())
     _response(bundle)["subject"]["identifier"]["value"] = "person-client"
     with pytest.raises(FhirMappingError) as caught:
         bundle_to_case(bundle, engine=engine())

@@ -27,6 +27,7 @@ import pytest
 from factories import as_exported, run_cli
 from ketenzorg import Case, Engine, caseformat
 from ketenzorg.demo import P_POLICE, build_demo_case, walk
+from ketenzorg.disclosure import Recipient
 from ketenzorg.interop.answers import UnknownInstrumentError
 from ketenzorg.interop.fhir import FhirMappingError, bundle_to_case, case_to_bundle, read_case
 from ketenzorg.interop.merge import MergeRefusedError, merge_bundle
@@ -181,7 +182,7 @@ TAMPERING: list[Tamper] = [
 
 @pytest.fixture(scope="module")
 def demo_bundle() -> dict[str, Any]:
-    return reparsed(case_to_bundle(build_demo_case(), engine=Engine()))
+    return reparsed(case_to_bundle(build_demo_case(), recipient=Recipient.internal(), engine=Engine()))
 
 
 def tampered(demo_bundle: dict[str, Any], tamper: Tamper) -> tuple[dict[str, Any], str, str]:
@@ -295,7 +296,7 @@ def test_the_command_line_refuses_a_tampered_response(
 def test_a_plugin_instrument_exports_under_its_own_base_and_round_trips(installed: Path) -> None:
     engine = plugin_engine()
     case = plugin_case(engine)
-    bundle = case_to_bundle(case, engine=engine)
+    bundle = case_to_bundle(case, recipient=Recipient.internal(), engine=engine)
     _, qr = entry(bundle, "QuestionnaireResponse", INSTRUMENT)
     _, ra = entry(bundle, "RiskAssessment", INSTRUMENT)
     assert qr["questionnaire"] == f"{BASE}/Questionnaire/{INSTRUMENT}|3.0"
@@ -304,7 +305,7 @@ def test_a_plugin_instrument_exports_under_its_own_base_and_round_trips(installe
     again, warnings = read_case(reparsed(bundle), engine=engine)
     assert again == as_exported(case)
     assert warnings == []
-    assert reparsed(case_to_bundle(again, engine=engine)) == reparsed(bundle)
+    assert reparsed(case_to_bundle(again, recipient=Recipient.internal(), engine=engine)) == reparsed(bundle)
 
 
 def test_the_cli_export_gives_the_bytes_python_gives(installed: Path, tmp_path: Path) -> None:
@@ -314,7 +315,9 @@ def test_the_cli_export_gives_the_bytes_python_gives(installed: Path, tmp_path: 
     path.write_bytes(caseformat.dumps(case))
     exported = run_cli("export", str(path))
     assert exported.returncode == 0, exported.stderr
-    assert json.loads(exported.stdout) == reparsed(case_to_bundle(case, engine=engine))
+    assert json.loads(exported.stdout) == reparsed(
+        case_to_bundle(case, recipient=Recipient.internal(), engine=engine)
+    )
     assert f"{BASE}/Questionnaire/{INSTRUMENT}|3.0" in exported.stdout
     (tmp_path / "bundle.json").write_text(exported.stdout, encoding="utf-8")
     imported = run_cli("import", str(tmp_path / "bundle.json"))
@@ -333,7 +336,7 @@ def test_a_plugin_answer_out_of_range_or_not_allowed_is_refused(
     installed: Path, tmp_path: Path, item: str, answer: dict[str, Any], element: str
 ) -> None:
     engine = plugin_engine()
-    bundle = reparsed(case_to_bundle(plugin_case(engine), engine=engine))
+    bundle = reparsed(case_to_bundle(plugin_case(engine), recipient=Recipient.internal(), engine=engine))
     index, qr = entry(bundle, "QuestionnaireResponse", INSTRUMENT)
     n = link(qr, item)
     qr["item"][n]["answer"] = [answer]
@@ -361,7 +364,7 @@ def unknown_to_the_reader(site: Path, monkeypatch: pytest.MonkeyPatch, tmp_path:
     with monkeypatch.context() as patched:
         patched.syspath_prepend(str(site))
         engine = plugin_engine()
-        bundle = case_to_bundle(plugin_case(engine), engine=engine)
+        bundle = case_to_bundle(plugin_case(engine), recipient=Recipient.internal(), engine=engine)
     path = tmp_path / "bundle.json"
     path.write_bytes(orjson.dumps(bundle))
     return path
@@ -400,7 +403,7 @@ def test_export_of_an_instrument_that_is_not_installed_is_refused(
         patched.syspath_prepend(str(site))
         case = plugin_case(plugin_engine())
     with pytest.raises(UnknownInstrumentError) as caught:
-        case_to_bundle(case, engine=Engine())
+        case_to_bundle(case, recipient=Recipient.internal(), engine=Engine())
     assert INSTRUMENT in str(caught.value)
     assert "install its plugin" in str(caught.value)
     path = tmp_path / "case.json"

@@ -27,6 +27,7 @@ from ketenzorg import (
 )
 from ketenzorg.demo import P_POLICE, SECRET_SHELTER
 from ketenzorg.demo import walk as _walk
+from ketenzorg.disclosure import Recipient
 from ketenzorg.interop.definitions import CASE_ID, PARTY_ID, X_SECRET_LOCATION
 from ketenzorg.interop.fhir import case_to_bundle
 from ketenzorg.interop.terminology import code_system
@@ -109,7 +110,11 @@ def test_demo_writes_a_bundle_that_validate_accepts(demo_dir: Path) -> None:
     assert bundle["resourceType"] == "Bundle"
     assert bundle == json.loads(
         json.dumps(
-            case_to_bundle(caseformat.loads((demo_dir / "case.json").read_bytes()), engine=shipped_engine())
+            case_to_bundle(
+                caseformat.loads((demo_dir / "case.json").read_bytes()),
+                recipient=Recipient.internal(),
+                engine=shipped_engine(),
+            )
         )
     )
     assert SECRET_SHELTER.name not in path.read_text(encoding="utf-8")
@@ -402,7 +407,10 @@ def test_evaluate_refuses_a_forged_phase_change(tmp_path: Path) -> None:
 
 def test_evaluate_refuses_a_forged_phase_change_in_a_bundle(tmp_path: Path) -> None:
     forged = caseformat.loads(_forged(tmp_path).read_bytes())
-    path = write_json(tmp_path / "forged-bundle.json", case_to_bundle(forged, engine=shipped_engine()))
+    path = write_json(
+        tmp_path / "forged-bundle.json",
+        case_to_bundle(forged, recipient=Recipient.internal(), engine=shipped_engine()),
+    )
     result = run("evaluate", str(path))
     assert result.returncode == 1
     assert "was not allowed" in result.stderr
@@ -448,7 +456,10 @@ def test_export_refuses_a_case_with_a_forged_phase_change(tmp_path: Path) -> Non
 
 def test_validate_and_import_refuse_a_forged_phase_change_in_a_bundle(tmp_path: Path) -> None:
     forged = caseformat.loads(_forged(tmp_path).read_bytes())
-    path = write_json(tmp_path / "forged-bundle.json", case_to_bundle(forged, engine=shipped_engine()))
+    path = write_json(
+        tmp_path / "forged-bundle.json",
+        case_to_bundle(forged, recipient=Recipient.internal(), engine=shipped_engine()),
+    )
     result = run("validate", str(path), "--json")
     assert result.returncode == 1
     outcome = json.loads(result.stdout)
@@ -524,7 +535,11 @@ def test_a_case_file_that_makes_an_open_location_secret_is_refused(tmp_path: Pat
 
 
 def test_validate_and_import_refuse_a_bundle_that_ties_a_secret_stay_to_an_address(tmp_path: Path) -> None:
-    bundle = json.loads(json.dumps(case_to_bundle(open_then_secret(), engine=shipped_engine())))
+    bundle = json.loads(
+        json.dumps(
+            case_to_bundle(open_then_secret(), recipient=Recipient.internal(), engine=shipped_engine())
+        )
+    )
     entries = bundle["entry"]
     place = next(i for i, e in enumerate(entries) if e["resource"]["resourceType"] == "Location")
     stays = [x for e in entries for x in e["resource"].get("extension", ()) if x["url"] == X_SECRET_LOCATION]

@@ -22,6 +22,7 @@ import pytest
 from factories import shipped_engine
 from ketenzorg import Engine
 from ketenzorg.demo import build_demo_case
+from ketenzorg.disclosure import Recipient
 from ketenzorg.instruments import AnswerType
 from ketenzorg.interop import conformance
 from ketenzorg.interop import definitions as registry
@@ -66,7 +67,7 @@ def validator(resource_type: str) -> Any:
 
 @pytest.fixture(scope="module")
 def bundle() -> dict[str, Any]:
-    return case_to_bundle(build_demo_case(), engine=shipped_engine())
+    return case_to_bundle(build_demo_case(), recipient=Recipient.internal(), engine=shipped_engine())
 
 
 def walk(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -23,6 +23,7 @@ from ketenzorg import (
     MalformedInputError,
 )
 from ketenzorg.demo import SECRET_SHELTER, build_demo_case, walk
+from ketenzorg.disclosure import Recipient
 from ketenzorg.interop.fhir import FhirMappingError, bundle_to_case, case_to_bundle
 
 SHARED = Path(os.environ.get("KETENZORG_FHIR_R4", Path(__file__).resolve().parents[3] / "shared" / "fhir-r4"))
@@ -63,7 +64,7 @@ def demo() -> Case:
 
 @pytest.mark.parametrize("kind", ["collection", "transaction"])
 def test_round_trip_of_the_demo_case(demo: Case, kind: str) -> None:
-    bundle = case_to_bundle(demo, engine=shipped_engine(), type=kind)  # type: ignore[arg-type]
+    bundle = case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine(), type=kind)  # type: ignore[arg-type]
     again = bundle_to_case(orjson.loads(orjson.dumps(bundle)), engine=shipped_engine())
     assert again == as_exported(demo)
     assert Engine().evaluate(again, at=demo.events[-1].at) == Engine().evaluate(
@@ -74,7 +75,8 @@ def test_round_trip_of_the_demo_case(demo: Case, kind: str) -> None:
 def test_round_trip_of_every_step_of_the_demo() -> None:
     for step in walk():
         assert bundle_to_case(
-            case_to_bundle(step.case, engine=shipped_engine()), engine=shipped_engine()
+            case_to_bundle(step.case, recipient=Recipient.internal(), engine=shipped_engine()),
+            engine=shipped_engine(),
         ) == as_exported(step.case)
 
 
@@ -86,24 +88,26 @@ def test_round_trip_with_an_open_location_is_exact(demo: Case) -> None:
             at=demo.events[20].at, care_setting=CareSetting(kind=CareSettingKind.SHELTER, location=open_house)
         ),
     )
-    bundle = case_to_bundle(case, engine=shipped_engine())
+    bundle = case_to_bundle(case, recipient=Recipient.internal(), engine=shipped_engine())
     assert any(e["resource"]["resourceType"] == "Location" for e in bundle["entry"])
     assert bundle_to_case(bundle, engine=shipped_engine()) == as_exported(case)
 
 
 def test_a_secret_location_is_never_exported(demo: Case) -> None:
-    text = orjson.dumps(case_to_bundle(demo, engine=shipped_engine())).decode()
+    text = orjson.dumps(
+        case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine())
+    ).decode()
     assert SECRET_SHELTER.name not in text
     assert SECRET_SHELTER.id not in text  # a pseudonym of this case stands for it
     assert not any(
         e["resource"]["resourceType"] == "Location"
-        for e in case_to_bundle(demo, engine=shipped_engine())["entry"]
+        for e in case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine())["entry"]
     )
     assert "secret-location" in text
 
 
 def test_every_reference_resolves_inside_the_bundle(demo: Case) -> None:
-    bundle = case_to_bundle(demo, engine=shipped_engine())
+    bundle = case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine())
     urls = {e["fullUrl"] for e in bundle["entry"]}
     references = re.findall(r'"reference":"([^"]+)"', orjson.dumps(bundle).decode())
     assert references
@@ -113,14 +117,18 @@ def test_every_reference_resolves_inside_the_bundle(demo: Case) -> None:
 
 
 def test_export_is_deterministic(demo: Case) -> None:
-    assert orjson.dumps(case_to_bundle(demo, engine=shipped_engine())) == orjson.dumps(
-        case_to_bundle(build_demo_case(), engine=shipped_engine())
+    assert orjson.dumps(
+        case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine())
+    ) == orjson.dumps(
+        case_to_bundle(build_demo_case(), recipient=Recipient.internal(), engine=shipped_engine())
     )
 
 
 def test_transaction_uses_conditional_updates_on_stable_identifiers(demo: Case) -> None:
-    first = case_to_bundle(walk()[4].case, engine=shipped_engine(), type="transaction")
-    later = case_to_bundle(demo, engine=shipped_engine(), type="transaction")
+    first = case_to_bundle(
+        walk()[4].case, recipient=Recipient.internal(), engine=shipped_engine(), type="transaction"
+    )
+    later = case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine(), type="transaction")
     urls_first = {e["request"]["url"] for e in first["entry"]}
     urls_later = {e["request"]["url"] for e in later["entry"]}
     assert all(e["request"]["method"] == "PUT" for e in later["entry"])
@@ -133,7 +141,12 @@ def test_transaction_uses_conditional_updates_on_stable_identifiers(demo: Case) 
 @needs_schema
 @pytest.mark.parametrize("kind", ["collection", "transaction"])
 def test_exported_bundles_validate_against_the_official_r4_schema(demo: Case, kind: str) -> None:
-    assert schema_errors(case_to_bundle(demo, engine=shipped_engine(), type=kind)) == []  # type: ignore[arg-type]
+    assert (
+        schema_errors(
+            case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine(), type=kind)
+        )
+        == []
+    )  # type: ignore[arg-type]
 
 
 def test_exported_bundle_loads_in_fhir_resources_r4b(demo: Case) -> None:
@@ -143,14 +156,20 @@ def test_exported_bundle_loads_in_fhir_resources_r4b(demo: Case) -> None:
 
     # fhir.resources defines no ``_valueString`` on Extension (where a text's English travels):
     # without them the bundle loads; validate --strict checks them on their own
-    written, taken = _without_choice_primitive_extensions(case_to_bundle(demo, engine=shipped_engine()))
+    written, taken = _without_choice_primitive_extensions(
+        case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine())
+    )
     assert taken, "the demo's results carry their English"
     bundle = Bundle.model_validate(written)
-    assert len(bundle.entry or ()) == len(case_to_bundle(demo, engine=shipped_engine())["entry"])
+    assert len(bundle.entry or ()) == len(
+        case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine())["entry"]
+    )
 
 
 def test_bad_bundle_is_refused_with_locations(demo: Case) -> None:
-    bundle = orjson.loads(orjson.dumps(case_to_bundle(demo, engine=shipped_engine())))
+    bundle = orjson.loads(
+        orjson.dumps(case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine()))
+    )
     score = next(i for i, e in enumerate(bundle["entry"]) if e["resource"].get("valueInteger") is not None)
     bundle["entry"][score]["resource"]["valueInteger"] = 11
     del bundle["entry"][score + 1]["resource"]["effectiveDateTime"]
@@ -177,7 +196,13 @@ from strategies import History, histories  # noqa: E402
 @settings(max_examples=40)
 def test_round_trip_over_generated_cases(history: History) -> None:
     for kind in ("collection", "transaction"):
-        bundle = orjson.loads(orjson.dumps(case_to_bundle(history.case, engine=shipped_engine(), type=kind)))  # type: ignore[arg-type]
+        bundle = orjson.loads(
+            orjson.dumps(
+                case_to_bundle(
+                    history.case, recipient=Recipient.internal(), engine=shipped_engine(), type=kind
+                )
+            )
+        )  # type: ignore[arg-type]
         assert bundle_to_case(bundle, engine=shipped_engine()) == as_exported(history.case)
 
 
@@ -185,7 +210,10 @@ def test_round_trip_over_generated_cases(history: History) -> None:
 @given(history=histories())
 @settings(max_examples=10)
 def test_generated_cases_export_valid_r4(history: History) -> None:
-    assert schema_errors(case_to_bundle(history.case, engine=shipped_engine())) == []
+    assert (
+        schema_errors(case_to_bundle(history.case, recipient=Recipient.internal(), engine=shipped_engine()))
+        == []
+    )
 
 
 @pytest.mark.parametrize(
@@ -194,7 +222,7 @@ def test_generated_cases_export_valid_r4(history: History) -> None:
 def test_import_reads_only_fhir_date_times(written: str) -> None:
     from ketenzorg.demo import walk
 
-    bundle = case_to_bundle(walk()[-1].case, engine=shipped_engine())
+    bundle = case_to_bundle(walk()[-1].case, recipient=Recipient.internal(), engine=shipped_engine())
     score = next(e["resource"] for e in bundle["entry"] if "effectiveDateTime" in e["resource"])
     score["effectiveDateTime"] = written
     with pytest.raises(FhirMappingError) as caught:
@@ -212,7 +240,7 @@ def _assessments(bundle: dict[str, Any]) -> list[dict[str, Any]]:
 def test_a_safety_code_is_a_qualitative_risk_not_a_probability(demo: Case) -> None:
     from ketenzorg.interop.terminology import code_system
 
-    bundle = case_to_bundle(demo, engine=shipped_engine())
+    bundle = case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine())
     predictions = [p for r in _assessments(bundle) for p in r.get("prediction", ())]
     safety = [p for p in predictions if "qualitativeRisk" in p]
     assert [p["qualitativeRisk"]["coding"][0]["system"] for p in safety] == [code_system("safety-code")]
@@ -224,7 +252,7 @@ def test_a_safety_code_is_a_qualitative_risk_not_a_probability(demo: Case) -> No
 def test_a_classification_carries_its_degree_of_fit_in_its_extension(demo: Case) -> None:
     from ketenzorg.interop.definitions import X_CLASSIFICATION
 
-    bundle = case_to_bundle(demo, engine=shipped_engine())
+    bundle = case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine())
     predictions = [p for r in _assessments(bundle) for p in r.get("prediction", ()) if "outcome" in p]
     assert len(predictions) == 1
     parts = {part["url"]: part for part in predictions[0]["extension"][0]["extension"]}
@@ -247,7 +275,7 @@ def test_the_classification_extension_defines_its_fit_part() -> None:
 def test_export_and_import_take_the_callers_engine(demo: Case) -> None:
     with pytest.raises(TypeError):
         case_to_bundle(demo)  # type: ignore[call-arg]
-    bundle = case_to_bundle(demo, engine=shipped_engine())
+    bundle = case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine())
     with pytest.raises(TypeError):
         bundle_to_case(bundle)  # type: ignore[call-arg]
     import ketenzorg.interop.export as export
@@ -272,7 +300,7 @@ def test_every_resource_id_of_the_demo_is_its_uuid5(demo: Case) -> None:
 
     from ketenzorg.interop.writing import RESOURCE_ID_NAMESPACE
 
-    bundle = case_to_bundle(demo, engine=shipped_engine())
+    bundle = case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine())
     assert bundle["id"] == str(uuid.uuid5(RESOURCE_ID_NAMESPACE, f"{demo.case_id}|bundle|collection"))
     patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
     person = patient["identifier"][0]["value"]
@@ -330,7 +358,9 @@ def test_no_mapping_module_is_over_600_lines() -> None:
 
 
 def test_a_prediction_of_neither_kind_is_refused_not_dropped(demo: Case) -> None:
-    bundle = orjson.loads(orjson.dumps(case_to_bundle(demo, engine=shipped_engine())))
+    bundle = orjson.loads(
+        orjson.dumps(case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine()))
+    )
     index, resource = next(
         (i, e["resource"]) for i, e in enumerate(bundle["entry"]) if "qualitativeRisk" in str(e["resource"])
     )

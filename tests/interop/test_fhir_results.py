@@ -9,6 +9,7 @@ import orjson
 from ketenzorg import Case
 from ketenzorg.case import tasks_from_actions
 from ketenzorg.conferences import MARAC
+from ketenzorg.disclosure import Recipient
 from ketenzorg.events import PlanRevised
 from ketenzorg.interop import conformance
 from ketenzorg.interop.canonical import level_system
@@ -38,7 +39,9 @@ def _of_type(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 def test_the_level_is_a_second_prediction_in_the_instruments_own_code_system() -> None:
     case, engine = _case()
-    (assessment,) = _of_type(case_to_bundle(case, engine=engine), "RiskAssessment")
+    (assessment,) = _of_type(
+        case_to_bundle(case, recipient=Recipient.internal(), engine=engine), "RiskAssessment"
+    )
     (level,) = [p for p in assessment["prediction"] if "extension" in p]
     assert level["qualitativeRisk"]["coding"] == [
         {"system": "https://fhir.example.org/CodeSystem/org.dash5-level", "code": "high", "display": "hoog"}
@@ -55,7 +58,7 @@ def test_the_level_is_a_second_prediction_in_the_instruments_own_code_system() -
 
 def test_kinds_and_tasks_are_in_the_encounter_and_the_plan() -> None:
     case, engine = _case()
-    bundle = case_to_bundle(case, engine=engine)
+    bundle = case_to_bundle(case, recipient=Recipient.internal(), engine=engine)
     kinds = [
         [x["valueString"] for x in e.get("extension", ()) if x["url"] == X_CONFERENCE_KIND]
         for e in _of_type(bundle, "Encounter")
@@ -70,14 +73,16 @@ def test_kinds_and_tasks_are_in_the_encounter_and_the_plan() -> None:
 
 def test_level_actions_tasks_and_kinds_round_trip_exactly_through_json_and_xml() -> None:
     case, engine = _case()
-    bundle = case_to_bundle(case, engine=engine)
+    bundle = case_to_bundle(case, recipient=Recipient.internal(), engine=engine)
     assert bundle_to_case(orjson.loads(orjson.dumps(bundle)), engine=engine).events == case.events
     assert bundle_to_case(from_xml(to_xml(bundle)), engine=engine).events == case.events
 
 
 def test_the_bundle_is_valid_against_the_profile() -> None:
     case, engine = _case()
-    outcome = validate_bundle(case_to_bundle(case, engine=engine), engine=engine, strict=True)
+    outcome = validate_bundle(
+        case_to_bundle(case, recipient=Recipient.internal(), engine=engine), engine=engine, strict=True
+    )
     errors = [i for i in outcome["issue"] if i["severity"] in ("error", "fatal")]
     assert errors == []
 

@@ -11,6 +11,7 @@ import pytest
 
 from factories import shipped_engine
 from ketenzorg import Case, Engine, Text
+from ketenzorg.disclosure import Recipient
 from ketenzorg.events import InstrumentApplied, PlanRevised
 from ketenzorg.instruments import load_data
 from ketenzorg.interop.definitions import TRANSLATION, X_ADVICE, X_EXPLANATION, X_RISK_FACTOR
@@ -55,7 +56,7 @@ def _english(element: dict[str, Any], field: str) -> str | None:
 
 
 def test_the_english_travels_in_the_translation_extension_on_the_string(case: Case) -> None:
-    bundle = case_to_bundle(case, engine=shipped_engine())
+    bundle = case_to_bundle(case, recipient=Recipient.internal(), engine=shipped_engine())
     profile, violence = _risk_assessments(bundle)
     advice = next(x for x in violence["extension"] if x["url"] == X_ADVICE)
     assert advice["valueString"].startswith("Politie betrekken")
@@ -72,7 +73,7 @@ def test_the_english_travels_in_the_translation_extension_on_the_string(case: Ca
 
 
 def test_json_round_trip_keeps_both_languages_exactly(case: Case) -> None:
-    bundle = case_to_bundle(case, engine=shipped_engine())
+    bundle = case_to_bundle(case, recipient=Recipient.internal(), engine=shipped_engine())
     again = bundle_to_case(orjson.loads(orjson.dumps(bundle)), engine=shipped_engine())
     assert _results(again) == _results(case)
     profile = _results(again)[0].classifications[0]
@@ -84,7 +85,7 @@ def test_json_round_trip_keeps_both_languages_exactly(case: Case) -> None:
 def test_xml_round_trip_keeps_both_languages_exactly(case: Case) -> None:
     from ketenzorg.interop.fhirxml import from_xml, to_xml
 
-    bundle = case_to_bundle(case, engine=shipped_engine())
+    bundle = case_to_bundle(case, recipient=Recipient.internal(), engine=shipped_engine())
     again = bundle_to_case(from_xml(to_xml(bundle)), engine=shipped_engine())
     assert _results(again) == _results(case)
 
@@ -94,7 +95,10 @@ def test_a_plan_risk_factor_keeps_its_english_and_one_in_dutch_only_stays_so() -
 
     demo = build_demo_case()
     again = bundle_to_case(
-        orjson.loads(orjson.dumps(case_to_bundle(demo, engine=shipped_engine()))), engine=shipped_engine()
+        orjson.loads(
+            orjson.dumps(case_to_bundle(demo, recipient=Recipient.internal(), engine=shipped_engine()))
+        ),
+        engine=shipped_engine(),
     )
     plans = [e for e in again.events if isinstance(e, PlanRevised)]
     texts = {f.text for plan in plans for f in plan.risk_factors}
@@ -110,7 +114,11 @@ def _strip_translations(value: Any) -> Any:
 
 
 def test_an_older_bundle_with_plain_strings_still_loads_as_dutch(case: Case) -> None:
-    older = _strip_translations(orjson.loads(orjson.dumps(case_to_bundle(case, engine=shipped_engine()))))
+    older = _strip_translations(
+        orjson.loads(
+            orjson.dumps(case_to_bundle(case, recipient=Recipient.internal(), engine=shipped_engine()))
+        )
+    )
     again = bundle_to_case(older, engine=shipped_engine())
     profile, violence = _results(again)
     assert profile.classifications[0].display == Text("Intieme terreur")
@@ -124,7 +132,9 @@ def test_an_older_bundle_with_plain_strings_still_loads_as_dutch(case: Case) -> 
 def test_strict_validation_accepts_the_translations_and_locates_a_broken_one(case: Case) -> None:
     from ketenzorg.interop.validate import validate_bundle
 
-    bundle = orjson.loads(orjson.dumps(case_to_bundle(case, engine=shipped_engine())))
+    bundle = orjson.loads(
+        orjson.dumps(case_to_bundle(case, recipient=Recipient.internal(), engine=shipped_engine()))
+    )
     assert [
         i
         for i in validate_bundle(bundle, engine=shipped_engine(), strict=True)["issue"]

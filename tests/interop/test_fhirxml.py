@@ -19,6 +19,7 @@ from factories import shipped_engine
 from ketenzorg import ValidationError
 from ketenzorg.demo import build_demo_case
 from ketenzorg.demo import walk as _walk
+from ketenzorg.disclosure import Recipient
 from ketenzorg.interop.fhir import case_to_bundle
 from ketenzorg.interop.fhirxml import (
     FHIR_NS,
@@ -119,7 +120,9 @@ def observation(**parts: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("kind", ["collection", "transaction"])
 def test_the_demo_bundle_is_valid_r4_xml(xsd: etree.XMLSchema, kind: str) -> None:
-    bundle = case_to_bundle(build_demo_case(), engine=shipped_engine(), type=kind)  # type: ignore[arg-type]
+    bundle = case_to_bundle(
+        build_demo_case(), recipient=Recipient.internal(), engine=shipped_engine(), type=kind
+    )  # type: ignore[arg-type]
     xml = to_xml(bundle)
     assert_valid(xsd, xml)
     root = etree.fromstring(xml)
@@ -137,7 +140,9 @@ def test_every_step_of_the_demo_walk_is_valid_r4_xml(xsd: etree.XMLSchema) -> No
     assert len(steps) == 11
     for step in steps:
         for kind in ("collection", "transaction"):
-            bundle = case_to_bundle(step.case, engine=shipped_engine(), type=kind)  # type: ignore[arg-type]
+            bundle = case_to_bundle(
+                step.case, recipient=Recipient.internal(), engine=shipped_engine(), type=kind
+            )  # type: ignore[arg-type]
             xml = to_xml(bundle)
             assert_valid(xsd, xml)
             assert exact(from_xml(xml)) == exact(read_json(json_text(bundle))), (step.key, kind)

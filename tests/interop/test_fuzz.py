@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from factories import shipped_engine
 from ketenzorg import Case, Engine, caseformat
 from ketenzorg.demo import walk
+from ketenzorg.disclosure import Recipient
 from ketenzorg.errors import KetenzorgError
 from ketenzorg.interop.fhir import bundle_to_case, case_to_bundle
 from ketenzorg.interop.fhirxml import from_xml, to_xml
@@ -41,7 +42,7 @@ FUZZ = settings(
 @functools.cache
 def _demo() -> tuple[Case, bytes, bytes, bytes]:
     case = walk(Engine())[-1].case
-    bundle = case_to_bundle(case, engine=shipped_engine())
+    bundle = case_to_bundle(case, recipient=Recipient.internal(), engine=shipped_engine())
     return case, orjson.dumps(bundle), to_xml(bundle), caseformat.dumps(case)
 
 

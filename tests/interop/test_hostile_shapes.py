@@ -24,6 +24,7 @@ from factories import run_cli as run
 from factories import shipped_engine
 from ketenzorg import Case, Engine
 from ketenzorg.demo import walk
+from ketenzorg.disclosure import Recipient
 from ketenzorg.errors import ValidationError
 from ketenzorg.interop.fhir import FhirMappingError, bundle_to_case, case_to_bundle
 from ketenzorg.interop.fhirxml import FhirXmlError, to_xml
@@ -41,7 +42,7 @@ VALUES: list[Any] = [None, True, 0, Decimal("1.5"), "", "x", [], {}, [{}], {"a":
 @functools.cache
 def _demo() -> tuple[Case, bytes]:
     case = walk(Engine())[-1].case
-    return case, orjson.dumps(case_to_bundle(case, engine=shipped_engine()))
+    return case, orjson.dumps(case_to_bundle(case, recipient=Recipient.internal(), engine=shipped_engine()))
 
 
 def demo_case() -> Case:
@@ -347,7 +348,9 @@ def test_the_command_line_refuses_a_wrong_shape_cleanly(
     source = tmp_path / "bundle.json"
     source.write_bytes(orjson.dumps(mutated(path, value), default=str))
     case = tmp_path / "case.json"
-    case.write_bytes(orjson.dumps(case_to_bundle(demo_case(), engine=shipped_engine())))
+    case.write_bytes(
+        orjson.dumps(case_to_bundle(demo_case(), recipient=Recipient.internal(), engine=shipped_engine()))
+    )
     commands = {
         "category-number": ["import", str(source)],
         "coding-string": ["validate", "--strict", str(source)],

@@ -26,6 +26,7 @@ from ketenzorg import (
     hookimpl,
 )
 from ketenzorg.demo import P_CLIENT, P_GGZ, P_POLICE, P_PRACTITIONER, walk
+from ketenzorg.disclosure import Recipient
 from ketenzorg.interop.definitions import CASE_ID, EVENT_ID, PARTY_ID
 from ketenzorg.interop.fhir import case_to_bundle
 from ketenzorg.interop.merge import MergeRefusedError, SenderUnknownError, merge_bundle, partner_event_id
@@ -471,7 +472,9 @@ def test_an_other_kind_of_observation_is_a_warning(engine: Engine, case: Case) -
 
 
 def test_our_own_export_merges_to_nothing(engine: Engine, case: Case) -> None:
-    new, outcome = merged(engine, case, case_to_bundle(case, engine=shipped_engine()))
+    new, outcome = merged(
+        engine, case, case_to_bundle(case, recipient=Recipient.internal(), engine=shipped_engine())
+    )
     assert new.events == case.events
     assert {i["severity"] for i in outcome["issue"]} <= {"warning", "information"}
 
@@ -481,7 +484,7 @@ def test_a_later_export_of_ours_cannot_add_events_under_our_ids(engine: Engine, 
     later = _steps()[4].case  # the acute incident of May, reported by the police
     incident_id = later.events[-1].id
     assert isinstance(later.events[-1], IncidentReported)
-    exported = case_to_bundle(later, engine=shipped_engine())
+    exported = case_to_bundle(later, recipient=Recipient.internal(), engine=shipped_engine())
     found = refused(engine, case, exported)
     where = next(
         f"Bundle.entry[{i}].resource"
@@ -975,7 +978,7 @@ def test_a_date_without_a_time_is_refused_alike_by_merge_and_the_case_reader(
 
     found = refused(engine, case, bundle(score(5, when="2026-03-20")))
     assert [i["expression"][0] for i in found] == ["Bundle.entry[0].resource.effectiveDateTime"]
-    exported = case_to_bundle(case, engine=engine)
+    exported = case_to_bundle(case, recipient=Recipient.internal(), engine=engine)
     index = next(i for i, e in enumerate(exported["entry"]) if "valueInteger" in e["resource"])
     exported["entry"][index]["resource"]["effectiveDateTime"] = "2026-03-20"
     with pytest.raises(FhirMappingError) as caught:

@@ -16,6 +16,7 @@ from factories import run_cli as run
 from factories import shipped_engine
 from ketenzorg import Engine
 from ketenzorg.demo import walk
+from ketenzorg.disclosure import Recipient
 from ketenzorg.interop import narrative
 from ketenzorg.interop.fhir import case_to_bundle
 from ketenzorg.interop.fhirxml import FhirXmlError, from_xml, to_xml
@@ -96,7 +97,9 @@ ACCEPTED = {
 
 @functools.cache
 def _bundle_bytes() -> bytes:
-    return orjson.dumps(case_to_bundle(walk(Engine())[-1].case, engine=shipped_engine()))
+    return orjson.dumps(
+        case_to_bundle(walk(Engine())[-1].case, recipient=Recipient.internal(), engine=shipped_engine())
+    )
 
 
 def with_narrative(xhtml: str) -> tuple[dict[str, Any], int]:

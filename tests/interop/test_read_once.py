@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from ketenzorg.demo import build_demo_case
+from ketenzorg.disclosure import Recipient
 from ketenzorg.engine import Engine
 from ketenzorg.events import InstrumentApplied
 from ketenzorg.instruments import Answer, InstrumentResult
@@ -42,7 +43,9 @@ def _demo(engine: Engine) -> tuple[Any, int]:
     case = build_demo_case()
     applied = sum(isinstance(e, InstrumentApplied) for e in case.events)
     assert applied >= 2
-    return read_json(orjson.dumps(case_to_bundle(case, engine=engine))), applied
+    return read_json(
+        orjson.dumps(case_to_bundle(case, recipient=Recipient.internal(), engine=engine))
+    ), applied
 
 
 def test_read_bundle_assesses_each_application_once(engine: Engine, assessed: list[str]) -> None:

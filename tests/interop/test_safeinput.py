@@ -577,9 +577,11 @@ def test_the_default_budgets_leave_room_for_the_largest_legitimate_bundle() -> N
 
     from ketenzorg import strictjson
     from ketenzorg.demo import build_demo_case
-    from ketenzorg.interop.fhir import case_to_bundle
+    from ketenzorg.interop.fhir import Recipient, case_to_bundle
 
-    raw = orjson.dumps(case_to_bundle(build_demo_case(), engine=shipped_engine()))
+    raw = orjson.dumps(
+        case_to_bundle(build_demo_case(), recipient=Recipient.internal(), engine=shipped_engine())
+    )
     text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', raw.decode())
     containers = text.count("[") + text.count("{")
     values = containers + text.count(",") + text.count(":")

@@ -11,6 +11,7 @@ import pytest
 
 from factories import shipped_engine
 from ketenzorg.demo import build_demo_case, walk
+from ketenzorg.disclosure import Recipient
 from ketenzorg.engine import Engine
 from ketenzorg.errors import MalformedInputError
 from ketenzorg.interop.definitions import X_GOAL_STATUS, X_RANK
@@ -51,7 +52,11 @@ def _steps() -> list[Any]:
 
 @functools.cache
 def _bundle_bytes(step: int = -1, kind: str = "collection") -> bytes:
-    return orjson.dumps(case_to_bundle(_steps()[step].case, engine=shipped_engine(), type=kind))  # type: ignore[arg-type]
+    return orjson.dumps(
+        case_to_bundle(
+            _steps()[step].case, recipient=Recipient.internal(), engine=shipped_engine(), type=kind
+        )
+    )  # type: ignore[arg-type]
 
 
 def fresh(step: int = -1, kind: str = "collection") -> dict[str, Any]:
@@ -136,7 +141,13 @@ def partner_score() -> dict[str, Any]:
 
 @pytest.mark.parametrize("kind", ["collection", "transaction"])
 def test_the_demo_bundle_is_valid(kind: str) -> None:
-    bundle = orjson.loads(orjson.dumps(case_to_bundle(build_demo_case(), engine=shipped_engine(), type=kind)))  # type: ignore[arg-type]
+    bundle = orjson.loads(
+        orjson.dumps(
+            case_to_bundle(
+                build_demo_case(), recipient=Recipient.internal(), engine=shipped_engine(), type=kind
+            )
+        )
+    )  # type: ignore[arg-type]
     outcome = check(validate_bundle(bundle, engine=shipped_engine()))
     assert is_valid(outcome)
     assert len(outcome["issue"]) == 1
@@ -730,7 +741,7 @@ def test_validation_re_decides_every_transition_a_bundle_records() -> None:
             kind=TransitionKind.ADVANCE,
         )
     )
-    bundle = orjson.loads(orjson.dumps(case_to_bundle(forged, engine=engine)))
+    bundle = orjson.loads(orjson.dumps(case_to_bundle(forged, recipient=Recipient.internal(), engine=engine)))
     outcome, read = read_bundle(bundle, engine=engine)
     assert read is None
     (error,) = [i for i in outcome["issue"] if i["severity"] == "error"]
@@ -742,5 +753,5 @@ def test_validation_re_decides_every_transition_a_bundle_records() -> None:
         if any(i.get("value") == "forged-advance" for i in e["resource"].get("identifier", ()))
     )
     assert error["expression"] == [f"Bundle.entry[{index}].resource"]
-    lawful = orjson.loads(orjson.dumps(case_to_bundle(case, engine=engine)))
+    lawful = orjson.loads(orjson.dumps(case_to_bundle(case, recipient=Recipient.internal(), engine=engine)))
     assert read_bundle(lawful, engine=engine)[1] == case

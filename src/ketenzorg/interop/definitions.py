@@ -37,6 +37,33 @@ TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
 """FHIR's core extension for a string in another language (sub-extensions ``lang`` and
 ``content``), on the string's primitive extension (``_valueString``): a text's English."""
 
+V3_CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+"""Security labels: a resource's confidentiality (``R`` restricted, ``V`` very restricted)."""
+V3_ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+"""Security labels: the purpose of use of a disclosure (``TREAT``, ``COC``, ``HLEGAL``, ...)."""
+DATA_ABSENT_REASON_CODES = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+"""The codes of :data:`DATA_ABSENT_REASON`; a disclosure marks what it withholds ``masked``."""
+SENSITIVITY_DOMESTIC_VIOLENCE = "SDV"
+"""v3-ActCode sensitivity of everything about a case: sexual assault, abuse or domestic violence."""
+SENSITIVITY_MENTAL_HEALTH = "PSY"
+"""v3-ActCode sensitivity of psychiatry (mental health) information."""
+REFRAIN_NO_REDISCLOSURE = "NORDSCLCD"
+"""v3-ActCode refrain policy on a disclosed Bundle: the recipient may not disclose it further."""
+
+DICOM_DCM = "http://dicom.nema.org/resources/ontology/DCM"
+"""DICOM codes of an AuditEvent: its type (``110106`` Export) and agent roles (source, destination)."""
+ISO_21089_LIFECYCLE = "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle"
+"""Record lifecycle events: an AuditEvent's subtype ``disclose``."""
+AUDIT_ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
+OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
+SECURITY_ROLE_TYPE = "http://terminology.hl7.org/CodeSystem/extra-security-role-type"
+V3_PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+BALP_PRIVACY_DISCLOSURE_SOURCE = (
+    "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PrivacyDisclosure.Source"
+)
+"""IHE Basic Audit Log Patterns: the profile of a privacy disclosure as the source records it."""
+URI = "urn:ietf:rfc:3986"
+
 # --- identifier systems --------------------------------------------------------------------------
 
 EVENT_ID = naming_system("event-id")

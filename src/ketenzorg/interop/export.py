@@ -68,8 +68,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BundleType",
-    "case_to_bundle",
     "secret_location_pseudonyms",
+    "unredacted_bundle",
 ]
 
 BundleType = Literal["collection", "transaction"]
@@ -273,8 +273,12 @@ def secret_location_pseudonyms(case: Case) -> dict[str, str]:
     return pseudonyms
 
 
-def case_to_bundle(case: Case, *, engine: Engine, type: BundleType = "collection") -> dict[str, Any]:
-    """The case as a FHIR R4 Bundle (a JSON-ready dict), ``collection`` or ``transaction``.
+def unredacted_bundle(case: Case, *, engine: Engine, type: BundleType = "collection") -> dict[str, Any]:
+    """The whole case as a FHIR R4 Bundle (a JSON-ready dict), ``collection`` or ``transaction``.
+
+    Nothing leaves the organisation this way: every export names its recipient and goes through
+    :func:`ketenzorg.disclosure.disclose` (or :func:`ketenzorg.interop.fhir.case_to_bundle`), which
+    redacts and labels this bundle for the recipient.
 
     ``engine`` is the caller's: its instruments tell how each answer travels (a code of a choice
     item as a Coding) and the canonical base of each instrument's Questionnaire and code systems

@@ -31,14 +31,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from ketenzorg.errors import ValidationError
-    from ketenzorg.interop.fhir import case_to_bundle
+    from ketenzorg.interop.fhir import Recipient, case_to_bundle
 
     who = actor(args)
     engine = _engine(args)
     with open_store(args, engine) as store:
         case = load_stored(store, args).case
         try:
-            bundle = case_to_bundle(case, engine=engine, type=args.type)
+            bundle = case_to_bundle(case, engine=engine, recipient=Recipient.internal(), type=args.type)
         except ValidationError as error:
             raise error.with_source(args.case) from None
         what = f"case {args.case} as a FHIR bundle"

@@ -1,0 +1,531 @@
+"""Apply a disclosure profile to an exported bundle: withhold, mask, screen and label.
+
+The profile is applied to the bundle the exporter wrote, not to the case before export: the case is
+an event history whose fold and rules need every event (a case without its scores is another
+case), and what a profile names (a resource, an element, a free text) and how its absence is said
+(``data-absent-reason`` ``masked``) are FHIR's. One walk over the written resources sees every text
+that would leave, including those the concept modules add later, so nothing escapes by being new.
+
+- A withheld resource leaves no dangling reference: the reference's nearest enclosing list item
+  goes with it (a performer, a care team participant with its party extension, a conference
+  participant); a single reference is masked.
+- A withheld element is masked (``_element`` with ``data-absent-reason`` ``masked``), never dropped.
+- A derived resource carries the highest confidentiality of its inputs; a Top 3 goal goes with the
+  plan it was derived from; a phase change's evidence is masked when one of its inputs is withheld.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator, Mapping
+from hashlib import sha256
+from typing import Any, Final
+
+import attrs
+import orjson
+
+from ketenzorg.disclosure.profiles import (
+    FREE_TEXT_KINDS,
+    PERSON_WHO_USED_VIOLENCE,
+    DisclosureProfile,
+    Recipient,
+)
+from ketenzorg.interop.definitions import (
+    DATA_ABSENT_REASON,
+    PARTY_ID,
+    PERSON_ID,
+    REFRAIN_NO_REDISCLOSURE,
+    SENSITIVITY_DOMESTIC_VIOLENCE,
+    SENSITIVITY_MENTAL_HEALTH,
+    V3_ACT_CODE,
+    V3_ACT_REASON,
+    V3_CONFIDENTIALITY,
+    X_ADDRESSES_RISK,
+    X_ADVICE,
+    X_AGREEMENT,
+    X_EVIDENCE,
+    X_EXPLANATION,
+    X_PARTY,
+    X_RULES,
+)
+
+__all__ = ["Redaction", "SentResource", "classify", "redact_bundle"]
+
+Screen = Callable[[str], bool]
+
+MASKED: Final = {"extension": [{"url": DATA_ABSENT_REASON, "valueCode": "masked"}]}
+
+_VERY_RESTRICTED: Final = frozenset(
+    {
+        "instrument-answers",
+        "instrument-result",
+        "safety-score",
+        "incident",
+        "stay",
+        "location",
+        "case-conference",
+    }
+)
+"""Categories whose content is very restricted (confidentiality ``V``); the rest is ``R``."""
+
+DERIVED_FROM: Final[Mapping[str, frozenset[str]]] = {
+    "phase": frozenset({"safety-score", "incident", "instrument-result"}),
+    "trajectory": frozenset({"phase", "safety-score", "incident", "instrument-result"}),
+    "goal": frozenset({"safety-plan", "instrument-result"}),
+    "instrument-result": frozenset({"instrument-answers"}),
+}
+"""The inputs of each derived category: it carries their highest confidentiality."""
+
+_PERSON_ROLES: Final = {
+    "child": "child",
+    "person_who_used_violence": PERSON_WHO_USED_VIOLENCE,
+    "family_member": "family-member",
+    "network": "network-member",
+}
+_PERSONS: Final = frozenset({*_PERSON_ROLES.values(), "party"})
+
+# Keys whose strings are structure, never text a person wrote: not screened.
+_STRUCTURAL: Final = frozenset(
+    {
+        "resourceType",
+        "id",
+        "fullUrl",
+        "reference",
+        "system",
+        "url",
+        "code",
+        "valueCode",
+        "status",
+        "intent",
+        "lifecycleStatus",
+        "method",
+        "questionnaire",
+        "linkId",
+        "type",
+    }
+)
+_FREE_TEXT_KEYS: Final = frozenset({"description", "rationale", "mitigation"})
+_FREE_TEXT_IN: Final = frozenset({"note", "reasonCode", "description"})
+"""``text`` is free text inside these (an Annotation, a reason, a goal's description), not in a name."""
+_STRUCTURAL_PARTS: Final = frozenset(
+    {
+        X_RULES,
+        X_ADDRESSES_RISK,
+        X_ADVICE,
+        X_EXPLANATION,
+        *("id", "code", "display", "kind", "conferenceKind", "source", "responsible", "person", "name"),
+        *("instrument", "plugin", "distribution", "distributionVersion", "version", "rule"),
+        *("fingerprint", "settings", "region", "leadMunicipality", "municipality"),
+    }
+)
+"""Extensions (and parts) whose ``valueString`` is not free text: ids, codes, names, provenance, the
+region, an instrument's own texts. Any other ``valueString`` (notes, summaries, reasons, evidence,
+a plan's texts, and any part added later) is free text: unknown means masked unless given."""
+
+
+@attrs.frozen
+class SentResource:
+    """A resource that left: its type, id and version (SHA-256 of its canonical JSON as sent)."""
+
+    type: str
+    id: str
+    version: str
+
+
+@attrs.frozen
+class Redaction:
+    """A bundle as a recipient receives it, and what was held back (counts, never the content)."""
+
+    bundle: dict[str, Any]
+    profile: DisclosureProfile
+    sent: tuple[SentResource, ...]
+    withheld_resources: int
+    masked_elements: int
+    screened_texts: int
+
+
+def _code(concepts: object, system_part: str) -> str | None:
+    if isinstance(concepts, dict):
+        concepts = [concepts]
+    if not isinstance(concepts, list):
+        return None
+    for concept in concepts:
+        for coding in concept.get("coding", []) if isinstance(concept, dict) else []:
+            if isinstance(coding, dict) and str(coding.get("system", "")).endswith(system_part):
+                code = coding.get("code")
+                return code if isinstance(code, str) else None
+    return None
+
+
+def classify(resource: Mapping[str, Any]) -> str:
+    """The disclosure category of a resource of an export (:data:`~.profiles.CATEGORIES`)."""
+    kind = resource.get("resourceType")
+    if kind == "Organization":
+        return "organisation"
+    if kind == "Patient":
+        return "client"
+    if kind == "Practitioner":
+        return "practitioner"
+    if kind == "RelatedPerson":
+        role = _code(resource.get("relationship"), "/person-role")
+        return _PERSON_ROLES.get(role, "family-member") if role is not None else "party"
+    if kind == "CareTeam":
+        return "care-team"
+    if kind == "CarePlan":
+        return (
+            "trajectory"
+            if _code(resource.get("category"), "/careplan-kind") == "trajectory"
+            else "safety-plan"
+        )
+    if kind == "Goal":
+        return "goal"
+    if kind == "QuestionnaireResponse":
+        return "instrument-answers"
+    if kind == "RiskAssessment":
+        return "instrument-result"
+    if kind == "Observation":
+        code = _code(resource.get("code"), "/observation-kind")
+        return {"safety-score": "safety-score", "incident": "incident"}.get(code or "", "phase")
+    if kind == "Encounter":
+        encounter = _code(resource.get("type"), "/encounter-type")
+        return "case-conference" if encounter == "case-conference" else "stay"
+    if kind == "Location":
+        return "location"
+    # unknown to the profiles: only the organisation itself receives it
+    return "unknown"
+
+
+def _identifier(resource: Mapping[str, Any], system: str) -> str | None:
+    found = resource.get("identifier")
+    for ident in found if isinstance(found, list) else [found]:
+        if isinstance(ident, dict) and ident.get("system") == system:
+            value = ident.get("value")
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _sub(extension: Mapping[str, Any], url: str) -> Any:
+    for part in extension.get("extension", []):
+        if part.get("url") == url:
+            return next((v for k, v in part.items() if k.startswith("value")), None)
+    return None
+
+
+def _extensions(resource: Mapping[str, Any], url: str) -> Iterator[Mapping[str, Any]]:
+    return (e for e in resource.get("extension", []) if isinstance(e, dict) and e.get("url") == url)
+
+
+class _Walk:
+    """One recipient's redaction of one bundle, in progress."""
+
+    def __init__(self, profile: DisclosureProfile, recipient: Recipient, screen: Screen) -> None:
+        self.profile = profile
+        self.recipient = recipient
+        self.screen = screen
+        self.masked = 0
+        self.screened = 0
+
+    # --- masking ---------------------------------------------------------------------------------
+
+    def mask(self, node: dict[str, Any], key: str) -> None:
+        node.pop(key, None)
+        node["_" + key] = copy.deepcopy(MASKED)  # replaces a translation of the text with it
+        self.masked += 1
+
+    def texts(self, resource: dict[str, Any], category: str) -> None:
+        """Mask the free texts the profile does not give, and every text the screen stops."""
+        for node, key, kind, free in _strings(resource, category):
+            value = node.get(key)
+            if isinstance(value, list):
+                if any(isinstance(v, str) and self.screen(v) for v in value):
+                    raise _Withhold
+                continue
+            if not isinstance(value, str):
+                continue
+            # a score's rationale follows the profile's rule on rationales (see elements)
+            if free and kind not in self.profile.free_text and kind != "safety-score":
+                self.mask(node, key)
+            elif self.screen(value):
+                if key == "value" or node.get("system") is not None:
+                    raise _Withhold  # an identifier that names it: the resource cannot go at all
+                self.mask(node, key)
+                self.screened += 1
+
+    # --- element rules ---------------------------------------------------------------------------
+
+    def concerns_recipient(self, responsible: object) -> bool:
+        return responsible is not None and responsible in (self.recipient.party, self.recipient.person)
+
+    def elements(self, resource: dict[str, Any], category: str) -> None:
+        profile = self.profile
+        if category == "safety-plan":
+            kept = []
+            for activity in resource.get("activity", []):
+                detail = activity.get("detail", {})
+                agreement = next(_extensions(detail, X_AGREEMENT), None)
+                if profile.agreements == "all" or (
+                    profile.agreements == "concerning"
+                    and agreement is not None
+                    and self.concerns_recipient(_sub(agreement, "responsible"))
+                ):
+                    kept.append(activity)
+            if kept:
+                resource["activity"] = kept
+            else:
+                resource.pop("activity", None)
+        elif category == "safety-score" and profile.rationales != "all":
+            performer = resource.get("performer", [{}])[0]
+            party = performer.get("identifier", {}).get("value") if isinstance(performer, dict) else None
+            own = profile.rationales == "own" and party is not None and party == self.recipient.party
+            if not own:
+                for note in resource.get("note", []):
+                    if "text" in note:
+                        self.mask(note, "text")
+        elif category == "phase" and not DERIVED_FROM["phase"] <= profile.resources:
+            # the evidence of a decision names the scores and incidents it rested on
+            for evidence in _extensions(resource, X_EVIDENCE):
+                self.mask(evidence, "valueString")  # type: ignore[arg-type]
+
+
+class _Withhold(Exception):
+    """A resource cannot be sent at all (a screened identifier)."""
+
+
+def _strings(node: Any, category: str) -> Iterator[tuple[dict[str, Any], str, str, bool]]:
+    """Every text element under ``node``: (its dict, its key, its free-text kind, whether free text)."""
+    stack: list[tuple[Any, str, str, str]] = [(node, "", "", category)]
+    while stack:
+        current, parent, url, kind = stack.pop()
+        if isinstance(current, list):
+            stack.extend((item, parent, url, kind) for item in current)
+            continue
+        if not isinstance(current, dict):
+            continue
+        found_url = current.get("url")
+        here_url = found_url if isinstance(found_url, str) else url
+        for key, value in list(current.items()):
+            if (
+                key in _STRUCTURAL
+                or key == "meta"
+                or (key.startswith("_") and not isinstance(value, dict | list))
+            ):
+                continue
+            if isinstance(value, str) or (isinstance(value, list) and value and isinstance(value[0], str)):
+                free = (
+                    key in _FREE_TEXT_KEYS
+                    or (key == "text" and parent in _FREE_TEXT_IN)
+                    or (key == "valueString" and here_url not in _STRUCTURAL_PARTS)
+                )
+                yield current, key, kind, free
+            elif key.startswith("_"):
+                # a text's translation (its English): free text as the text it translates
+                stack.append((value, parent, here_url, kind))
+            else:
+                stack.append((value, key, here_url, "agreement" if key == "activity" else kind))
+
+
+def _drop_references(node: Any, withheld: frozenset[str], counter: list[int]) -> Any:
+    """``node`` without references to withheld resources: the enclosing list item goes with one."""
+    if isinstance(node, list):
+        kept = []
+        for item in node:
+            if _refers(item, withheld):
+                counter[0] += 1
+                continue
+            kept.append(_drop_references(item, withheld, counter))
+        return kept
+    if isinstance(node, dict):
+        if node.get("reference") in withheld:
+            counter[0] += 1
+            return copy.deepcopy(MASKED)  # a single reference with no list around it
+        out = {}
+        for key, value in node.items():
+            value = _drop_references(value, withheld, counter)
+            if value == [] or value == {}:
+                continue
+            out[key] = value
+        if "url" in out and set(out) == {"url"}:  # an extension left with neither value nor parts
+            return {}
+        return out
+    return node
+
+
+def _refers(node: Any, withheld: frozenset[str]) -> bool:
+    """Whether a list item holds a reference to a withheld resource outside a nested list."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if current.get("reference") in withheld:
+                return True
+            stack.extend(v for v in current.values() if isinstance(v, dict))
+    return False
+
+
+def _label(code: str, system: str) -> dict[str, str]:
+    return {"system": system, "code": code}
+
+
+def _security(confidentiality: str, mental_health: bool) -> list[dict[str, str]]:
+    labels = [
+        _label(confidentiality, V3_CONFIDENTIALITY),
+        _label(SENSITIVITY_DOMESTIC_VIOLENCE, V3_ACT_CODE),
+    ]
+    if mental_health:
+        labels.append(_label(SENSITIVITY_MENTAL_HEALTH, V3_ACT_CODE))
+    return labels
+
+
+def _confidentialities(categories: Mapping[str, str]) -> dict[str, str]:
+    """Each category present -> ``R`` or ``V``: a derived one the highest of its inputs (transitively)."""
+    present = set(categories.values())
+    level = {c: "V" if c in _VERY_RESTRICTED else "R" for c in present}
+    changed = True
+    while changed:
+        changed = False
+        for category in present:
+            inputs = DERIVED_FROM.get(category, frozenset()) & present
+            if level[category] == "R" and any(level[i] == "V" for i in inputs):
+                level[category] = "V"
+                changed = True
+    return level
+
+
+def _version(resource: Mapping[str, Any]) -> str:
+    return sha256(orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def effective_profile(
+    recipient: Recipient,
+    chosen: DisclosureProfile,
+    profiles: Mapping[str, DisclosureProfile],
+    bundle: Mapping[str, Any],
+) -> DisclosureProfile:
+    """The profile that applies: the person who used violence always gets his own, whatever was chosen."""
+    if chosen.id == PERSON_WHO_USED_VIOLENCE or recipient.kind == "internal":
+        return chosen
+    perpetrators: set[str] = set()
+    for entry in bundle.get("entry", []):
+        resource = entry["resource"]
+        if classify(resource) == PERSON_WHO_USED_VIOLENCE:
+            person = _identifier(resource, PERSON_ID)
+            if person is not None:
+                perpetrators.add(person)
+    parties = set()
+    for entry in bundle.get("entry", []):
+        resource = entry["resource"]
+        if resource.get("resourceType") == "CareTeam":
+            for participant in resource.get("participant", []):
+                for party in _extensions(participant, X_PARTY):
+                    if _sub(party, "person") in perpetrators:
+                        parties.add(_sub(party, "id"))
+    if recipient.person in perpetrators or (recipient.party is not None and recipient.party in parties):
+        return profiles[PERSON_WHO_USED_VIOLENCE]
+    return chosen
+
+
+def redact_bundle(
+    bundle: Mapping[str, Any], *, recipient: Recipient, profile: DisclosureProfile, screen: Screen | None
+) -> Redaction:
+    """The bundle as ``recipient`` may receive it under ``profile``, labelled, with what was held back.
+
+    ``screen`` says of a text whether it must not leave (any hit is masked and counted); ``None``
+    when nothing screens. The bundle's resources are changed in place: pass one written for this
+    disclosure (as :func:`ketenzorg.disclosure.disclose` does), never one that is used elsewhere.
+    """
+    entries = bundle["entry"]
+    categories = {entry["fullUrl"]: classify(entry["resource"]) for entry in entries}
+    levels = _confidentialities(categories)
+    keep = set()
+    for entry in entries:
+        url, resource = entry["fullUrl"], entry["resource"]
+        category = categories[url]
+        if category not in profile.resources:
+            continue
+        if category in _PERSONS and profile.persons == "concerning":
+            person = _identifier(resource, PERSON_ID)
+            party = _identifier(resource, PARTY_ID)
+            if not (
+                (person is not None and person == recipient.person)
+                or (party is not None and party == recipient.party)
+            ):
+                continue
+        if category == "goal" and "safety-plan" not in profile.resources:
+            continue  # a Top 3 would reveal the plan it was derived from
+        keep.add(url)
+    walk = _Walk(profile, recipient, screen or _nothing)
+    every_text = profile.free_text >= set(FREE_TEXT_KINDS) and profile.rationales == "all"
+    mental_health = {
+        entry["fullUrl"]
+        for entry in entries
+        if entry["resource"].get("resourceType") == "Organization"
+        and _code(entry["resource"].get("type"), "/partner-type") == "ggz"
+    }
+    out: list[dict[str, Any]] = []
+    withheld_refs: set[str] = {url for url in categories if url not in keep}
+    pending: list[tuple[dict[str, Any], dict[str, Any], str]] = []
+    for entry in entries:
+        url = entry["fullUrl"]
+        if url not in keep:
+            continue
+        resource = entry["resource"]
+        category = categories[url]
+        walk.elements(resource, category)
+        try:
+            if screen is not None or not every_text:
+                walk.texts(resource, category)
+        except _Withhold:
+            withheld_refs.add(url)
+            walk.screened += 1
+            continue
+        pending.append((entry, resource, category))
+    frozen = frozenset(withheld_refs)
+    counter = [0]
+    sent: list[SentResource] = []
+    for entry, resource, category in pending:
+        if frozen and _refers_any(resource, frozen):
+            resource = _drop_references(resource, frozen, counter)
+        refers_ggz = _refers_any(resource, mental_health) and category != "care-team"
+        meta = resource.setdefault("meta", {})
+        meta["security"] = _security(levels[category], refers_ggz or entry["fullUrl"] in mental_health)
+        new_entry = {**entry, "resource": resource}
+        out.append(new_entry)
+        sent.append(SentResource(resource["resourceType"], resource["id"], _version(resource)))
+    highest = "V" if any(levels[categories[e["fullUrl"]]] == "V" for e in out) else "R"
+    result = {key: value for key, value in bundle.items() if key != "entry"}
+    meta = result.setdefault("meta", {})
+    meta["security"] = [
+        *_security(highest, False),
+        _label(profile.purpose, V3_ACT_REASON),
+        _label(REFRAIN_NO_REDISCLOSURE, V3_ACT_CODE),
+    ]
+    result["entry"] = out
+    if not out:
+        del result["entry"]
+    return Redaction(
+        bundle=result,
+        profile=profile,
+        sent=tuple(sent),
+        withheld_resources=len(entries) - len(out),
+        masked_elements=walk.masked + counter[0],
+        screened_texts=walk.screened,
+    )
+
+
+def _nothing(text: str) -> bool:
+    return False
+
+
+def _refers_any(node: Any, urls: set[str] | frozenset[str]) -> bool:
+    if not urls:
+        return False
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if current.get("reference") in urls:
+                return True
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return False
