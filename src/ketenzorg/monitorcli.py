@@ -48,8 +48,10 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
 
                 with CaseStore.open(args.store, engine=engine) as store:
                     write_parquet(cases_from_store(store), table)
-        tables = run_indicators(table, period, level)
-        publication = publish(tables, area_parents(table, level), level, period.label, rules=rules)
+        # protected from the finest level up, whatever is published (see publish)
+        tables = run_indicators(table, period, "municipality")
+        parents = area_parents(table, "municipality")
+        publication = publish(tables, parents, level, period.label, rules=rules)
     out.mkdir(parents=True, exist_ok=True)
     write_atomically(str(target), to_csv(publication).encode("utf-8"), overwrite=args.force)
     _out(f"wrote {target}")

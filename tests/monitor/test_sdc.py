@@ -126,3 +126,11 @@ def test_synthetic_cases_are_deterministic() -> None:
     first = [c.events[-1].at for c in generate(5, seed=7, engine=engine)]
     second = [c.events[-1].at for c in generate(5, seed=7, engine=engine)]
     assert first == second
+
+
+def test_a_case_cut_off_right_after_an_acute_incident_stays_open() -> None:
+    """Case 4876 of seed 1 has an acute incident just before the end date: the relapse after it
+    would be dated after the end (the engine refused it as in the future)."""
+    as_of = generate.__kwdefaults__["as_of"]
+    (case,) = generate(1, seed=1, first=4876)
+    assert case.state.latest_at <= as_of

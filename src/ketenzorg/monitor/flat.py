@@ -87,7 +87,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 """Every column of the flat table: name, type and meaning. The one definition of the schema."""
 
-BATCH_ROWS = 65_536
+BATCH_ROWS = 16_384
 """Rows buffered before a batch is written: memory stays bounded whatever the number of cases."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

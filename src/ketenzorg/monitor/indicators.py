@@ -34,6 +34,7 @@ __all__ = [
     "Period",
     "area_parents",
     "indicator_sql",
+    "levels_from",
     "run_indicators",
     "to_spark",
 ]
@@ -49,11 +50,22 @@ AREA_COLUMNS: dict[str, str] = {
 """The breakdowns: the column ``area`` is taken from (``total``: one area for the whole table)."""
 
 PARENT: dict[str, str] = {
-    "municipality": "region",
+    "municipality": "lead_municipality",
     "lead_municipality": "region",
     "region": "total",
 }
-"""The level whose totals a level's rows add up to (the margins secondary suppression protects)."""
+"""The level whose totals a level's rows add up to (the margins secondary suppression protects):
+municipalities nest in their lead municipality's area, those in their region."""
+
+
+def levels_from(level: str) -> tuple[str, ...]:
+    """``level`` and every level above it, finest first."""
+    if level not in PARENT:
+        raise MonitorError(f"by: expected one of {', '.join(PARENT)}")
+    chain = [level]
+    while chain[-1] in PARENT:
+        chain.append(PARENT[chain[-1]])
+    return tuple(chain)
 
 
 @attrs.frozen
@@ -183,15 +195,11 @@ def run_indicators(
 ) -> dict[str, dict[str, IndicatorTable]]:
     """Run every indicator on the Parquet table at ``table`` (DuckDB, embedded) at ``level`` and at
     each level above it up to the total: ``{indicator name: {level: table}}``."""
-    if level not in PARENT:
-        raise MonitorError(f"by: expected one of {', '.join(PARENT)}")
+    levels = levels_from(level)
     duckdb = require("duckdb")
     path = os.fspath(table)
     if not os.path.isfile(path):
         raise MonitorError(f"{path}: no such Parquet table")
-    levels = [level]
-    while levels[-1] in PARENT:
-        levels.append(PARENT[levels[-1]])
     result: dict[str, dict[str, IndicatorTable]] = {i.name: {} for i in indicators}
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
@@ -211,7 +219,8 @@ def run_indicators(
 
 def area_parents(table: str | os.PathLike[str], level: str) -> dict[tuple[str, str], tuple[str, str]]:
     """Where each area of ``level`` and of the levels above it adds up to: ``(level, area)`` to
-    ``(parent level, parent area)``."""
+    ``(parent level, parent area)``. Raises :class:`MonitorError` when the areas do not nest."""
+    levels_from(level)
     duckdb = require("duckdb")
     quoted = os.fspath(table).replace("'", "''")
     parents: dict[tuple[str, str], tuple[str, str]] = {}
@@ -222,7 +231,10 @@ def area_parents(table: str | os.PathLike[str], level: str) -> dict[tuple[str, s
                 f"SELECT DISTINCT {AREA_COLUMNS[level]}, {AREA_COLUMNS[parent]} FROM read_parquet('{quoted}')"
             )
             for area, above in con.execute(query).fetchall():
-                parents[(level, str(area))] = (parent, str(above))
+                if parents.setdefault((level, str(area)), (parent, str(above))) != (parent, str(above)):
+                    # a municipality in two lead municipalities' areas: the margins do not nest, and
+                    # secondary suppression could not see every sum a reader can form
+                    raise MonitorError(f"the areas do not nest: a {level} lies in more than one {parent}")
             level = parent
     return parents
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from ketenzorg.monitor.indicators import INDICATORS, Indicator, IndicatorTable
+from ketenzorg.monitor.indicators import INDICATORS, Indicator, IndicatorTable, levels_from
 from ketenzorg.monitor.sdc import TOTAL, Cell, Rules, Suppression, days, percentage, protect
 
 __all__ = ["PERCENTAGES", "Publication", "publish", "to_csv"]
@@ -54,15 +54,16 @@ def publish(
     indicators: tuple[Indicator, ...] = INDICATORS,
 ) -> Publication:
     """Apply disclosure control to the tables :func:`~ketenzorg.monitor.indicators.run_indicators`
-    made."""
+    made, and publish the rows of ``level`` and the levels above it.
+
+    Disclosure control covers every level in ``tables``: run the indicators from the finest
+    level (municipality) whatever is published, so that the figures published by lead municipality
+    and by municipality are protected as one table, and one cannot be subtracted from the other."""
     cells: list[Cell] = []
     durations: dict[tuple[str, str, str, str], Mapping[str, float]] = {}
     areas: dict[str, set[str]] = {}
-    levels: list[str] = []
     for indicator in indicators:
         for lvl, table in tables[indicator.name].items():
-            if lvl not in levels:
-                levels.append(lvl)
             for row in table.rows:
                 area, category = str(row["area"]), str(row["category"])
                 areas.setdefault(lvl, set()).add(area)
@@ -84,7 +85,7 @@ def publish(
     return Publication(
         period,
         level,
-        tuple(levels),
+        levels_from(level),
         {lvl: tuple(sorted(names)) for lvl, names in areas.items()},
         dict(parents),
         suppression,

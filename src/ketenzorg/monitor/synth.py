@@ -188,7 +188,8 @@ class _Trajectory:
                     acute = rng.random() < 0.5
                     self.incident(acute)
                     if acute:
-                        self.later(0.01, 0.05)
+                        if not self.later(0.01, 0.05):
+                            return self.case
                         if self.transition(lambda: self.engine.relapse(self.case, at=self.at)):
                             relapses += 1
                             relapsed = True
@@ -310,17 +311,19 @@ def generate(
     as_of: datetime = datetime(2026, 10, 1, tzinfo=UTC),
     engine: Engine | None = None,
     marker: str = "zz-synth",
+    first: int = 0,
 ) -> Iterator[Case]:
     """``n`` synthetic cases opened between ``start`` and ``as_of``, one at a time.
 
     ``engine`` (default :func:`synth_engine`) must not judge ``as_of`` to be in the future.
-    Case ``i`` depends only on ``seed`` and ``i``.
+    Case ``i`` depends only on ``seed`` and ``i``; ``first`` starts at case ``first`` (so that
+    several processes can each make a share of one region).
     """
     engine = engine or synth_engine(as_of)
     areas = _areas()
     weights = [a.weight for a in areas]
     span = (as_of - start).total_seconds()
-    for index in range(n):
+    for index in range(first, first + n):
         rng = random.Random(f"{seed}:{index}")
         area = rng.choices(areas, weights)[0]
         at = start + timedelta(seconds=int(rng.random() * span))
