@@ -102,3 +102,14 @@ def test_the_command_line_and_the_package_start_without_the_monitoring_libraries
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_by_lead_municipality_and_by_municipality_suppress_alike(cases_dir: Path, tmp_path: Path) -> None:
+    for by in ("municipality", "lead-municipality"):
+        result = run_cli("monitor", str(cases_dir), "--period", "2025H2", "--by", by, "--out", str(tmp_path))
+        assert result.returncode == 0, result.stderr
+    fine = read_csv(tmp_path / "monitor-2025H2-municipality.csv")
+    coarse = read_csv(tmp_path / "monitor-2025H2-lead-municipality.csv")
+    shared = [r for r in fine if r["level"] != "municipality"]
+    assert shared
+    assert shared == coarse

@@ -98,6 +98,12 @@ def test_published_tables_point_at_no_family(tmp_path: Path, seed: int, period: 
     tables = run_indicators(table, Period.parse(period), "municipality")
     publication = publish(tables, area_parents(table, "municipality"), "municipality", period)
     assert_safe(publication.suppression)
+    suppressed = publication.suppression.suppressed
+    for area in publication.areas["municipality"]:
+        # indicators over one population share their total's suppression
+        for a, b in (("phase_at_end", "care_setting_at_end"), ("relapse_6_months", "relapse_12_months")):
+            first = (a, "municipality", area, "_total") in suppressed
+            assert first == ((b, "municipality", area, "_total") in suppressed)
     text = to_csv(publication)
     for row in csv.DictReader(io.StringIO(text)):
         for column, value in row.items():
