@@ -90,8 +90,6 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 BATCH_ROWS = 16_384
 """Rows buffered before a batch is written: memory stays bounded whatever the number of cases."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
 
 def schema() -> Any:
     """The flat table's pyarrow schema, built from :data:`COLUMNS`."""
@@ -230,11 +228,10 @@ def case_rows(case: Case, key: str) -> Iterator[dict[str, Any]]:
 def cases_from_store(store: CaseStore) -> Iterator[Case]:
     """Every case of ``store`` that was not destroyed, re-checked by the store's engine, one at a
     time (nothing is kept: memory does not grow with the number of cases)."""
+    import orjson
+
     from ketenzorg.caseformat import converter
     from ketenzorg.errors import KetenzorgError
-
-    require("orjson")
-    import orjson
 
     conv = converter()
     for info in store.cases():

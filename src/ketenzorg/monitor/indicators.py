@@ -203,6 +203,7 @@ def run_indicators(
     result: dict[str, dict[str, IndicatorTable]] = {i.name: {} for i in indicators}
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
         quoted = path.replace("'", "''")
         con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{quoted}')")
         for lvl in levels:
