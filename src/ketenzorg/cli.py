@@ -872,6 +872,9 @@ def _parser(argv: Sequence[str] = ()) -> _Parser:
     from ketenzorg import reportcli
 
     reportcli.register(sub)
+    from ketenzorg import monitorcli
+
+    monitorcli.register(sub)
     # The store's subcommands are built only when asked for: every other command starts without them.
     if command == "store":
         from ketenzorg.storecli import register

@@ -1,0 +1,5 @@
+-- Cases opened: cases whose case_opened event falls in the period.
+SELECT area, 'all' AS category, COUNT(DISTINCT case_key) AS n
+FROM ev
+WHERE event_type = 'case_opened' AND period = '{period}'
+GROUP BY area

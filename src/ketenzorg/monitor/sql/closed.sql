@@ -1,0 +1,8 @@
+-- Cases closed in the period, with or without a handover to chain partners.
+SELECT area, category, COUNT(*) AS n
+FROM (
+    SELECT area, CASE WHEN handover_count > 0 THEN 'with_handover' ELSE 'without_handover' END AS category
+    FROM ev
+    WHERE event_type = 'case_closed' AND period = '{period}'
+) AS closings
+GROUP BY area, category

@@ -1,0 +1,115 @@
+"""``ketenzorg monitor`` from a directory of case files, a store and a flat table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.factories import run_cli
+
+from ketenzorg.caseformat import dumps
+from ketenzorg.monitor import MonitorError, require
+from ketenzorg.monitor.flat import write_parquet
+from ketenzorg.monitor.synth import generate
+
+MARKER = "qqclimarkerqq"
+
+
+@pytest.fixture(scope="module")
+def cases_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cases")
+    for case in generate(30, seed=5, marker=MARKER):
+        (root / f"{case.case_id}.json").write_bytes(dumps(case))
+    return root
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    text = path.read_text(encoding="utf-8")
+    assert MARKER not in text
+    assert "case-" not in text
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_from_a_directory_of_case_files_by_municipality(cases_dir: Path, tmp_path: Path) -> None:
+    result = run_cli(
+        "monitor", str(cases_dir), "--period", "2025H2", "--by", "municipality", "--out", str(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    rows = read_csv(tmp_path / "monitor-2025H2-municipality.csv")
+    assert {r["level"] for r in rows} == {"municipality", "lead_municipality", "region", "total"}
+    assert all(r["period"] == "2025H2" for r in rows)
+    total = next(r for r in rows if r["level"] == "total")
+    assert int(total["scoring.total"]) >= 10
+
+
+def test_from_a_store_and_from_a_table_the_same_figures(cases_dir: Path, tmp_path: Path) -> None:
+    from ketenzorg.monitor.flat import cases_from_dir
+    from ketenzorg.store import Actor, CaseStore
+    from ketenzorg.testing import engine_with
+
+    engine = engine_with()
+    store_path = tmp_path / "cases.db"
+    with CaseStore.open(store_path, engine=engine) as store:
+        for case in cases_from_dir(cases_dir, engine):
+            store.create(
+                case, actor=Actor(user="u-1", role="practitioner", organisation="org"), command="test"
+            )
+    table = tmp_path / "events.parquet"
+    write_parquet(cases_from_dir(cases_dir, engine), table)
+    by_store = run_cli(
+        "monitor", "--store", str(store_path), "--period", "2025H2", "--out", str(tmp_path / "a")
+    )
+    by_table = run_cli("monitor", str(table), "--period", "2025H2", "--out", str(tmp_path / "b"))
+    assert by_store.returncode == 0, by_store.stderr
+    assert by_table.returncode == 0, by_table.stderr
+    a = (tmp_path / "a" / "monitor-2025H2-region.csv").read_text(encoding="utf-8")
+    b = (tmp_path / "b" / "monitor-2025H2-region.csv").read_text(encoding="utf-8")
+    assert a == b
+    assert {r["level"] for r in read_csv(tmp_path / "a" / "monitor-2025H2-region.csv")} == {"region", "total"}
+
+
+def test_bad_input_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    result = run_cli("monitor", str(tmp_path), "--period", "2026H3x", "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert "2026H3x" not in result.stderr
+    assert "half-year" in result.stderr
+    missing = run_cli(
+        "monitor", str(tmp_path / "nothing.parquet"), "--period", "2026H1", "--out", str(tmp_path)
+    )
+    assert missing.returncode == 1
+    existing = tmp_path / "monitor-2026H1-region.csv"
+    existing.write_text("x", encoding="utf-8")
+    again = run_cli("monitor", str(tmp_path), "--period", "2026H1", "--out", str(tmp_path))
+    assert again.returncode == 1
+    assert existing.read_text(encoding="utf-8") == "x"
+
+
+def test_a_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "duckdb", None)
+    with pytest.raises(MonitorError, match=r"ketenzorg\[monitor\]"):
+        require("duckdb")
+
+
+def test_the_command_line_and_the_package_start_without_the_monitoring_libraries() -> None:
+    probe = (
+        "import sys\nfrom ketenzorg.cli import _parser\n_parser(['report'])\nimport ketenzorg\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('duckdb', 'pyarrow', 'sqlglot')"
+        " or m.split('.')[:2] == ['ketenzorg', 'monitor']))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_by_lead_municipality_and_by_municipality_suppress_alike(cases_dir: Path, tmp_path: Path) -> None:
+    for by in ("municipality", "lead-municipality"):
+        result = run_cli("monitor", str(cases_dir), "--period", "2025H2", "--by", by, "--out", str(tmp_path))
+        assert result.returncode == 0, result.stderr
+    fine = read_csv(tmp_path / "monitor-2025H2-municipality.csv")
+    coarse = read_csv(tmp_path / "monitor-2025H2-lead-municipality.csv")
+    shared = [r for r in fine if r["level"] != "municipality"]
+    assert shared
+    assert shared == coarse
