@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ketenzorg.domain import PartyRole
 from ketenzorg.errors import PolicyError, Problem
 from ketenzorg.settings import FrozenMapping, SettingValue
+
+if TYPE_CHECKING:
+    from ketenzorg.disclosure.profiles import DisclosureProfile
 
 __all__ = ["Policy"]
 
@@ -87,6 +90,17 @@ class Policy:
     """Settings of plugins, by plugin name then setting name (``{"org.dash": {"high_risk_yes_count":
     12}}``). Each plugin declares its settings; the engine refuses a value that does not fit them,
     a setting the plugin does not declare and a plugin it does not have."""
+    disclosure: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    """The organisation's disclosure profiles as data: changes to the shipped ones (only the fields
+    that change, with a new ``version``) and its own (every field); see ``docs/disclosure.md``.
+    Validated when the policy is built, each problem named by profile and field."""
+
+    def disclosure_profiles(self) -> Mapping[str, DisclosureProfile]:
+        """The profiles a disclosure under this policy chooses from: the shipped ones, changed and
+        added to by :attr:`disclosure`."""
+        from ketenzorg.disclosure.profiles import profiles_from_mapping, shipped_profiles
+
+        return profiles_from_mapping(self.disclosure) if self.disclosure else shipped_profiles()
 
     @property
     def relapse_below(self) -> int:
@@ -169,6 +183,14 @@ class Policy:
             if not isinstance(getattr(self, name), bool):
                 problems.append(Problem(name, "expected true or false"))
         problems += _plugin_problems(self.plugins)
+        disclosure = getattr(self, "disclosure")  # noqa: B009 (a wrong type is possible at run time)
+        if not isinstance(disclosure, Mapping):
+            problems.append(Problem("disclosure", "expected an object of profiles"))
+        elif disclosure:
+            try:
+                self.disclosure_profiles()
+            except PolicyError as error:
+                problems += error.problems
         return problems
 
     @classmethod
@@ -226,6 +248,9 @@ class Policy:
             if field.name == "plugins":
                 if value:  # absent when empty: a policy without plugin settings reads as before
                     out["plugins"] = {name: dict(settings) for name, settings in value.items()}
+            elif field.name == "disclosure":
+                if value:
+                    out["disclosure"] = dict(value)
             elif field.name == "max_clock_skew":
                 out["max_clock_skew_minutes"] = int(value.total_seconds() // 60)
             elif isinstance(value, timedelta):
