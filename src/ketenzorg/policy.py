@@ -34,6 +34,25 @@ def _freeze_plugins(value: Any) -> Any:
     return value
 
 
+def _frozen_data(value: Any) -> Any:
+    """JSON-like data made read-only (objects as FrozenMapping, lists as tuples): a rule reaches the
+    policy, and must not change it."""
+    if isinstance(value, Mapping):
+        return FrozenMapping({k: _frozen_data(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_frozen_data(v) for v in value)
+    return value
+
+
+def _plain_data(value: Any) -> Any:
+    """The inverse of :func:`_frozen_data`: dicts and lists, for JSON."""
+    if isinstance(value, Mapping):
+        return {k: _plain_data(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_plain_data(v) for v in value]
+    return value
+
+
 def _plugin_problems(value: Any) -> list[Problem]:
     """What is wrong with the shape of ``plugins`` (the plugins themselves judge the values)."""
     if not isinstance(value, Mapping):
@@ -90,7 +109,7 @@ class Policy:
     """Settings of plugins, by plugin name then setting name (``{"org.dash": {"high_risk_yes_count":
     12}}``). Each plugin declares its settings; the engine refuses a value that does not fit them,
     a setting the plugin does not declare and a plugin it does not have."""
-    disclosure: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    disclosure: Mapping[str, Any] = attrs.field(factory=FrozenMapping, converter=_frozen_data)
     """The organisation's disclosure profiles as data: changes to the shipped ones (only the fields
     that change, with a new ``version``) and its own (every field); see ``docs/disclosure.md``.
     Validated when the policy is built, each problem named by profile and field."""
@@ -250,7 +269,7 @@ class Policy:
                     out["plugins"] = {name: dict(settings) for name, settings in value.items()}
             elif field.name == "disclosure":
                 if value:
-                    out["disclosure"] = dict(value)
+                    out["disclosure"] = _plain_data(value)
             elif field.name == "max_clock_skew":
                 out["max_clock_skew_minutes"] = int(value.total_seconds() // 60)
             elif isinstance(value, timedelta):

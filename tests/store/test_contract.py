@@ -329,6 +329,22 @@ def test_received_finds_every_recipient_and_only_them(open_store: Callable[[], C
         store.received("not a reference")
 
 
+def test_a_store_from_before_the_index_gets_it_when_opened(
+    open_store: Callable[[], CaseStore], backend: str, location: str
+) -> None:
+    store = open_store()
+    case = new_case(case_id="c1")
+    store.create(case, actor=ACTOR, command="store open")
+    store.close()
+    raw_execute(backend, location, "DROP TABLE disclosed")  # a store of schema 1 as it was written before
+    again = open_store()
+    record = disclosed(case)
+    again.record_disclosure(record, actor=ACTOR, command="store export")
+    ref = f"{record.sent[0].type}/{record.sent[0].id}"
+    assert [r.entry.case_id for r in again.received(ref)] == ["c1"]
+    assert again.verify() == ()
+
+
 def test_destroy_removes_the_case_from_who_received_what(open_store: Callable[[], CaseStore]) -> None:
     store = open_store()
     case, kept = case_in_phase_2(store_engine()), new_case(case_id="c-kept")
