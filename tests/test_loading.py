@@ -4,6 +4,7 @@ a bundle, and whatever ketenzorg writes within the limits it reads back (tested 
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -158,12 +159,16 @@ def test_an_export_exactly_at_the_byte_limit_is_written_and_read_back(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, _ = _cli(capsys, "export", str(case_file), "--format", fmt)
+    code, out, _ = _cli(
+        capsys, "export", str(case_file), "--for", "internal", "--log", os.devnull, "--format", fmt
+    )
     assert code == 0
     size = len(out.encode("utf-8"))
     assert len(case_file.read_bytes()) < size  # so the case itself is read under the same limit
     _set_byte_limit(monkeypatch, size)
-    code, again, err = _cli(capsys, "export", str(case_file), "--format", fmt)
+    code, again, err = _cli(
+        capsys, "export", str(case_file), "--for", "internal", "--log", os.devnull, "--format", fmt
+    )
     assert (code, again) == (0, out), err
     exported = tmp_path / f"bundle.{fmt}"
     exported.write_bytes(again.encode("utf-8"))
@@ -180,10 +185,14 @@ def test_an_export_one_byte_over_the_limit_is_refused_not_written(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, _ = _cli(capsys, "export", str(case_file), "--format", fmt)
+    code, out, _ = _cli(
+        capsys, "export", str(case_file), "--for", "internal", "--log", os.devnull, "--format", fmt
+    )
     size = len(out.encode("utf-8"))
     _set_byte_limit(monkeypatch, size - 1)
-    code, written, err = _cli(capsys, "export", str(case_file), "--format", fmt)
+    code, written, err = _cli(
+        capsys, "export", str(case_file), "--for", "internal", "--log", os.devnull, "--format", fmt
+    )
     assert code == 1
     assert written == ""
     assert "MAX_BYTES" in err
@@ -200,7 +209,7 @@ def test_convert_to_xml_refuses_what_the_xml_reader_would_refuse(
 ) -> None:
     """The XML form is larger than compact JSON: a JSON bundle within the limit may have no XML form
     within it; ``convert`` says so instead of writing XML that ``convert`` itself cannot read."""
-    _, bundle, _ = _cli(capsys, "export", str(case_file))
+    _, bundle, _ = _cli(capsys, "export", str(case_file), "--for", "internal", "--log", os.devnull)
     source = tmp_path / "bundle.json"
     source.write_bytes(orjson.dumps(orjson.loads(bundle)))
     _, xml, _ = _cli(capsys, "convert", str(source), "--to", "xml")
@@ -222,7 +231,9 @@ def test_the_entry_limit_at_the_boundary(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _, out, _ = _cli(capsys, "export", str(case_file), "--format", fmt)
+    _, out, _ = _cli(
+        capsys, "export", str(case_file), "--for", "internal", "--log", os.devnull, "--format", fmt
+    )
     entries = len(
         case_to_bundle(
             caseformat.loads(case_file.read_bytes()), recipient=Recipient.internal(), engine=Engine()
@@ -231,10 +242,14 @@ def test_the_entry_limit_at_the_boundary(
     exported = tmp_path / f"bundle.{fmt}"
     exported.write_bytes(out.encode("utf-8"))
     _set_entry_limit(monkeypatch, entries)
-    assert _cli(capsys, "export", str(case_file), "--format", fmt)[:2] == (0, out)
+    assert _cli(capsys, "export", str(case_file), "--for", "internal", "--log", os.devnull, "--format", fmt)[
+        :2
+    ] == (0, out)
     assert _cli(capsys, "import", str(exported))[0] == 0
     _set_entry_limit(monkeypatch, entries - 1)
-    code, written, err = _cli(capsys, "export", str(case_file), "--format", fmt)
+    code, written, err = _cli(
+        capsys, "export", str(case_file), "--for", "internal", "--log", os.devnull, "--format", fmt
+    )
     assert (code, written) == (1, "")
     assert f"{entries:,} entries" in err  # the XML writer itself already refuses it, like the reader
     assert f"at most {entries - 1}" in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -119,4 +120,13 @@ def test_the_store_walkthrough_runs_as_a_new_user_would(repo: Path, tmp_path: Pa
         "store advance",
         "store export",
     ]
-    assert (audit[-1].action, audit[-1].recipient, audit[-1].user) == ("disclosure", "veilig-thuis", "u-17")
+    assert (audit[-1].action, audit[-1].recipient, audit[-1].user) == (
+        "disclosure",
+        "veilig-thuis:urn:oid:2.16.528.1.1007.3.3|01234567",
+        "u-17",
+    )
+    full = audit[-1].disclosure
+    assert full is not None
+    assert full["profile"]["id"] == "veilig-thuis"
+    assert full["sha256"] == hashlib.sha256((tmp_path / "bundle.json").read_bytes()).hexdigest()
+    assert "profile veilig-thuis v1" in result.stdout  # `store disclosures` showed it

@@ -301,7 +301,7 @@ def _evaluate_export_import(site: Path | None, case_file: Path, tmp_path: Path) 
     at = day(30).isoformat()
     evaluated = _cli(site, "evaluate", str(case_file), "--at", at)
     assert evaluated.returncode == 0, evaluated.stderr
-    exported = _cli(site, "export", str(case_file))
+    exported = _cli(site, "export", str(case_file), "--for", "internal", "--log", os.devnull)
     assert exported.returncode == 0, exported.stderr
     bundle = tmp_path / "bundle.json"
     bundle.write_text(exported.stdout, encoding="utf-8")

@@ -42,7 +42,7 @@ def test_json_outputs_and_the_disclosure(phase1: tuple[Path, str], tmp_path: Pat
     assert json.loads(scored.stdout)["version"] == 11
     out = tmp_path / "out.xml"
     exported = run_cli(
-        "store", "export", case_id, "--to", "veilig-thuis", "--purpose", "handover", "--format", "xml",
+        "store", "export", case_id, "--for", "veilig-thuis", "--purpose", "COC", "--format", "xml",
         "--out", str(out), "--store", str(store), *ACTOR,
     )  # fmt: skip
     assert exported.returncode == 0, exported.stderr
@@ -62,9 +62,12 @@ def test_json_outputs_and_the_disclosure(phase1: tuple[Path, str], tmp_path: Pat
 
 def test_export_without_a_recipient_is_refused(phase1: tuple[Path, str]) -> None:
     store, case_id = phase1
-    result = run_cli("store", "export", case_id, "--purpose", "x", "--store", str(store), *ACTOR)
+    result = run_cli("store", "export", case_id, "--purpose", "COC", "--store", str(store), *ACTOR)
     assert result.returncode == 2
-    assert "--to" in result.stderr
+    assert "--for" in result.stderr
+    assert "police" in result.stderr  # the kinds are listed
+    assert "internal" in result.stderr
+    assert result.stdout == ""
 
 
 def test_a_stale_writer_gets_the_conflict(phase1: tuple[Path, str]) -> None:
@@ -158,8 +161,11 @@ def test_no_secret_location_in_any_output(tmp_path: Path) -> None:
         ("store", "show", case_id),
         ("store", "show", case_id, "--json"),
         ("store", "verify"),
-        ("store", "export", case_id, "--to", "r", "--purpose", "p", *ACTOR),
-        ("store", "export", case_id, "--to", "r", "--purpose", "p", "--format", "xml", *ACTOR),
+        ("store", "export", case_id, "--for", "internal", *ACTOR),
+        ("store", "export", case_id, "--for", "police", "--format", "xml", *ACTOR),
+        ("store", "disclosures", case_id),
+        ("store", "disclosures", case_id, "--client-view"),
+        ("store", "disclosures", case_id, "--fhir"),
         ("store", "advance", case_id, *ACTOR),
     ):
         outputs.append(run_cli(*args, "--store", store))

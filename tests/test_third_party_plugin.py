@@ -74,7 +74,7 @@ def test_a_case_decided_before_the_plugin_was_installed_loads_evaluates_and_expo
     evaluated = run_cli("evaluate", str(decided_before))
     assert evaluated.returncode in (0, 1), evaluated.stderr
     assert "Current phase" in evaluated.stdout
-    exported = run_cli("export", str(decided_before))
+    exported = run_cli("export", str(decided_before), "--for", "internal", "--log", os.devnull)
     assert exported.returncode == 0, exported.stderr
     bundle = tmp_path / "bundle.json"
     bundle.write_text(exported.stdout, encoding="utf-8")
@@ -124,7 +124,7 @@ def test_levels_the_referral_and_the_conference_kind_rule_through_assess_evaluat
     assert "rihg.restraining-order" in evaluated.stdout
     assert "no restraining-order consultation since" in evaluated.stdout
 
-    exported = run_cli("export", str(after), "--policy", policy)
+    exported = run_cli("export", str(after), "--for", "internal", "--log", os.devnull, "--policy", policy)
     assert exported.returncode == 0, exported.stderr
     assert "rihg.huisverbod-overleg" in exported.stdout
     bundle = tmp_path / "bundle.json"

@@ -170,9 +170,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     from ketenzorg import caseformat
     from ketenzorg.demo import TITLES, last_open_case, walk
+    from ketenzorg.disclosure import Recipient, disclose, log_path_for
+    from ketenzorg.disclosurecli import append_to_log
     from ketenzorg.engine import Engine
     from ketenzorg.errors import FileWriteError
-    from ketenzorg.interop.fhir import Recipient, case_to_bundle
     from ketenzorg.interop.fhirxml import to_xml
     from ketenzorg.messages import Message, render
 
@@ -187,7 +188,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         _out(step.decision.explain(lang))
     if args.out:
         out = Path(args.out)
-        bundle = case_to_bundle(steps[-1].case, engine=engine, recipient=Recipient.internal())
+        # The demo's bundles are the organisation's own (internal), and logged as such like any export.
+        disclosed = disclose(steps[-1].case, engine=engine, recipient=Recipient.internal())
+        bundle = disclosed.bundle
         files = {
             "case.json": caseformat.dumps(steps[-1].case),
             "case-open.json": caseformat.dumps(last_open_case(steps)),  # to try assess, team, plugins on
@@ -212,11 +215,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise FileWriteError(str(out), f"cannot be created ({exc.strerror})") from None
+        for name in ("bundle.json", "bundle.xml"):
+            append_to_log(
+                log_path_for(out / name),
+                disclosed.record.written(files[name], format=formats[name], user="demo"),
+            )
         for name, data in files.items():
             _write(str(out / name), data, force=args.force, fmt=formats[name])
         write_report(str(out / "report.html"), report, force=args.force)
         _out(
-            f"\nwrote {out / 'case.json'}, {out / 'bundle.json'} and {out / 'bundle.xml'} (FHIR R4), "
+            f"\nwrote {out / 'case.json'}, {out / 'bundle.json'} and {out / 'bundle.xml'} (FHIR R4, for the "
+            "organisation itself: logged in bundle.*.disclosures.jsonl), "
             f"and {out / 'case-open.json'} (the case before closing: try `ketenzorg team` and "
             "`ketenzorg assess` on it)"
         )
@@ -561,25 +570,33 @@ def _print_result(result: InstrumentResult, lang: Language, spec: InstrumentSpec
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from ketenzorg.errors import ValidationError
-    from ketenzorg.interop.fhir import Recipient, case_to_bundle
+    from ketenzorg.disclosure import log_path_for
+    from ketenzorg.disclosurecli import append_to_log, disclose_case, recipient_from
+    from ketenzorg.errors import FileWriteError
     from ketenzorg.loading import load_replayed
 
     # What goes to a partner is re-decided first: a forged phase change is never sent on.
     engine = _engine(args)
-    case = load_replayed(engine, args.case, warn=_warn(args.case))
-    try:
-        bundle = case_to_bundle(case, engine=engine, recipient=Recipient.internal(), type=args.type)
-    except ValidationError as error:  # an instrument that is not installed, say
-        raise error.with_source(args.case) from None
-    if args.format == "xml":
-        from ketenzorg.interop.fhirxml import to_xml
-
-        sys.stdout.buffer.write(_loadable(to_xml(bundle), "xml", f"{args.case} as a FHIR bundle in XML"))
-    else:
-        sys.stdout.buffer.write(
-            _loadable(_dumps_json(bundle).encode(), "json", f"{args.case} as a FHIR bundle in JSON")
+    recipient_from(args, engine)  # refuse a missing or unknown recipient before reading the case
+    if args.out is None and args.log is None:
+        raise _UsageError(
+            "--log: name the disclosure log (--log FILE) when the bundle goes to stdout, or write it "
+            "with --out FILE (logged in FILE.disclosures.jsonl)"
         )
+    if args.out is not None and not args.force and os.path.lexists(args.out):
+        raise FileWriteError(args.out, "exists; it is replaced only when asked (--force)")
+    case = load_replayed(engine, args.case, warn=_warn(args.case))
+    data, record = disclose_case(args, case, engine, source=args.case)
+    record = record.written(
+        data, format=args.format, user=args.user, responsible_user=args.responsible_user or args.user
+    )
+    # Logged before the bytes leave: a failed write over-reports, a disclosure never goes unlogged.
+    log = log_path_for(Path(args.out)) if args.out is not None else Path(args.log)
+    append_to_log(log, record)
+    if args.out is not None:
+        _write(args.out, data, force=args.force, fmt=args.format)
+    else:
+        sys.stdout.buffer.write(data)
     return EXIT_OK
 
 
@@ -720,6 +737,7 @@ def _cmd_conformance(args: argparse.Namespace) -> int:
 
 def _parser(argv: Sequence[str] = ()) -> _Parser:
     """The command line's parser; the subcommands of ``store`` only when ``argv`` selects it."""
+    from ketenzorg import disclosurecli
     from ketenzorg.messages import LANGUAGES
 
     command = _command(argv)
@@ -789,10 +807,20 @@ def _parser(argv: Sequence[str] = ()) -> _Parser:
     )
     assess.set_defaults(func=_cmd_assess)
 
-    export = sub.add_parser("export", help="write the case as a FHIR R4 Bundle to stdout")
+    export = sub.add_parser(
+        "export", help="write the case as a FHIR R4 Bundle for a recipient (--for), logging the disclosure"
+    )
     export.add_argument("case", metavar="CASE.json")
     export.add_argument("--format", choices=("json", "xml"), default="json")
     export.add_argument("--type", choices=("collection", "transaction"), default="collection")
+    disclosurecli.recipient_options(export)
+    export.add_argument(
+        "--out", metavar="FILE", help="write the bundle here, the disclosure in FILE.disclosures.jsonl"
+    )
+    _force(export)
+    export.add_argument(
+        "--log", metavar="LOG.jsonl", help="append the disclosure here (required when writing to stdout)"
+    )
     _engine_options(export)
     export.set_defaults(func=_cmd_export)
 
@@ -869,6 +897,7 @@ def _parser(argv: Sequence[str] = ()) -> _Parser:
     _engine_options(conformance, policy=False)
     conformance.set_defaults(func=_cmd_conformance)
 
+    disclosurecli.register(sub)
     from ketenzorg import reportcli
 
     reportcli.register(sub)

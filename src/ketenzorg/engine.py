@@ -210,7 +210,9 @@ class Engine:
             for name, ids in by_plugin.items():
                 dist, version = self._host.provenance(name)
                 plugins.append(PluginRules(name=name, distribution=dist, version=version, rules=tuple(ids)))
-            settings = policy_settings(self.policy.to_mapping())
+            # Disclosure profiles decide no transition: changing them leaves the rule set as it was.
+            rule_settings = {k: v for k, v in self.policy.to_mapping().items() if k != "disclosure"}
+            settings = policy_settings(rule_settings)
             found = RuleSet(
                 plugins=tuple(plugins), policy=policy_fingerprint(settings), policy_settings=settings
             )

@@ -518,6 +518,91 @@ _CATALOG: dict[str, dict[Language, str]] = {
     "party_reason.acute_score": {"nl": "score in de acute band", "en": "score in the acute band"},
     "demo.refused": {"nl": "geweigerd", "en": "refused"},
     "blocked.closed": {"nl": "De casus is al afgesloten", "en": "The case is already closed"},
+    # the client's own view of who received what of the file (NEN 7513)
+    "disclosure.client.heading": {
+        "nl": "Wie heeft gegevens uit uw dossier ontvangen (casus {case})",
+        "en": "Who received information from your file (case {case})",
+    },
+    "disclosure.client.none": {
+        "nl": "Er zijn geen gegevens uit uw dossier gedeeld.",
+        "en": "No information from your file has been shared.",
+    },
+    "disclosure.client.when": {"nl": "{date} om {time}", "en": "{date} at {time}"},
+    "disclosure.client.organisation": {
+        "nl": " (organisatiecode {code})",
+        "en": " (organisation code {code})",
+    },
+    "disclosure.client.line": {
+        "nl": "{when}: gedeeld met {recipient}, voor {purpose}. Gedeeld: {what}.",
+        "en": "{when}: shared with {recipient}, for {purpose}. Shared: {what}.",
+    },
+    "disclosure.client.by": {"nl": "Door: {role} van {organisation}.", "en": "By: {role} of {organisation}."},
+    "disclosure.recipient.internal": {"nl": "uw hulpverleners zelf", "en": "your own care organisation"},
+    "disclosure.recipient.police": {"nl": "de politie", "en": "the police"},
+    "disclosure.recipient.veilig-thuis": {
+        "nl": "Veilig Thuis",
+        "en": "Veilig Thuis (the advice and reporting centre)",
+    },
+    "disclosure.recipient.youth-protection": {
+        "nl": "de jeugdbescherming (gecertificeerde instelling)",
+        "en": "youth protection (a certified institution)",
+    },
+    "disclosure.recipient.raad-kinderbescherming": {
+        "nl": "de Raad voor de Kinderbescherming",
+        "en": "the Child Protection Board (Raad voor de Kinderbescherming)",
+    },
+    "disclosure.recipient.ggz": {
+        "nl": "de geestelijke gezondheidszorg (GGZ)",
+        "en": "mental health care (GGZ)",
+    },
+    "disclosure.recipient.wijkteam": {"nl": "het wijkteam", "en": "the local team (wijkteam)"},
+    "disclosure.recipient.gp": {"nl": "de huisarts", "en": "the general practitioner"},
+    "disclosure.recipient.school": {"nl": "de school", "en": "the school"},
+    "disclosure.recipient.reclassering": {"nl": "de reclassering", "en": "the probation service"},
+    "disclosure.recipient.client": {"nl": "uzelf", "en": "yourself"},
+    "disclosure.recipient.network-member": {
+        "nl": "iemand uit uw netwerk",
+        "en": "a member of your network",
+    },
+    "disclosure.recipient.person-who-used-violence": {
+        "nl": "de persoon die geweld gebruikte",
+        "en": "the person who used violence",
+    },
+    "disclosure.purpose.TREAT": {"nl": "uw hulpverlening", "en": "your care"},
+    "disclosure.purpose.COC": {"nl": "het afstemmen van de hulp", "en": "coordinating your care"},
+    "disclosure.purpose.ETREAT": {"nl": "hulp in een noodsituatie", "en": "emergency care"},
+    "disclosure.purpose.HLEGAL": {"nl": "een wettelijke taak", "en": "a legal task"},
+    "disclosure.purpose.THREAT": {"nl": "het afwenden van gevaar", "en": "preventing harm"},
+    "disclosure.purpose.PUBHLTH": {"nl": "de volksgezondheid", "en": "public health"},
+    "disclosure.purpose.PATRQT": {"nl": "uw eigen verzoek", "en": "your own request"},
+    "disclosure.purpose.FAMRQT": {"nl": "een verzoek van uw familie", "en": "a request of your family"},
+    "disclosure.purpose.PWATRNY": {
+        "nl": "een verzoek van uw gemachtigde",
+        "en": "a request of your representative",
+    },
+    "disclosure.purpose.SUPNWK": {"nl": "uw steunnetwerk", "en": "your support network"},
+    "disclosure.purpose.HOPERAT": {"nl": "de werking van de organisatie", "en": "running the organisation"},
+    "disclosure.sent.Patient": {"nl": "persoonsgegevens", "en": "personal details"},
+    "disclosure.sent.RelatedPerson": {"nl": "mensen om u heen", "en": "people around you"},
+    "disclosure.sent.Practitioner": {"nl": "hulpverleners", "en": "care workers"},
+    "disclosure.sent.Organization": {"nl": "organisaties", "en": "organisations"},
+    "disclosure.sent.CareTeam": {"nl": "zorgteam", "en": "care team"},
+    "disclosure.sent.CarePlan": {"nl": "plannen", "en": "plans"},
+    "disclosure.sent.Goal": {"nl": "doelen", "en": "goals"},
+    "disclosure.sent.QuestionnaireResponse": {
+        "nl": "antwoorden op vragenlijsten",
+        "en": "answers to questionnaires",
+    },
+    "disclosure.sent.RiskAssessment": {
+        "nl": "uitkomsten van risicotaxaties",
+        "en": "risk assessment results",
+    },
+    "disclosure.sent.Observation": {
+        "nl": "veiligheidsscores, incidenten en fasewisselingen",
+        "en": "safety scores, incidents and phase changes",
+    },
+    "disclosure.sent.Encounter": {"nl": "overleggen en verblijven", "en": "meetings and stays"},
+    "disclosure.sent.Location": {"nl": "locaties", "en": "locations"},
 }
 
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ketenzorg.domain import PartyRole
 from ketenzorg.errors import PolicyError, Problem
 from ketenzorg.settings import FrozenMapping, SettingValue
+
+if TYPE_CHECKING:
+    from ketenzorg.disclosure.profiles import DisclosureProfile
 
 __all__ = ["Policy"]
 
@@ -28,6 +31,25 @@ def _freeze_plugins(value: Any) -> Any:
     # Anything else is left as it is, for _problems to name.
     if isinstance(value, Mapping) and all(isinstance(v, Mapping) for v in value.values()):
         return FrozenMapping({name: FrozenMapping(values) for name, values in value.items()})
+    return value
+
+
+def _frozen_data(value: Any) -> Any:
+    """JSON-like data made read-only (objects as FrozenMapping, lists as tuples): a rule reaches the
+    policy, and must not change it."""
+    if isinstance(value, Mapping):
+        return FrozenMapping({k: _frozen_data(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_frozen_data(v) for v in value)
+    return value
+
+
+def _plain_data(value: Any) -> Any:
+    """The inverse of :func:`_frozen_data`: dicts and lists, for JSON."""
+    if isinstance(value, Mapping):
+        return {k: _plain_data(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_plain_data(v) for v in value]
     return value
 
 
@@ -87,6 +109,17 @@ class Policy:
     """Settings of plugins, by plugin name then setting name (``{"org.dash": {"high_risk_yes_count":
     12}}``). Each plugin declares its settings; the engine refuses a value that does not fit them,
     a setting the plugin does not declare and a plugin it does not have."""
+    disclosure: Mapping[str, Any] = attrs.field(factory=FrozenMapping, converter=_frozen_data)
+    """The organisation's disclosure profiles as data: changes to the shipped ones (only the fields
+    that change, with a new ``version``) and its own (every field); see ``docs/disclosure.md``.
+    Validated when the policy is built, each problem named by profile and field."""
+
+    def disclosure_profiles(self) -> Mapping[str, DisclosureProfile]:
+        """The profiles a disclosure under this policy chooses from: the shipped ones, changed and
+        added to by :attr:`disclosure`."""
+        from ketenzorg.disclosure.profiles import profiles_from_mapping, shipped_profiles
+
+        return profiles_from_mapping(self.disclosure) if self.disclosure else shipped_profiles()
 
     @property
     def relapse_below(self) -> int:
@@ -169,6 +202,14 @@ class Policy:
             if not isinstance(getattr(self, name), bool):
                 problems.append(Problem(name, "expected true or false"))
         problems += _plugin_problems(self.plugins)
+        disclosure = getattr(self, "disclosure")  # noqa: B009 (a wrong type is possible at run time)
+        if not isinstance(disclosure, Mapping):
+            problems.append(Problem("disclosure", "expected an object of profiles"))
+        elif disclosure:
+            try:
+                self.disclosure_profiles()
+            except PolicyError as error:
+                problems += error.problems
         return problems
 
     @classmethod
@@ -226,6 +267,9 @@ class Policy:
             if field.name == "plugins":
                 if value:  # absent when empty: a policy without plugin settings reads as before
                     out["plugins"] = {name: dict(settings) for name, settings in value.items()}
+            elif field.name == "disclosure":
+                if value:
+                    out["disclosure"] = _plain_data(value)
             elif field.name == "max_clock_skew":
                 out["max_clock_skew_minutes"] = int(value.total_seconds() // 60)
             elif isinstance(value, timedelta):

@@ -313,7 +313,7 @@ def test_the_cli_export_gives_the_bytes_python_gives(installed: Path, tmp_path: 
     case = plugin_case(engine)
     path = tmp_path / "case.json"
     path.write_bytes(caseformat.dumps(case))
-    exported = run_cli("export", str(path))
+    exported = run_cli("export", str(path), "--for", "internal", "--log", os.devnull)
     assert exported.returncode == 0, exported.stderr
     assert json.loads(exported.stdout) == reparsed(
         case_to_bundle(case, recipient=Recipient.internal(), engine=engine)
@@ -408,7 +408,7 @@ def test_export_of_an_instrument_that_is_not_installed_is_refused(
     assert "install its plugin" in str(caught.value)
     path = tmp_path / "case.json"
     path.write_bytes(caseformat.dumps(case))
-    exported = run_cli("export", str(path))
+    exported = run_cli("export", str(path), "--for", "internal", "--log", os.devnull)
     assert exported.returncode == 1
     assert exported.stdout == ""
     assert str(path) in exported.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -209,7 +210,7 @@ def test_validate_a_bundle_that_does_not_read_as_a_case(demo_dir: Path, tmp_path
 
 
 def test_export_prints_a_collection_bundle(demo_dir: Path) -> None:
-    result = run("export", str(demo_dir / "case.json"))
+    result = run("export", str(demo_dir / "case.json"), "--for", "internal", "--log", os.devnull)
     assert result.returncode == 0, result.stderr
     bundle = json.loads(result.stdout)
     assert bundle["resourceType"] == "Bundle"
@@ -219,7 +220,18 @@ def test_export_prints_a_collection_bundle(demo_dir: Path) -> None:
 
 
 def test_export_a_transaction(demo_dir: Path) -> None:
-    result = run("export", str(demo_dir / "case.json"), "--type", "transaction", "--format", "json")
+    result = run(
+        "export",
+        str(demo_dir / "case.json"),
+        "--for",
+        "internal",
+        "--log",
+        os.devnull,
+        "--type",
+        "transaction",
+        "--format",
+        "json",
+    )
     assert result.returncode == 0, result.stderr
     bundle = json.loads(result.stdout)
     assert bundle["type"] == "transaction"
@@ -242,7 +254,9 @@ def test_export_a_transaction(demo_dir: Path) -> None:
 
 
 def test_export_rejects_an_unknown_type(demo_dir: Path) -> None:
-    result = run("export", str(demo_dir / "case.json"), "--type", "batch")
+    result = run(
+        "export", str(demo_dir / "case.json"), "--for", "internal", "--log", os.devnull, "--type", "batch"
+    )
     assert result.returncode == 2
     assert result.stdout == ""
 
@@ -260,7 +274,16 @@ def test_import_gives_back_the_demo_case(demo_dir: Path) -> None:
 
 
 def test_import_of_a_transaction_gives_the_same_case(demo_dir: Path, tmp_path: Path) -> None:
-    exported = run("export", str(demo_dir / "case.json"), "--type", "transaction")
+    exported = run(
+        "export",
+        str(demo_dir / "case.json"),
+        "--for",
+        "internal",
+        "--log",
+        os.devnull,
+        "--type",
+        "transaction",
+    )
     path = tmp_path / "transaction.json"
     path.write_text(exported.stdout, encoding="utf-8")
     imported = run("import", str(path))
@@ -447,7 +470,7 @@ def test_export_refuses_a_case_with_a_forged_phase_change(tmp_path: Path) -> Non
     )
     path = tmp_path / "forged.json"
     path.write_text(json.dumps(data))
-    result = run("export", str(path))
+    result = run("export", str(path), "--for", "internal", "--log", os.devnull)
     assert result.returncode == 1
     assert "phase_changed" in result.stderr
     assert "was not allowed" in result.stderr
@@ -522,7 +545,8 @@ def test_a_case_file_that_makes_an_open_location_secret_is_refused(tmp_path: Pat
     data["events"][index]["care_setting"]["location"]["id"] = OPEN_SHELTER.id  # the finding
     path = write_json(tmp_path / "case.json", data)
     for command in ("export", "evaluate"):
-        result = run(command, str(path))
+        extra = ("--for", "internal", "--log", os.devnull) if command == "export" else ()
+        result = run(command, str(path), *extra)
         assert result.returncode == 1, command
         assert result.stdout == ""
         assert f"events[{index}].care_setting.location.secret" in result.stderr
@@ -561,7 +585,18 @@ def test_validate_and_import_refuse_a_bundle_that_ties_a_secret_stay_to_an_addre
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_export_import_export_of_secret_locations_is_stable(tmp_path: Path, fmt: str) -> None:
     case = write_json(tmp_path / "case.json", caseformat.case_to_dict(open_then_secret()))
-    first = run("export", str(case), "--format", fmt, "--type", "transaction")
+    first = run(
+        "export",
+        str(case),
+        "--for",
+        "internal",
+        "--log",
+        os.devnull,
+        "--format",
+        fmt,
+        "--type",
+        "transaction",
+    )
     assert first.returncode == 0, first.stderr
     for secret in NEVER_SHOWN[2:]:
         assert secret not in first.stdout
@@ -574,5 +609,16 @@ def test_export_import_export_of_secret_locations_is_stable(tmp_path: Path, fmt:
     assert caseformat.loads(imported.stdout) == as_exported(open_then_secret())
     again = tmp_path / "imported.json"
     again.write_text(imported.stdout, encoding="utf-8")
-    second = run("export", str(again), "--format", fmt, "--type", "transaction")
+    second = run(
+        "export",
+        str(again),
+        "--for",
+        "internal",
+        "--log",
+        os.devnull,
+        "--format",
+        fmt,
+        "--type",
+        "transaction",
+    )
     assert second.stdout == first.stdout

@@ -191,17 +191,32 @@ def test_convert_never_prints_json_that_is_not_json(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["collection", "transaction"])
 def test_export_as_xml_is_valid_r4(demo_dir: Path, xsd: etree.XMLSchema, kind: str) -> None:
-    result = run("export", str(demo_dir / "case.json"), "--format", "xml", "--type", kind)
+    result = run(
+        "export",
+        str(demo_dir / "case.json"),
+        "--for",
+        "internal",
+        "--log",
+        os.devnull,
+        "--format",
+        "xml",
+        "--type",
+        kind,
+    )
     assert result.returncode == 0, result.stderr
     assert_valid(xsd, result.stdout)
     root = etree.fromstring(result.stdout)
     assert root.find(F + "type").get("value") == kind
-    as_json = run("export", str(demo_dir / "case.json"), "--type", kind)
+    as_json = run(
+        "export", str(demo_dir / "case.json"), "--for", "internal", "--log", os.devnull, "--type", kind
+    )
     assert from_xml(result.stdout) == json.loads(as_json.stdout, parse_float=Decimal)
 
 
 def test_export_of_a_case_read_from_xml(demo_dir: Path) -> None:
-    from_bundle = run("export", str(demo_dir / "bundle.xml"), "--format", "xml")
+    from_bundle = run(
+        "export", str(demo_dir / "bundle.xml"), "--for", "internal", "--log", os.devnull, "--format", "xml"
+    )
     assert from_bundle.returncode == 0, from_bundle.stderr
     assert from_bundle.stdout == (demo_dir / "bundle.xml").read_bytes()
 
@@ -295,6 +310,7 @@ def test_a_hostile_xml_file_exits_2_with_the_location(tmp_path: Path, command: s
     path = tmp_path / "hostile.xml"
     path.write_text(XXE, encoding="utf-8")
     args = [command, str(path)] + (["--to", "json"] if command == "convert" else [])
+    args += ["--for", "internal", "--log", os.devnull] if command == "export" else []
     result = run(*args)
     assert result.returncode == 2
     stderr = result.stderr.decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import sqlite3
@@ -15,10 +16,17 @@ import attrs
 import pytest
 
 from ketenzorg import Case, Engine
+from ketenzorg.disclosure import Disclosure, Recipient, disclose
 from ketenzorg.domain import Phase
-from ketenzorg.errors import DuplicateEventError, StoreError, TransitionBlockedError, VersionConflictError
+from ketenzorg.errors import (
+    DuplicateEventError,
+    InvalidEventError,
+    StoreError,
+    TransitionBlockedError,
+    VersionConflictError,
+)
 from ketenzorg.events import IncidentReported, IncidentSeverity, PhaseChanged, TransitionKind
-from ketenzorg.store import CaseStore
+from ketenzorg.store import AuditEntry, CaseStore
 from ketenzorg.testing import case_in_phase_2, day, engine_with, new_case, opened
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -214,11 +222,18 @@ def test_global_positions_follow_commit_order_without_gaps(open_store: Callable[
 # --- audit -----------------------------------------------------------------------------------------
 
 
+def disclosed(case: Case, kind: str = "police", data: bytes = b"the bytes") -> Disclosure:
+    """A disclosure of ``case`` to a recipient of ``kind``, as written (with the hash of ``data``)."""
+    recipient = Recipient(kind, organisation_system="urn:oid:2.16.528.1.1007.3.3", organisation_value=kind)
+    record = disclose(case, engine=store_engine(), recipient=recipient).record
+    return record.written(data, format="json")
+
+
 def test_audit_records_who_for_whom_when_and_how(open_store: Callable[[], CaseStore]) -> None:
     store = open_store()
     case = new_case(case_id="c1")
     store.create(case, actor=ACTOR, command="store open")
-    store.record_disclosure("c1", recipient="org-police", purpose="safety", actor=ACTOR, command="export")
+    store.record_disclosure(disclosed(case), actor=ACTOR, command="export")
     first, second = store.audit("c1")
     assert (first.entry.user, first.entry.role, first.entry.organisation) == ("user-1", "practitioner", "org")
     assert first.entry.on_behalf_of == "lead-1"
@@ -226,10 +241,124 @@ def test_audit_records_who_for_whom_when_and_how(open_store: Callable[[], CaseSt
     assert (first.entry.command, first.entry.event_ids) == ("store open", (case.events[0].id,))
     assert (second.entry.action, second.entry.recipient, second.entry.purpose) == (
         "disclosure",
-        "org-police",
-        "safety",
+        "police:urn:oid:2.16.528.1.1007.3.3|police",
+        "THREAT",
     )
     assert second.prev_hash == first.hash
+    assert store.verify() == ()
+
+
+def test_a_disclosure_keeps_its_full_record_in_the_chain(open_store: Callable[[], CaseStore]) -> None:
+    store = open_store()
+    case = case_in_phase_2(store_engine())
+    store.create(case, actor=ACTOR, command="store open")
+    record = disclosed(case, "school", b"exact bytes")
+    store.record_disclosure(record, actor=ACTOR, command="store export")
+    (audit,) = open_store().disclosures(case.case_id)
+    full = audit.entry.disclosure
+    assert full is not None
+    assert full["recipient"] == {
+        "kind": "school",
+        "organisation_system": "urn:oid:2.16.528.1.1007.3.3",
+        "organisation_value": "school",
+    }
+    assert (full["user"], full["responsible_user"]) == ("user-1", "lead-1")  # from the actor
+    assert (full["purpose"], full["profile"], full["format"]) == (
+        "COC",
+        {"id": "school", "version": "1"},
+        "json",
+    )
+    assert full["sha256"] == hashlib.sha256(b"exact bytes").hexdigest()
+    assert full["sent"]
+    assert full["sent"] == [[s.type, s.id, s.version] for s in record.sent]
+    assert Disclosure.from_mapping(full).sent == record.sent
+    assert b'"disclosure":{' in audit.content  # inside what the chain's hash covers
+    assert store.verify() == ()
+
+
+def test_a_disclosure_without_the_hash_of_its_bytes_is_refused(open_store: Callable[[], CaseStore]) -> None:
+    store = open_store()
+    case = new_case(case_id="c1")
+    store.create(case, actor=ACTOR, command="store open")
+    unwritten = disclose(case, engine=store_engine(), recipient=Recipient("police")).record
+    with pytest.raises(InvalidEventError, match="hash"):
+        store.record_disclosure(unwritten, actor=ACTOR, command="export")
+    assert [r.entry.action for r in store.audit("c1")] == ["append"]
+
+
+def test_chains_written_before_the_full_record_still_verify(open_store: Callable[[], CaseStore]) -> None:
+    store = open_store()
+    case = new_case(case_id="c1")
+    store.create(case, actor=ACTOR, command="store open")
+    old = AuditEntry.make(
+        "disclosure", "c1", clock().isoformat(), ACTOR, "store export", recipient="org-police", purpose="x"
+    )
+    assert b'"disclosure":' not in old.canonical()  # such an entry's bytes are as they were before
+    store.backend.add_audit(old)
+    store.record_disclosure(disclosed(case), actor=ACTOR, command="store export")
+    again = open_store()
+    assert again.verify() == ()
+    first, second = again.disclosures("c1")
+    assert (first.entry.disclosure, first.entry.recipient) == (None, "org-police")
+    assert second.entry.disclosure is not None
+    assert first.entry.canonical() == first.content  # the old bytes read back as they were written
+
+
+def refs(record: Disclosure) -> set[str]:
+    return {f"{s.type}/{s.id}" for s in record.sent}
+
+
+def test_received_finds_every_recipient_and_only_them(open_store: Callable[[], CaseStore]) -> None:
+    store = open_store()
+    case = case_in_phase_2(store_engine())
+    store.create(case, actor=ACTOR, command="store open")
+    records = [disclosed(case, kind) for kind in ("police", "school", "gp", "client")]
+    for record in records:
+        store.record_disclosure(record, actor=ACTOR, command="store export")
+    every = set().union(*map(refs, records))
+    assert refs(records[0]) - refs(records[1])  # the test can fail: some went to one of them only
+    assert refs(records[0]) & refs(records[1])
+    reader = open_store()
+    for ref in sorted(every):
+        found = reader.received(ref)
+        kinds = [r.entry.disclosure["recipient"]["kind"] for r in found if r.entry.disclosure]
+        assert kinds == [r.recipient.kind for r in records if ref in refs(r)], ref
+        assert all(r.entry.action == "disclosure" and r.entry.case_id == case.case_id for r in found)
+    assert store.received("Observation/not-sent") == ()
+    with pytest.raises(InvalidEventError):
+        store.received("not a reference")
+
+
+def test_a_store_from_before_the_index_gets_it_when_opened(
+    open_store: Callable[[], CaseStore], backend: str, location: str
+) -> None:
+    store = open_store()
+    case = new_case(case_id="c1")
+    store.create(case, actor=ACTOR, command="store open")
+    store.close()
+    raw_execute(backend, location, "DROP TABLE disclosed")  # a store of schema 1 as it was written before
+    again = open_store()
+    record = disclosed(case)
+    again.record_disclosure(record, actor=ACTOR, command="store export")
+    ref = f"{record.sent[0].type}/{record.sent[0].id}"
+    assert [r.entry.case_id for r in again.received(ref)] == ["c1"]
+    assert again.verify() == ()
+
+
+def test_destroy_removes_the_case_from_who_received_what(open_store: Callable[[], CaseStore]) -> None:
+    store = open_store()
+    case, kept = case_in_phase_2(store_engine()), new_case(case_id="c-kept")
+    store.create(case, actor=ACTOR, command="store open")
+    store.create(kept, actor=ACTOR, command="store open")
+    record = disclosed(case)
+    store.record_disclosure(record, actor=ACTOR, command="store export")
+    store.record_disclosure(disclosed(kept), actor=ACTOR, command="store export")
+    ref = f"{record.sent[-1].type}/{record.sent[-1].id}"
+    assert len(store.received(ref)) == 1
+    kept_ref = f"{disclosed(kept).sent[0].type}/{disclosed(kept).sent[0].id}"
+    store.destroy(case.case_id, reason="court order", actor=ACTOR)
+    assert open_store().received(ref) == ()
+    assert [r.entry.case_id for r in store.received(kept_ref)] == ["c-kept"]
     assert store.verify() == ()
 
 

@@ -154,7 +154,14 @@ def test_two_processes_opening_a_new_store_at_once_create_it_once(
     for t in threads:
         t.join(WAIT)
     assert errors == []
-    assert tables(postgresql_schema.url) == {"meta", "cases", "events", "audit", "position_counter"}
+    assert tables(postgresql_schema.url) == {
+        "meta",
+        "cases",
+        "events",
+        "audit",
+        "position_counter",
+        "disclosed",
+    }
 
 
 # --- locks ------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ketenzorg.disclosure.profiles import DisclosureProfile, Recipient, shipped_profiles
+from ketenzorg.disclosure.profiles import DisclosureProfile, Recipient
 from ketenzorg.disclosure.record import Disclosure
 from ketenzorg.disclosure.redact import effective_profile, redact_bundle
 from ketenzorg.errors import Problem, ValidationError
@@ -67,13 +67,14 @@ def disclose(
     """The case as ``recipient`` may receive it (a FHIR R4 Bundle dict) and the record of it.
 
     ``profiles``: the organisation's profiles (:func:`~ketenzorg.disclosure.profiles_from_mapping`),
-    by default the shipped ones. Every outgoing text is screened by the engine's
+    by default those of the engine's policy (its ``disclosure`` setting over the shipped
+    ones). Every outgoing text is screened by the engine's
     ``ketenzorg_screen_text`` plugins and by ``screens``. Write the bundle, then complete the record
     with ``record.written(data, format=...)`` and log it.
     """
     from ketenzorg.interop.export import unredacted_bundle
 
-    profiles = shipped_profiles() if profiles is None else profiles
+    profiles = engine.policy.disclosure_profiles() if profiles is None else profiles
     bundle = unredacted_bundle(case, engine=engine, type=type)
     profile = effective_profile(
         recipient, choose_profile(case, recipient, engine=engine, profiles=profiles), profiles, bundle

@@ -102,7 +102,8 @@ def to_audit_event(record: Disclosure, *, source: str) -> dict[str, Any]:
         }
         for sent in record.sent
     ]
-    key = record.sha256 or f"{record.at}|{record.recipient.label()}"
+    # The moment and recipient too: the same bytes sent twice are two disclosures.
+    key = f"{record.at}|{record.recipient.label()}|{record.sha256 or ''}"
     return {
         "resourceType": "AuditEvent",
         "id": resource_id(record.case_id, "disclosure", key),

@@ -61,12 +61,19 @@ class Backend(Protocol):
         ...
 
     def add_audit(self, entry: AuditEntry) -> AuditRecord:
-        """Append ``entry`` (a disclosure) to its case's audit chain."""
+        """Append ``entry`` (a disclosure) to its case's audit chain and, in the same transaction,
+        index the resources it sent (:meth:`AuditEntry.sent_refs`) for :meth:`received`."""
+        ...
+
+    def received(self, resource: str) -> tuple[AuditRecord, ...]:
+        """The disclosure records that sent ``resource`` (``Type/id``), over every case not destroyed,
+        by case and chain order; answered from an index, not a scan of the audit log."""
         ...
 
     def destroy(self, case_id: str, entry: AuditEntry) -> AuditRecord:
-        """Delete the case's events physically, leaving no trace of them in the store's files, mark
-        the case destroyed and append ``entry`` to its audit chain."""
+        """Delete the case's events (and its rows of the index of disclosed resources) physically,
+        leaving no trace of them in the store's files, mark the case destroyed and append ``entry`` to
+        its audit chain."""
         ...
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 import orjson
@@ -51,6 +51,9 @@ from ketenzorg.store.records import (
     events_digest,
     seal,
 )
+
+if TYPE_CHECKING:
+    from ketenzorg.disclosure import Disclosure
 
 __all__ = ["DEFAULT_STORE", "STORE_ENV", "CaseStore", "StoredCase", "default_location", "event_bytes"]
 
@@ -258,23 +261,42 @@ class CaseStore:
         current = self._checked(case_id, version, stored).case
         return self.engine.check_appended(current, batch)
 
-    def record_disclosure(
-        self, case_id: str, *, recipient: str, purpose: str, actor: Actor, command: str
-    ) -> AuditRecord:
-        """Record in the audit log that (part of) the case left the organisation: to whom, why."""
-        for name, value in (("recipient", recipient), ("purpose", purpose)):
-            if not isinstance(value, str) or not value.strip():
-                raise InvalidEventError([Problem(name, "expected a non-empty text")])
+    def record_disclosure(self, record: Disclosure, *, actor: Actor, command: str) -> AuditRecord:
+        """Record in the case's audit chain that (part of) it left the organisation: the full
+        :class:`~ketenzorg.disclosure.Disclosure` (to whom, why, under which profile, which resources
+        and versions, the SHA-256 of the bytes), completed with ``actor`` as user and responsible user.
+
+        The resources sent are indexed in the same transaction, for :meth:`received`."""
+        if getattr(record, "sha256", None) is None or not callable(getattr(record, "to_mapping", None)):
+            raise InvalidEventError(
+                [Problem("disclosure", "expected a disclosure record with the hash of the bytes written")]
+            )
+        mapping = record.to_mapping()
+        mapping["user"] = record.user or actor.user
+        mapping["responsible_user"] = record.responsible_user or actor.on_behalf_of
         entry = AuditEntry.make(
             "disclosure",
-            case_id,
+            record.case_id,
             self.engine.clock().isoformat(),
             actor,
             command,
-            recipient=recipient,
-            purpose=purpose,
+            recipient=record.recipient.label(),
+            purpose=record.purpose,
+            disclosure=mapping,
         )
         return self.backend.add_audit(entry)
+
+    def disclosures(self, case_id: str) -> tuple[AuditRecord, ...]:
+        """The case's disclosure records, in chain order (those written before the full record was
+        kept have only recipient and purpose: ``entry.disclosure`` is ``None``)."""
+        return tuple(r for r in self.backend.audit(case_id) if r.entry.action == "disclosure")
+
+    def received(self, resource: str) -> tuple[AuditRecord, ...]:
+        """Who received ``resource`` (``Type/id``, e.g. ``Observation/<id>``) across cases (AVG art.
+        19: a correction or erasure is passed on to each of them); from an index, fast on a large log."""
+        if not isinstance(resource, str) or resource.count("/") != 1 or not all(resource.split("/")):
+            raise InvalidEventError([Problem("resource", "expected a reference Type/id")])
+        return self.backend.received(resource)
 
     def destroy(
         self, case_id: str, *, reason: str, actor: Actor, command: str = "store destroy"

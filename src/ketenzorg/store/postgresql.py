@@ -48,6 +48,15 @@ _TABLES: Final = frozenset({"meta", "cases", "events", "audit", "position_counte
 _SCHEMA_LOCK: Final = 0x6B74_7A73_746F_7265 & 0x7FFF_FFFF_FFFF_FFFF
 """The advisory lock key that serialises creating the schema (``ktzstore``)."""
 
+# Who received a resource (AVG art. 19): each resource a disclosure sent -> its audit record, filled
+# in the audit record's transaction; added to stores of schema 1 when they are opened (an index over
+# the audit log, which holds the same facts).
+_DISCLOSED: Final = (
+    "CREATE TABLE IF NOT EXISTS disclosed (resource text NOT NULL, audit_id bigint NOT NULL,"
+    " case_id text NOT NULL, PRIMARY KEY (resource, audit_id))",
+    "CREATE INDEX IF NOT EXISTS disclosed_case ON disclosed (case_id)",
+)
+
 _SCHEMA: Final = (
     "CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)",
     "CREATE TABLE cases (case_id text PRIMARY KEY, version integer NOT NULL,"
@@ -60,6 +69,7 @@ _SCHEMA: Final = (
     " UNIQUE (case_id, version), UNIQUE (case_id, event_id))",
     "CREATE TABLE audit (id bigserial PRIMARY KEY, case_id text NOT NULL, seq integer NOT NULL,"
     " content text NOT NULL, prev_hash text NOT NULL, hash text NOT NULL, UNIQUE (case_id, seq))",
+    *_DISCLOSED,
 )
 
 
@@ -195,6 +205,9 @@ class PostgreSQLBackend:
             raise self._fail(f"has schema version {version}, which this ketenzorg cannot upgrade")
         if _TABLES - tables:
             raise self._fail("lacks tables of the store schema; is it damaged?")
+        if "disclosed" not in tables:
+            for statement in _DISCLOSED:
+                self._conn.execute(statement)
 
     def _one(self, query: str, params: Sequence[object] = ()) -> Any:
         row = self._conn.execute(query, params).fetchone()
@@ -323,10 +336,18 @@ class PostgreSQLBackend:
         seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS_HASH)
         content = entry.canonical()
         digest = seal(prev, content)
-        conn.execute(
-            "INSERT INTO audit (case_id, seq, content, prev_hash, hash) VALUES (%s, %s, %s, %s, %s)",
+        audit_id = conn.execute(
+            "INSERT INTO audit (case_id, seq, content, prev_hash, hash) VALUES (%s, %s, %s, %s, %s)"
+            " RETURNING id",
             (entry.case_id, seq, content.decode("utf-8"), prev, digest),
-        )
+        ).fetchone()
+        refs = entry.sent_refs()
+        if refs and audit_id is not None:
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO disclosed (resource, audit_id, case_id) VALUES (%s, %s, %s)",
+                    [(ref, audit_id[0], entry.case_id) for ref in refs],
+                )
         return AuditRecord(entry=entry, seq=seq, prev_hash=prev, hash=digest, content=content)
 
     def read_case(self, case_id: str) -> tuple[int, tuple[StoredEvent, ...]]:
@@ -363,6 +384,19 @@ class PostgreSQLBackend:
                 rows = conn.execute(query + ' ORDER BY case_id COLLATE "C", seq').fetchall()
             else:
                 rows = conn.execute(query + " WHERE case_id = %s ORDER BY seq", (case_id,)).fetchall()
+        return self._records(rows)
+
+    def received(self, resource: str) -> tuple[AuditRecord, ...]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT a.content, a.seq, a.prev_hash, a.hash"
+                " FROM disclosed d JOIN audit a ON a.id = d.audit_id"
+                ' WHERE d.resource = %s ORDER BY a.case_id COLLATE "C", a.seq',
+                (resource,),
+            ).fetchall()
+        return self._records(rows)
+
+    def _records(self, rows: Sequence[Sequence[object]]) -> tuple[AuditRecord, ...]:
         records = []
         for row in rows:
             try:
@@ -390,6 +424,7 @@ class PostgreSQLBackend:
             if row[0]:
                 raise self._fail(f"case {case_id} was already destroyed")
             conn.execute("DELETE FROM events WHERE case_id = %s", (case_id,))
+            conn.execute("DELETE FROM disclosed WHERE case_id = %s", (case_id,))
             conn.execute("UPDATE cases SET destroyed = true WHERE case_id = %s", (case_id,))
             record = self._chain(conn, entry)
         self._scrub()

@@ -98,8 +98,11 @@ class AuditEntry:
 
     ``at`` is the engine's clock (ISO 8601). For an append: the event ids, the versions before and
     after, and the SHA-256 of the events' stored bytes (:func:`events_digest`), so that the chain
-    also covers the events. For a disclosure: the recipient and purpose. For a destruction: the
-    reason and the version the case had.
+    also covers the events. For a disclosure: the recipient (its label) and purpose, and
+    ``disclosure``, the full record (:meth:`ketenzorg.disclosure.Disclosure.to_mapping`: recipient
+    kind and organisation, user and responsible user, purpose code, profile id and version, the
+    resources and versions sent, the SHA-256 of the bytes, the format); records written before it
+    existed have none. For a destruction: the reason and the version the case had.
     """
 
     action: AuditAction
@@ -117,6 +120,7 @@ class AuditEntry:
     recipient: str = ""
     purpose: str = ""
     reason: str = ""
+    disclosure: dict[str, Any] | None = attrs.field(default=None, hash=False)
 
     @classmethod
     def make(
@@ -136,9 +140,17 @@ class AuditEntry:
 
     def canonical(self) -> bytes:
         """The bytes the hash covers: the entry as JSON with sorted keys."""
-        data = attrs.asdict(self)
+        data = attrs.asdict(self, recurse=False)
         data["event_ids"] = list(self.event_ids)
+        if self.disclosure is None:  # the bytes of every other entry stay as they were before it existed
+            del data["disclosure"]
         return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+    def sent_refs(self) -> tuple[str, ...]:
+        """The resources a disclosure sent, as ``Type/id`` (for the index of who received what)."""
+        if self.action != "disclosure" or not self.disclosure:
+            return ()
+        return tuple(dict.fromkeys(f"{s[0]}/{s[1]}" for s in self.disclosure.get("sent", ())))
 
     @classmethod
     def from_canonical(cls, data: bytes | str) -> AuditEntry:

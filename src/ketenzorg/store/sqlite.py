@@ -37,6 +37,15 @@ STORE_FORMAT: Final = "ketenzorg.store"
 SCHEMA_VERSION: Final = 1
 _HEADER: Final = b"SQLite format 3\x00"
 
+# Who received a resource (AVG art. 19): each resource a disclosure sent -> its audit record, filled
+# in the audit record's transaction. Added to stores of schema 1 when they are opened: the table is
+# an index over the audit log, which holds the same facts, so no schema change is needed to read it.
+_DISCLOSED: Final = (
+    "CREATE TABLE IF NOT EXISTS disclosed (resource TEXT NOT NULL, audit_id INTEGER NOT NULL,"
+    " case_id TEXT NOT NULL, PRIMARY KEY (resource, audit_id)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS disclosed_case ON disclosed (case_id)",
+)
+
 _SCHEMA: Final = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE cases (case_id TEXT PRIMARY KEY, version INTEGER NOT NULL,"
@@ -47,6 +56,7 @@ _SCHEMA: Final = (
     " UNIQUE (case_id, version), UNIQUE (case_id, event_id))",
     "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, case_id TEXT NOT NULL, seq INTEGER NOT NULL,"
     " content TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, UNIQUE (case_id, seq))",
+    *_DISCLOSED,
 )
 
 Synchronous = Literal["FULL", "NORMAL"]
@@ -146,6 +156,15 @@ class SQLiteBackend:
         missing = {"cases", "events", "audit"} - tables
         if missing:
             raise self._fail("lacks tables of the store schema; is it damaged?")
+        if "disclosed" not in tables:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _DISCLOSED:
+                    conn.execute(statement)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     def _create_schema(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
@@ -279,10 +298,17 @@ class SQLiteBackend:
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
         content = entry.canonical()
         digest = seal(prev, content)
-        conn.execute(
+        cursor = conn.execute(
             "INSERT INTO audit (case_id, seq, content, prev_hash, hash) VALUES (?, ?, ?, ?, ?)",
             (entry.case_id, seq, content.decode("utf-8"), prev, digest),
         )
+        refs = entry.sent_refs()
+        if refs:
+            audit_id = cursor.lastrowid
+            conn.executemany(
+                "INSERT INTO disclosed (resource, audit_id, case_id) VALUES (?, ?, ?)",
+                [(ref, audit_id, entry.case_id) for ref in refs],
+            )
         return AuditRecord(entry=entry, seq=seq, prev_hash=prev, hash=digest, content=content)
 
     def read_case(self, case_id: str) -> tuple[int, tuple[StoredEvent, ...]]:
@@ -316,6 +342,20 @@ class SQLiteBackend:
                 rows = conn.execute(query + " ORDER BY case_id, seq").fetchall()
             else:
                 rows = conn.execute(query + " WHERE case_id = ? ORDER BY seq", (case_id,)).fetchall()
+        return self._records(rows)
+
+    def received(self, resource: str) -> tuple[AuditRecord, ...]:
+        rows = []
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT a.content, a.seq, a.prev_hash, a.hash"
+                " FROM disclosed d JOIN audit a ON a.id = d.audit_id"
+                " WHERE d.resource = ? ORDER BY a.case_id, a.seq",
+                (resource,),
+            ).fetchall()
+        return self._records(rows)
+
+    def _records(self, rows: Sequence[Sequence[object]]) -> tuple[AuditRecord, ...]:
         records = []
         for row in rows:
             try:
@@ -339,6 +379,7 @@ class SQLiteBackend:
             if row[0]:
                 raise self._fail(f"case {case_id} was already destroyed")
             conn.execute("DELETE FROM events WHERE case_id = ?", (case_id,))
+            conn.execute("DELETE FROM disclosed WHERE case_id = ?", (case_id,))
             conn.execute("UPDATE cases SET destroyed = 1 WHERE case_id = ?", (case_id,))
             record = self._chain(conn, entry)
         self._scrub()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any
 
 from ketenzorg.cli import (
     EXIT_NEGATIVE,
@@ -11,13 +12,16 @@ from ketenzorg.cli import (
     EXIT_UNUSABLE,
     _dumps_json,
     _engine,
-    _loadable,
     _out,
     _UsageError,
     _warn,
     _write,
 )
 from ketenzorg.storecli.common import actor, load_stored, open_store, store_new
+
+if TYPE_CHECKING:
+    from ketenzorg.disclosure import Disclosure
+    from ketenzorg.store import AuditEntry, AuditRecord
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -30,33 +34,103 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ketenzorg.errors import ValidationError
-    from ketenzorg.interop.fhir import Recipient, case_to_bundle
+    from ketenzorg.disclosurecli import disclose_case, recipient_from
 
     who = actor(args)
     engine = _engine(args)
+    recipient_from(args, engine)  # refuse a missing or unknown recipient before opening the store
     with open_store(args, engine) as store:
         case = load_stored(store, args).case
-        try:
-            bundle = case_to_bundle(case, engine=engine, recipient=Recipient.internal(), type=args.type)
-        except ValidationError as error:
-            raise error.with_source(args.case) from None
-        what = f"case {args.case} as a FHIR bundle"
-        if args.format == "xml":
-            from ketenzorg.interop.fhirxml import to_xml
-
-            data = _loadable(to_xml(bundle), "xml", what)
-        else:
-            data = _loadable(_dumps_json(bundle).encode(), "json", what)
+        data, record = disclose_case(args, case, engine, source=f"case {args.case}")
+        record = record.written(data, format=args.format, user=who.user, responsible_user=who.on_behalf_of)
         # Recorded before the bundle leaves: a failed write over-reports, a disclosure never goes unrecorded.
-        store.record_disclosure(
-            args.case, recipient=args.recipient, purpose=args.purpose, actor=who, command="store export"
-        )
+        store.record_disclosure(record, actor=who, command="store export")
     if args.out:
         _write(args.out, data, force=args.force, fmt=args.format)
-        _out(f"exported case {args.case} to {args.out}; the disclosure is in the audit log")
+        _out(
+            f"exported case {args.case} to {args.out} for {record.profile_id}; "
+            "the disclosure is in the audit log"
+        )
     else:
         sys.stdout.buffer.write(data)
+    return EXIT_OK
+
+
+def _record(entry: AuditEntry) -> Disclosure | None:
+    from ketenzorg.disclosure import Disclosure
+
+    return None if entry.disclosure is None else Disclosure.from_mapping(entry.disclosure)
+
+
+def _row(record: AuditRecord) -> dict[str, Any]:
+    """A disclosure of the audit trail as the listing shows it; one recorded before the full record was
+    kept shows its recipient and purpose only."""
+    from ketenzorg.disclosurecli import summary
+
+    entry = record.entry
+    full = _record(entry)
+    if full is None:
+        return {
+            "case_id": entry.case_id,
+            "at": entry.at,
+            "recipient": entry.recipient,
+            "purpose": entry.purpose,
+        }
+    found = summary(full)
+    found["at"] = entry.at
+    return found
+
+
+def cmd_disclosures(args: argparse.Namespace) -> int:
+    """``store disclosures CASE``: what went to whom (``--client-view``, ``--fhir``, ``--json``)."""
+    from ketenzorg.disclosurecli import (
+        ClientLine,
+        audit_event_bundle,
+        print_client_view,
+        print_disclosures,
+        write_fhir,
+    )
+
+    engine = _engine(args)
+    with open_store(args, engine) as store:
+        if not any(info.case_id == args.case for info in store.cases()):
+            raise _UsageError(f"case {args.case}: not in the store")
+        records = store.disclosures(args.case)
+    if args.fhir:
+        write_fhir(audit_event_bundle(r for r in map(_record, (a.entry for a in records)) if r is not None))
+    elif args.client_view:
+        profiles = engine.policy.disclosure_profiles()
+        lines = []
+        for audit in records:
+            entry, full = audit.entry, _record(audit.entry)
+            kind = full.recipient.kind if full is not None else entry.recipient
+            profile = profiles.get(kind)
+            lines.append(
+                ClientLine(
+                    at=entry.at,
+                    kind=kind,
+                    title=profile.title if profile is not None else kind,
+                    organisation=full.recipient.organisation_value if full is not None else None,
+                    purpose=full.purpose if full is not None else entry.purpose,
+                    sent=[s.type for s in full.sent] if full is not None else [],
+                    role=entry.role,
+                    by_organisation=entry.organisation,
+                )
+            )
+        print_client_view(args.case, lines, args.lang)
+    else:
+        print_disclosures([_row(r) for r in records], json=args.json)
+    return EXIT_OK
+
+
+def cmd_received(args: argparse.Namespace) -> int:
+    """``store received Type/id``: every disclosure that sent the resource, across cases (AVG art. 19)."""
+    from ketenzorg.disclosurecli import print_disclosures, resource_ref
+
+    ref = resource_ref(args.resource)
+    with open_store(args, _engine(args)) as store:
+        records = store.received(ref)
+    print_disclosures([_row(r) for r in records], json=args.json)
     return EXIT_OK
 
 

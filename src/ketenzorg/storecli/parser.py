@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ketenzorg.cli import STORE_HELP, _common
+from ketenzorg.disclosurecli import recipient_options
 from ketenzorg.storecli import exchange, lifecycle, opening, reading, recording, retention
 from ketenzorg.storecli.options import actor_options, retention_options, store_option
 
@@ -200,15 +201,39 @@ def register(sub: Any) -> None:
     )
 
     export = command(
-        "export", "the case as a FHIR bundle, recorded as a disclosure", exchange.cmd_export, write=True
+        "export",
+        "the case as a FHIR bundle for a recipient (--for), the disclosure in the audit trail",
+        exchange.cmd_export,
+        write=True,
     )
     case_arg(export)
     export.add_argument("--format", choices=("json", "xml"), default="json")
     export.add_argument("--type", choices=("collection", "transaction"), default="collection")
-    export.add_argument("--to", dest="recipient", required=True, metavar="RECIPIENT", help="who receives it")
-    export.add_argument("--purpose", required=True, metavar="TEXT", help="why it is disclosed")
+    recipient_options(export, users=False)
     export.add_argument("--out", metavar="FILE", help="write here atomically (else stdout)")
     export.add_argument("--force", action="store_true", help="replace an existing file")
+
+    disclosures = command(
+        "disclosures",
+        "what of a case went to whom: recipient, profile, resources, hash (--client-view: in plain words)",
+        exchange.cmd_disclosures,
+        write=False,
+    )
+    disclosures.add_argument("case", metavar="CASE", help="the case id")
+    shown = disclosures.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--client-view",
+        action="store_true",
+        help="who received what, in plain words for the client (NEN 7513)",
+    )
+    shown.add_argument("--fhir", action="store_true", help="a FHIR Bundle of AuditEvents (IHE BALP)")
+    received = command(
+        "received",
+        "who received a resource (Type/id), across cases: to pass a correction on (AVG art. 19)",
+        exchange.cmd_received,
+        write=False,
+    )
+    received.add_argument("resource", metavar="RESOURCE_REF", help="Type/id, e.g. Observation/<id>")
 
     destroy = command(
         "destroy",
