@@ -457,8 +457,35 @@ def _security(confidentiality: str, mental_health: bool) -> list[dict[str, str]]
     return labels
 
 
-def _label_resource(resource: dict[str, Any], confidentiality: str, mental_health: bool) -> None:
-    resource.setdefault("meta", {})["security"] = _security(confidentiality, mental_health)
+CONFIDENTIALITY_ORDER: Final = ("U", "L", "M", "N", "R", "V")
+"""HL7 v3 confidentiality codes, from the lowest to the highest."""
+
+
+def _label_resource(
+    resource: dict[str, Any], confidentiality: str, mental_health: bool, sender: list[Any] | None
+) -> str:
+    """Label ``resource``; ``sender`` the labels a partner gave it (kept, its confidentiality the
+    lower bound). Returns the confidentiality given."""
+    if not sender:
+        resource.setdefault("meta", {})["security"] = _security(confidentiality, mental_health)
+        return confidentiality
+    for label in sender:
+        code = label.get("code")
+        if (
+            label.get("system") == V3_CONFIDENTIALITY
+            and code in CONFIDENTIALITY_ORDER
+            and CONFIDENTIALITY_ORDER.index(code) > CONFIDENTIALITY_ORDER.index(confidentiality)
+        ):
+            confidentiality = code
+    labels = _security(confidentiality, mental_health)
+    ours = {(label["system"], label["code"]) for label in labels}
+    for label in sender:
+        key = (label.get("system"), label.get("code"))
+        if key not in ours and key[0] != V3_CONFIDENTIALITY:
+            ours.add(key)
+            labels.append({"system": label["system"], "code": label["code"]})
+    resource.setdefault("meta", {})["security"] = labels
+    return confidentiality
 
 
 def _confidentialities(categories: Mapping[str, str]) -> dict[str, str]:
@@ -577,9 +604,14 @@ def redact_bundle(
     mental_health_utf8 = {url.encode() for url in mental_health}
     counter = [0]
     sent: list[SentResource] = []
+    highest = "R"
     for entry, resource, category in pending:
-        level, own_mental_health = levels[category], entry["fullUrl"] in mental_health
-        _label_resource(resource, level, own_mental_health)
+        own_mental_health = entry["fullUrl"] in mental_health
+        meta = resource.get("meta")
+        sender = meta.get("security") if meta else None  # a partner's labels, written from its event
+        level = _label_resource(resource, levels[category], own_mental_health, sender)
+        if level == "V":
+            highest = "V"
         # its canonical JSON is its version, and says where its references are
         data = _canonical(resource)
         if frozen or mental_health:
@@ -594,11 +626,10 @@ def redact_bundle(
                 and category != "care-team"
                 and not mental_health_utf8.isdisjoint(references)
             ):
-                _label_resource(resource, level, True)
+                _label_resource(resource, levels[category], True, sender)
                 data = _canonical(resource)
         out.append({**entry, "resource": resource})
         sent.append(SentResource(resource["resourceType"], resource["id"], sha256(data).hexdigest()))
-    highest = "V" if any(levels[categories[e["fullUrl"]]] == "V" for e in out) else "R"
     result = {key: value for key, value in bundle.items() if key != "entry"}
     meta = result.setdefault("meta", {})
     meta["security"] = [
