@@ -297,9 +297,9 @@ def test_event_hooks_are_generated_when_first_used(
     once per event class, and the round trip stays exact."""
     made: list[type] = []
 
-    def spy(cls: type, conv: Any) -> Any:
+    def spy(cls: type, conv: Any, **overrides: Any) -> Any:
         made.append(cls)
-        return make_unstructure(cls, conv)
+        return make_unstructure(cls, conv, **overrides)
 
     make_unstructure = caseformat.make_dict_unstructure_fn
     monkeypatch.setattr(caseformat, "make_dict_unstructure_fn", spy)

@@ -33,7 +33,7 @@ from cattrs.errors import (
     ForbiddenExtraKeysError,
     IterableValidationError,
 )
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ketenzorg import strictjson
 from ketenzorg.case import Case
@@ -411,7 +411,12 @@ def _register_events(conv: cattrs.Converter) -> None:
 
     @cache
     def unstructure_hook(cls: type[Event]) -> Any:
-        fields = make_dict_unstructure_fn(cls, conv)
+        # a field added later is written only when it holds something: a case written before it
+        # existed keeps the same bytes (the store hashes them). ``security``: a partner's labels.
+        if "security" in attrs.fields_dict(cls):
+            fields = make_dict_unstructure_fn(cls, conv, security=override(omit_if_default=True))
+        else:
+            fields = make_dict_unstructure_fn(cls, conv)
 
         def unstructure(event: Event) -> dict[str, Any]:
             return {"type": event.type, **fields(event)}

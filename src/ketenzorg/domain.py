@@ -35,6 +35,7 @@ __all__ = [
     "Region",
     "RiskFactor",
     "SafetyAgreement",
+    "SecurityLabel",
     "TaskStatus",
     "Text",
     "TextLike",
@@ -386,6 +387,16 @@ class Organisation:
     name: str = text_field()
     agb: str | None = attrs.field(default=None, validator=optional_text)
     ura: str | None = attrs.field(default=None, validator=optional_text)
+
+
+@attrs.frozen(kw_only=True)
+class SecurityLabel:
+    """A security label a chain partner gave what it sent (FHIR ``meta.security``): a code of an HL7
+    system, e.g. confidentiality ``V`` or sensitivity ``PSY``. Kept so that what came from the partner
+    leaves again with at least these labels."""
+
+    system: str = attrs.field(validator=non_empty)
+    code: str = attrs.field(validator=non_empty)
 
 
 @attrs.frozen(kw_only=True)

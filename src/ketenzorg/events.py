@@ -28,6 +28,7 @@ from ketenzorg.domain import (
     Region,
     RiskFactor,
     SafetyAgreement,
+    SecurityLabel,
     WorkGoal,
     any_text,
     aware_datetime,
@@ -156,6 +157,8 @@ class ScoreGiven(Event):
     """Without a rationale the score does not count."""
     conference_id: str | None = attrs.field(default=None, validator=optional_text)
     """The conference it was given in; ``None`` for a score sent between conferences."""
+    security: tuple[SecurityLabel, ...] = attrs.field(default=(), validator=tuple_of(SecurityLabel))
+    """The security labels of the partner that sent it (merge); an export carries at least these."""
 
     @property
     def has_rationale(self) -> bool:
@@ -173,6 +176,8 @@ class IncidentReported(Event):
     description: str = attrs.field(default="", validator=any_text)
     reported_by: str | None = attrs.field(default=None, validator=optional_text)
     """Id of the party that reported it."""
+    security: tuple[SecurityLabel, ...] = attrs.field(default=(), validator=tuple_of(SecurityLabel))
+    """The security labels of the partner that sent it (merge); an export carries at least these."""
 
 
 @attrs.frozen(kw_only=True)

@@ -462,13 +462,13 @@ def test_an_unsupported_resource_beside_a_score_is_a_warning(engine: Engine, cas
     assert "Condition" in warnings[0]["diagnostics"]
 
 
-def test_an_other_kind_of_observation_is_a_warning(engine: Engine, case: Case) -> None:
-    other = observation("phase-change", ident="phase-1")
-    new, outcome = merged(engine, case, bundle(score(4), other))
-    assert len(new.events) == len(case.events) + 1
-    assert [i["expression"] for i in outcome["issue"] if i["severity"] == "warning"] == [
-        ["Bundle.entry[1].resource"]
-    ]
+def test_a_phase_change_from_a_partner_is_refused_and_nothing_is_merged(engine: Engine, case: Case) -> None:
+    """A partner never sends a phase change (``disclosure/data/senders.json``): the whole bundle goes back."""
+    other = observation("phase-change", ident="phase-1", note="MRK-PHASE (synthetisch)")
+    found = refused(engine, case, bundle(score(4), other))
+    assert [(i["code"], i["expression"]) for i in found] == [("forbidden", ["Bundle.entry[1].resource"])]
+    assert "phase" in found[0]["diagnostics"]
+    assert "MRK-PHASE" not in found[0]["diagnostics"]
 
 
 def test_our_own_export_merges_to_nothing(engine: Engine, case: Case) -> None:
@@ -986,3 +986,101 @@ def test_a_date_without_a_time_is_refused_alike_by_merge_and_the_case_reader(
     problems = [(p.path, p.message) for p in caught.value.problems]
     assert problems == [(f"Bundle.entry[{index}].resource.effectiveDateTime", found[0]["diagnostics"])]
     assert "date without a time" in found[0]["diagnostics"]
+
+
+# --- what a partner may send, and its labels ----------------------------------------------------
+
+CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+
+
+def labelled(resource: dict[str, Any], *labels: tuple[str, str]) -> dict[str, Any]:
+    resource["meta"] = {"security": [{"system": system, "code": code} for system, code in labels]}
+    return resource
+
+
+def exported_labels(case: Case, event_id: str, recipient: Recipient) -> set[tuple[str, str]]:
+    """The labels of the resource written for ``event_id`` in ``recipient``'s export."""
+    exported = case_to_bundle(case, recipient=recipient, engine=shipped_engine())
+    found = [
+        e["resource"]
+        for e in exported["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and {"system": EVENT_ID, "value": event_id} in e["resource"]["identifier"]
+    ]
+    assert len(found) == 1
+    return {(label["system"], label["code"]) for label in found[0]["meta"]["security"]}
+
+
+def test_a_location_from_a_partner_that_is_not_the_shelter_is_refused(engine: Engine, case: Case) -> None:
+    place = {
+        "resourceType": "Location",
+        "identifier": [{"system": PARTNER_SYSTEM, "value": "loc-1"}],
+        "name": "Opvang De Linde (synthetisch)",
+    }
+    found = refused(engine, case, bundle(score(4), place))
+    assert [(i["code"], i["expression"]) for i in found] == [("forbidden", ["Bundle.entry[1].resource"])]
+    assert "De Linde" not in found[0]["diagnostics"]
+
+
+def test_a_partner_sending_another_partys_score_beside_its_own_merges_nothing(
+    engine: Engine, case: Case
+) -> None:
+    found = refused(engine, case, bundle(score(4), score(8, ident="obs-2", party=P_CLIENT.id)))
+    assert [i["expression"] for i in found] == [["Bundle.entry[1].resource.performer[0]"]]
+
+
+def test_the_partner_s_labels_survive_merge_and_export(engine: Engine, case: Case) -> None:
+    sent = labelled(incident(), (CONFIDENTIALITY, "V"), (ACT_CODE, "ETH"), (ACT_CODE, "NORDSCLCD"))
+    new, _ = merged(engine, case, bundle(sent))
+    event = new.events[-1]
+    assert isinstance(event, IncidentReported)
+    assert {(label.system, label.code) for label in event.security} == {
+        (CONFIDENTIALITY, "V"),
+        (ACT_CODE, "ETH"),
+        (ACT_CODE, "NORDSCLCD"),
+    }
+    # kept in the case format, and what came from the partner leaves with its labels
+    assert caseformat.loads(caseformat.dumps(new)).events[-1] == event
+    for recipient in (Recipient.internal(), Recipient("police"), Recipient("veilig-thuis")):
+        labels = exported_labels(new, event.id, recipient)
+        assert {
+            (CONFIDENTIALITY, "V"),
+            (ACT_CODE, "ETH"),
+            (ACT_CODE, "NORDSCLCD"),
+            (ACT_CODE, "SDV"),
+        } <= labels
+        assert [code for system, code in labels if system == CONFIDENTIALITY] == ["V"]
+
+
+def test_a_v_labelled_partner_score_is_exported_with_v_and_a_lower_label_never_lowers(
+    engine: Engine, case: Case
+) -> None:
+    high, _ = merged(engine, case, bundle(labelled(score(4), (CONFIDENTIALITY, "V"))))
+    low, _ = merged(engine, case, bundle(labelled(score(4), (CONFIDENTIALITY, "N"), (ACT_CODE, "PSY"))))
+    for new in (high, low):
+        labels = exported_labels(new, new.events[-1].id, Recipient.internal())
+        assert [code for system, code in labels if system == CONFIDENTIALITY] == ["V"]
+    assert (ACT_CODE, "PSY") in exported_labels(low, low.events[-1].id, Recipient.internal())
+
+
+def test_an_unknown_security_label_is_refused_without_repeating_it(engine: Engine, case: Case) -> None:
+    sent = labelled(score(4), (CONFIDENTIALITY, "V"), (ACT_CODE, "Kerkstraat 12 Demodorp"))
+    found = refused(engine, case, bundle(sent))
+    assert [(i["code"], i["expression"]) for i in found] == [
+        ("code-invalid", ["Bundle.entry[0].resource.meta.security[1]"])
+    ]
+    assert "Kerkstraat" not in json.dumps(found)
+
+
+def test_a_resend_with_other_labels_adds_nothing(engine: Engine, case: Case) -> None:
+    new, _ = merged(engine, case, bundle(labelled(score(4), (CONFIDENTIALITY, "V"))))
+    again, _ = merged(engine, new, bundle(labelled(score(4), (CONFIDENTIALITY, "R"))))
+    assert again.events == new.events
+
+
+def test_a_case_stored_before_labels_keeps_its_bytes(case: Case) -> None:
+    """A field added later is written only when it holds something: stored cases keep their bytes."""
+    written = caseformat.dumps(case)
+    assert b'"security"' not in written
+    assert caseformat.loads(written) == case

@@ -16,7 +16,7 @@ that would leave, including those the concept modules add later, so nothing esca
 
 from __future__ import annotations
 
-import copy
+import re
 from collections.abc import Callable, Iterator, Mapping
 from hashlib import sha256
 from typing import Any, Final
@@ -52,6 +52,8 @@ from ketenzorg.interop.definitions import (
 __all__ = ["Redaction", "SentResource", "classify", "redact_bundle"]
 
 Screen = Callable[[str], bool]
+_Text = tuple[dict[str, Any], str, str, bool]
+_CONTAINERS: Final = (dict, list)
 
 MASKED: Final = {"extension": [{"url": DATA_ABSENT_REASON, "valueCode": "masked"}]}
 
@@ -229,27 +231,34 @@ class _Walk:
 
     def mask(self, node: dict[str, Any], key: str) -> None:
         node.pop(key, None)
-        node["_" + key] = copy.deepcopy(MASKED)  # replaces a translation of the text with it
+        node["_" + key] = _masked()  # replaces a translation of the text with it
         self.masked += 1
 
     def texts(self, resource: dict[str, Any], category: str) -> None:
-        """Mask the free texts the profile does not give, and every text the screen stops."""
-        for node, key, kind, free in _strings(resource, category):
-            value = node.get(key)
+        """Mask the free texts the profile does not give, and every text the screen stops.
+
+        Raises :class:`_Withhold`, before anything is masked, when a screened identifier or list of
+        texts names the resource.
+        """
+        found = _texts(resource, category)
+        screen, given = self.screen, self.profile.free_text
+        to_mask: list[tuple[dict[str, Any], str, bool]] = []
+        for node, key, kind, free in found:
+            value = node[key]
             if isinstance(value, list):
-                if any(isinstance(v, str) and self.screen(v) for v in value):
+                if any(isinstance(v, str) and screen(v) for v in value):
                     raise _Withhold
                 continue
-            if not isinstance(value, str):
-                continue
             # a score's rationale follows the profile's rule on rationales (see elements)
-            if free and kind not in self.profile.free_text and kind != "safety-score":
-                self.mask(node, key)
-            elif self.screen(value):
+            if free and kind not in given and kind != "safety-score":
+                to_mask.append((node, key, False))
+            elif screen(value):
                 if key == "value" or node.get("system") is not None:
                     raise _Withhold  # an identifier that names it: the resource cannot go at all
-                self.mask(node, key)
-                self.screened += 1
+                to_mask.append((node, key, True))
+        for node, key, screened in to_mask:
+            self.mask(node, key)
+            self.screened += screened
 
     # --- element rules ---------------------------------------------------------------------------
 
@@ -291,24 +300,26 @@ class _Withhold(Exception):
     """A resource cannot be sent at all (a screened identifier)."""
 
 
-def _strings(node: Any, category: str) -> Iterator[tuple[dict[str, Any], str, str, bool]]:
-    """Every text element under ``node``: (its dict, its key, its free-text kind, whether free text)."""
-    stack: list[tuple[Any, str, str, str]] = [(node, "", "", category)]
-    while stack:
-        current, parent, url, kind = stack.pop()
-        if isinstance(current, list):
-            stack.extend((item, parent, url, kind) for item in current)
-            continue
-        if not isinstance(current, dict):
-            continue
-        found_url = current.get("url")
+def _texts(resource: dict[str, Any], category: str) -> list[_Text]:
+    """Every text element under ``resource``: (its dict, its key, its free-text kind, whether free text).
+
+    A list of strings is given as one text. Structure (ids, codes, references, ``meta``) holds no
+    text a person wrote.
+    """
+    found: list[_Text] = []
+    add = found.append
+
+    def walk(node: Any, parent: str, url: str, kind: str) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item, parent, url, kind)
+            return
+        if not isinstance(node, dict):
+            return
+        found_url = node.get("url")
         here_url = found_url if isinstance(found_url, str) else url
-        for key, value in list(current.items()):
-            if (
-                key in _STRUCTURAL
-                or key == "meta"
-                or (key.startswith("_") and not isinstance(value, dict | list))
-            ):
+        for key, value in node.items():
+            if key in _STRUCTURAL or key == "meta":
                 continue
             if isinstance(value, str) or (isinstance(value, list) and value and isinstance(value[0], str)):
                 free = (
@@ -316,50 +327,120 @@ def _strings(node: Any, category: str) -> Iterator[tuple[dict[str, Any], str, st
                     or (key == "text" and parent in _FREE_TEXT_IN)
                     or (key == "valueString" and here_url not in _STRUCTURAL_PARTS)
                 )
-                yield current, key, kind, free
-            elif key.startswith("_"):
-                # a text's translation (its English): free text as the text it translates
-                stack.append((value, parent, here_url, kind))
-            else:
-                stack.append((value, key, here_url, "agreement" if key == "activity" else kind))
+                add((node, key, kind, free))
+            elif isinstance(value, _CONTAINERS):
+                if key.startswith("_"):
+                    # a text's translation (its English): free text as the text it translates
+                    walk(value, parent, here_url, kind)
+                else:
+                    walk(value, key, here_url, "agreement" if key == "activity" else kind)
+
+    walk(resource, "", "", category)
+    return found
 
 
-def _drop_references(node: Any, withheld: frozenset[str], counter: list[int]) -> Any:
-    """``node`` without references to withheld resources: the enclosing list item goes with one."""
+_REFERENCE_KEY: Final = b'"reference":"'
+_ACTIVITY: Final = b'"activity":'
+"""The key under which a plan's texts (``agreement``) stand, in JSON as orjson writes it."""
+_PLAIN_REFERENCE: Final = re.compile(rb'"reference":"([^"\\\\]*)"')
+_REFERENCE: Final = re.compile(rb'"reference":"((?:[^"\\]|\\.)*)"')
+"""A reference in JSON as orjson writes it: inside a string a quote is escaped, so this matches only
+a key ``reference`` with a string value, wherever it stands (as a walk over the resource would)."""
+
+
+def _canonical(resource: Mapping[str, Any]) -> bytes:
+    """The canonical JSON of ``resource``: sorted keys (its version is the SHA-256 of it)."""
+    return orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
+
+
+def _references(written: bytes) -> set[bytes]:
+    """Every reference in a resource (UTF-8), from its JSON as orjson wrote it."""
+    found = _PLAIN_REFERENCE.findall(written)
+    if len(found) == written.count(_REFERENCE_KEY):
+        return set(found)
+    # one holds an escape: read each as JSON
+    return {orjson.loads(b'"' + value + b'"').encode() for value in _REFERENCE.findall(written)}
+
+
+def _drop_references(
+    resource: dict[str, Any], withheld: frozenset[str], counter: list[int], written: bytes
+) -> dict[str, Any]:
+    """``resource`` (whose JSON is ``written``) without references to withheld resources: the
+    enclosing list item goes with one, a single reference is masked.
+
+    A list or dict that holds none is given back as it is (not copied); one that loses all it held
+    goes too, and an extension left with neither value nor parts is given as ``{}``.
+    """
+    # where one stands is asked of JSON (orjson, in C): only the way to each is walked, and only
+    # until every one is found
+    patterns = tuple(_REFERENCE_KEY[:-1] + orjson.dumps(url) for url in withheld)
+    found = sum(written.count(pattern) for pattern in patterns)
+    dropped: dict[str, Any] = _drop(resource, found, withheld, patterns, counter)
+    return dropped
+
+
+def _occurrences(node: Any, patterns: tuple[bytes, ...]) -> int:
+    data = orjson.dumps(node)
+    return sum(data.count(pattern) for pattern in patterns)
+
+
+def _drop(
+    node: Any, found: int, withheld: frozenset[str], patterns: tuple[bytes, ...], counter: list[int]
+) -> Any:
+    """``node``, which holds ``found`` references to withheld resources, without them."""
     if isinstance(node, list):
+        changed = False
         kept = []
         for item in node:
-            if _refers(item, withheld):
-                counter[0] += 1
-                continue
-            kept.append(_drop_references(item, withheld, counter))
-        return kept
+            if found and isinstance(item, _CONTAINERS):
+                here = _occurrences(item, patterns)
+                if here:
+                    found -= here
+                    changed = True
+                    if isinstance(item, dict) and _refers(item, withheld):
+                        counter[0] += 1
+                        continue
+                    item = _drop(item, here, withheld, patterns, counter)
+            kept.append(item)
+        return kept if changed else node
     if isinstance(node, dict):
         if node.get("reference") in withheld:
             counter[0] += 1
-            return copy.deepcopy(MASKED)  # a single reference with no list around it
+            return _masked()  # a single reference with no list around it
+        changes: dict[str, Any] = {}
+        for key, value in node.items():
+            if not found:
+                break
+            if isinstance(value, _CONTAINERS):
+                here = _occurrences(value, patterns)
+                if here:
+                    found -= here
+                    changes[key] = _drop(value, here, withheld, patterns, counter)
+        if not changes:
+            return node
         out = {}
         for key, value in node.items():
-            value = _drop_references(value, withheld, counter)
-            if value == [] or value == {}:
-                continue
+            if key in changes:
+                value = changes[key]
+                if not value:
+                    continue
             out[key] = value
-        if "url" in out and set(out) == {"url"}:  # an extension left with neither value nor parts
+        if "url" in out and len(out) == 1:  # an extension left with neither value nor parts
             return {}
         return out
     return node
 
 
-def _refers(node: Any, withheld: frozenset[str]) -> bool:
+def _masked() -> dict[str, Any]:
+    """A new :data:`MASKED` element (each place gets its own)."""
+    return {"extension": [{"url": DATA_ABSENT_REASON, "valueCode": "masked"}]}
+
+
+def _refers(node: dict[str, Any], withheld: frozenset[str]) -> bool:
     """Whether a list item holds a reference to a withheld resource outside a nested list."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, dict):
-            if current.get("reference") in withheld:
-                return True
-            stack.extend(v for v in current.values() if isinstance(v, dict))
-    return False
+    if node.get("reference") in withheld:
+        return True
+    return any(isinstance(value, dict) and _refers(value, withheld) for value in node.values())
 
 
 def _label(code: str, system: str) -> dict[str, str]:
@@ -374,6 +455,37 @@ def _security(confidentiality: str, mental_health: bool) -> list[dict[str, str]]
     if mental_health:
         labels.append(_label(SENSITIVITY_MENTAL_HEALTH, V3_ACT_CODE))
     return labels
+
+
+CONFIDENTIALITY_ORDER: Final = ("U", "L", "M", "N", "R", "V")
+"""HL7 v3 confidentiality codes, from the lowest to the highest."""
+
+
+def _label_resource(
+    resource: dict[str, Any], confidentiality: str, mental_health: bool, sender: list[Any] | None
+) -> str:
+    """Label ``resource``; ``sender`` the labels a partner gave it (kept, its confidentiality the
+    lower bound). Returns the confidentiality given."""
+    if not sender:
+        resource.setdefault("meta", {})["security"] = _security(confidentiality, mental_health)
+        return confidentiality
+    for label in sender:
+        code = label.get("code")
+        if (
+            label.get("system") == V3_CONFIDENTIALITY
+            and code in CONFIDENTIALITY_ORDER
+            and CONFIDENTIALITY_ORDER.index(code) > CONFIDENTIALITY_ORDER.index(confidentiality)
+        ):
+            confidentiality = code
+    labels = _security(confidentiality, mental_health)
+    ours = {(label["system"], label["code"]) for label in labels}
+    for label in sender:
+        key = (label.get("system"), label.get("code"))
+        if key not in ours and key[0] != V3_CONFIDENTIALITY:
+            ours.add(key)
+            labels.append({"system": label["system"], "code": label["code"]})
+    resource.setdefault("meta", {})["security"] = labels
+    return confidentiality
 
 
 def _confidentialities(categories: Mapping[str, str]) -> dict[str, str]:
@@ -391,10 +503,6 @@ def _confidentialities(categories: Mapping[str, str]) -> dict[str, str]:
     return level
 
 
-def _version(resource: Mapping[str, Any]) -> str:
-    return sha256(orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
 def effective_profile(
     recipient: Recipient,
     chosen: DisclosureProfile,
@@ -404,6 +512,8 @@ def effective_profile(
     """The profile that applies: the person who used violence always gets his own, whatever was chosen."""
     if chosen.id == PERSON_WHO_USED_VIOLENCE or recipient.kind == "internal":
         return chosen
+    if recipient.person is None and recipient.party is None:
+        return chosen  # he can only be named by his person or his party
     perpetrators: set[str] = set()
     for entry in bundle.get("entry", []):
         resource = entry["resource"]
@@ -463,6 +573,10 @@ def redact_bundle(
     }
     out: list[dict[str, Any]] = []
     withheld_refs: set[str] = {url for url in categories if url not in keep}
+    given = profile.free_text
+    # no text of a resource is masked when the profile gives the free text of its category, unless
+    # it holds a plan's texts (below ``activity``) and the profile does not give those
+    check_activity = not (every_text or "agreement" in given)
     pending: list[tuple[dict[str, Any], dict[str, Any], str]] = []
     for entry in entries:
         url = entry["fullUrl"]
@@ -470,28 +584,52 @@ def redact_bundle(
             continue
         resource = entry["resource"]
         category = categories[url]
+        masked = walk.masked
         walk.elements(resource, category)
-        try:
-            if screen is not None or not every_text:
+        if (
+            screen is not None
+            or not (every_text or category in given or category == "safety-score")
+            or (check_activity and _ACTIVITY in orjson.dumps(resource))
+        ):
+            try:
                 walk.texts(resource, category)
-        except _Withhold:
-            withheld_refs.add(url)
-            walk.screened += 1
-            continue
+            except _Withhold:
+                walk.masked = masked  # nothing of it is sent: nothing of it was masked
+                withheld_refs.add(url)
+                walk.screened += 1
+                continue
         pending.append((entry, resource, category))
     frozen = frozenset(withheld_refs)
+    frozen_utf8 = {url.encode() for url in frozen}
+    mental_health_utf8 = {url.encode() for url in mental_health}
     counter = [0]
     sent: list[SentResource] = []
+    highest = "R"
     for entry, resource, category in pending:
-        if frozen and _refers_any(resource, frozen):
-            resource = _drop_references(resource, frozen, counter)
-        refers_ggz = _refers_any(resource, mental_health) and category != "care-team"
-        meta = resource.setdefault("meta", {})
-        meta["security"] = _security(levels[category], refers_ggz or entry["fullUrl"] in mental_health)
-        new_entry = {**entry, "resource": resource}
-        out.append(new_entry)
-        sent.append(SentResource(resource["resourceType"], resource["id"], _version(resource)))
-    highest = "V" if any(levels[categories[e["fullUrl"]]] == "V" for e in out) else "R"
+        own_mental_health = entry["fullUrl"] in mental_health
+        meta = resource.get("meta")
+        sender = meta.get("security") if meta else None  # a partner's labels, written from its event
+        level = _label_resource(resource, levels[category], own_mental_health, sender)
+        if level == "V":
+            highest = "V"
+        # its canonical JSON is its version, and says where its references are
+        data = _canonical(resource)
+        if frozen or mental_health:
+            references = _references(data)
+            if not frozen_utf8.isdisjoint(references):
+                hit = frozenset(url for url in frozen if url.encode() in references)
+                resource = _drop_references(resource, hit, counter, data)
+                data = _canonical(resource)
+                references = _references(data)
+            if (
+                not own_mental_health
+                and category != "care-team"
+                and not mental_health_utf8.isdisjoint(references)
+            ):
+                _label_resource(resource, levels[category], True, sender)
+                data = _canonical(resource)
+        out.append({**entry, "resource": resource})
+        sent.append(SentResource(resource["resourceType"], resource["id"], sha256(data).hexdigest()))
     result = {key: value for key, value in bundle.items() if key != "entry"}
     meta = result.setdefault("meta", {})
     meta["security"] = [
@@ -513,19 +651,4 @@ def redact_bundle(
 
 
 def _nothing(text: str) -> bool:
-    return False
-
-
-def _refers_any(node: Any, urls: set[str] | frozenset[str]) -> bool:
-    if not urls:
-        return False
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, dict):
-            if current.get("reference") in urls:
-                return True
-            stack.extend(current.values())
-        elif isinstance(current, list):
-            stack.extend(current)
     return False

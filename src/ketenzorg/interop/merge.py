@@ -8,7 +8,11 @@ the engine in one linear batch (listeners hear them; the same checks apply).
 Who sent the bundle is settled first: the organisation names the sender (``sender=``, the CLI's
 ``--from``), or a ``Bundle.signature`` verified against the keys it configured proves it (both:
 they must agree; a party with configured keys must sign). The sender is a member of the case's
-care team. Then only what that party may speak for is accepted:
+care team. A resource of a category its kind of party may not send (``disclosure/data/senders.json``:
+a phase change, a care setting or location from anyone but the shelter, ...) refuses the bundle at
+its entry; what accepted resources refer to, the case's own resources sent back and resource types
+unknown to the profiles are not refused. The partner's ``meta.security`` labels (HL7 codes only)
+are kept on the events it adds. Then only what that party may speak for is accepted:
 
 - a safety score whose performer is the sender (not the client, the own practitioner or another
   partner);
@@ -38,10 +42,18 @@ from typing import Any, Final
 import attrs
 
 from ketenzorg.case import Case
+from ketenzorg.disclosure.redact import classify
+from ketenzorg.disclosure.senders import may_send, read_security_labels, referenced, sender_kind
+from ketenzorg.domain import SecurityLabel
 from ketenzorg.engine import Engine
 from ketenzorg.errors import InvalidEventError, KetenzorgError, Problem, ValidationError
 from ketenzorg.events import Event, IncidentReported, ScoreGiven
-from ketenzorg.interop.definitions import CASE_ID, EVENT_ID
+from ketenzorg.interop.definitions import (
+    CASE_ID,
+    EVENT_ID,
+    PARTY_ID,
+    PERSON_ID,
+)
 from ketenzorg.interop.observations import observation_kind, read_incident, read_score
 from ketenzorg.interop.reading import UNREADABLE, FhirMappingError
 from ketenzorg.interop.signature import (
@@ -54,6 +66,8 @@ from ketenzorg.interop.validate import R4_RESOURCE_TYPES, issue, operation_outco
 
 __all__ = ["MergeRefusedError", "SenderUnknownError", "merge_bundle", "partner_event_id"]
 
+_READ: Final = frozenset({"safety-score", "incident"})
+"""The categories merge reads into events (what else a sender may send is not merged yet)."""
 _SUPPORTING: Final = frozenset(
     {"Organization", "Practitioner", "PractitionerRole", "CarePlan", "Encounter", "Patient"}
 )
@@ -106,6 +120,13 @@ def _legacy_event_id(system: Any, value: str) -> str:
     return uuid.uuid5(_LEGACY_NAMESPACE, f"{system}|{value}").hex
 
 
+def _unlabelled(event: Event) -> Event:
+    """``event`` without the labels it travelled with."""
+    if isinstance(event, ScoreGiven | IncidentReported) and event.security:
+        return attrs.evolve(event, security=())
+    return event
+
+
 @attrs.frozen
 class _Read:
     """One resource read into an event, with where it came from."""
@@ -138,6 +159,9 @@ class _Merger:
         }
         self.known = {e.id: e for e in case.events}
         self.latest_allowed = engine.clock() + engine.policy.max_clock_skew
+        self.may_send: frozenset[str] = frozenset()
+        self.our_context: set[Any] = set()
+        """The categories the sender may send (set once the sender is known)."""
 
     def refuse(self, where: str, message: str, code: str = "business-rule") -> None:
         self.issues.append(issue("error", code, message, where))
@@ -311,17 +335,25 @@ class _Merger:
         found = self.by_url.get(url) if isinstance(url, str) else None
         return found if isinstance(found, Mapping) else None
 
+    def labels(self, resource: Mapping[str, Any], at: str) -> tuple[SecurityLabel, ...] | None:
+        """The sender's security labels (``meta.security``), or ``None`` (refused) when one is unknown."""
+        labels, problems = read_security_labels(resource, at)
+        for p in problems:
+            self.refuse(p.path, p.message, "code-invalid")
+        return None if problems else labels
+
     def observation(self, resource: Mapping[str, Any], at: str, sender: str) -> _Read | None:
         """Read a score or an incident (the one reader of each), then apply this merge's rules."""
         about = self.about_this_case(resource, at)
         ident = self.event_id(resource, at, sender)
+        labels = self.labels(resource, at)
         try:
             if observation_kind(resource) == "safety-score":
                 score = read_score(resource, at, self.target)
                 good = self.party(score.party_id, at) & self.conference(
                     score.encounter, score.conference_id, at
                 )
-                if not (self.in_time(score.at, at) and good and about and ident):
+                if not (self.in_time(score.at, at) and good and about and ident and labels is not None):
                     return None
                 event: Event = ScoreGiven(
                     id=ident[0],
@@ -331,11 +363,12 @@ class _Merger:
                     score=score.score,
                     rationale=score.rationale,
                     conference_id=score.conference_id,
+                    security=labels,
                 )
             else:
                 incident = read_incident(resource, at, self.target)
                 good = self.party(incident.reported_by, at)
-                if not (self.in_time(incident.at, at) and good and about and ident):
+                if not (self.in_time(incident.at, at) and good and about and ident and labels is not None):
                     return None
                 event = IncidentReported(
                     id=ident[0],
@@ -344,6 +377,7 @@ class _Merger:
                     acute=incident.acute,
                     description=incident.description,
                     reported_by=incident.reported_by or sender,
+                    security=labels,
                 )
         except FhirMappingError as error:
             for p in error.problems:
@@ -356,14 +390,17 @@ class _Merger:
 
     def is_known(self, read: _Read) -> bool:
         """Whether the case already holds this event (the same content): nothing to do."""
-        event = read.event
-        if self.known.get(event.id) == event:
+        event = _unlabelled(read.event)
+        # the labels are how it travelled, not what happened: a re-send with other labels is the same
+        found = self.known.get(event.id)
+        if found is not None and _unlabelled(found) == event:
             return True
         if read.legacy_id is None:
             return False
         earlier = self.known.get(read.legacy_id)
         if earlier is None:
             return False
+        earlier = _unlabelled(earlier)
         same = attrs.evolve(event, id=read.legacy_id)
         if earlier == same:
             return True
@@ -401,10 +438,57 @@ class _Merger:
             return False
         return True
 
+    def ours(self, resource: Mapping[str, Any]) -> bool:
+        """Whether a resource is one of this case's own (our export, sent back): an identifier of ours
+        that names what the case holds."""
+        found = resource.get("identifier")
+        for item in found if isinstance(found, list) else [found]:
+            if not isinstance(item, Mapping):
+                continue
+            system, value = item.get("system"), item.get("value")
+            if not isinstance(value, str):
+                continue
+            if (
+                (system == EVENT_ID and value.partition("#")[0] in self.known)
+                or (system == CASE_ID and value == self.case.case_id)
+                or (system == PERSON_ID and value in self.state.persons)
+                or (system == PARTY_ID and value in self.state.known_parties)
+            ):
+                return True
+        return False
+
+    def permitted(
+        self, resource: Mapping[str, Any], at: str, url: Any, sender: str, context: set[str]
+    ) -> bool:
+        """Whether the sender may send this resource (what it may send: ``disclosure/data/senders.json``);
+        refuses it (located, by its category, never its content) when not."""
+        category = classify(resource)
+        if category in self.may_send or category == "unknown" or url in self.our_context:
+            return True
+        if resource.get("resourceType") in _SUPPORTING and url in context:
+            return True  # what a score or an incident refers to: the case's CarePlan, a performer
+        self.refuse(
+            at,
+            f"a {sender_kind(self.state.known_parties[sender])} party may not send a resource of the "
+            f"category {category} about this case",
+            "forbidden",
+        )
+        return False
+
     def read(self, sender: str) -> list[_Read]:
         """The events to record, in bundle order; issues for what cannot be merged."""
         out: list[_Read] = []
         in_bundle: dict[str, _Read] = {}
+        self.may_send = may_send(self.state.known_parties[sender])
+        resources = [e.get("resource") for e in self.entries if isinstance(e, Mapping)]
+        context = referenced(resources)
+        # this case's own resources sent back (our export), and what they refer to: nothing new
+        ours = [
+            e
+            for e in self.entries
+            if isinstance(e, Mapping) and isinstance(e.get("resource"), Mapping) and self.ours(e["resource"])
+        ]
+        self.our_context = {e.get("fullUrl") for e in ours} | referenced(e["resource"] for e in ours)
         for index, entry in enumerate(self.entries):
             resource = entry.get("resource") if isinstance(entry, Mapping) else None
             if not isinstance(resource, Mapping):
@@ -413,7 +497,9 @@ class _Merger:
             rtype = resource.get("resourceType")
             if not isinstance(rtype, str):
                 continue  # validation has refused it
-            if rtype != "Observation" or observation_kind(resource) not in ("safety-score", "incident"):
+            if not self.permitted(resource, at, entry.get("fullUrl"), sender, context):
+                continue
+            if rtype != "Observation" or observation_kind(resource) not in _READ:
                 if rtype not in _SUPPORTING:
                     self.issues.append(
                         issue(

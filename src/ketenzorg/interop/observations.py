@@ -59,7 +59,7 @@ __all__ = [
 
 
 def _observation(w: Writer, seq: int, event: Event, kind: str) -> dict[str, Any]:
-    return {
+    resource: dict[str, Any] = {
         "resourceType": "Observation",
         "id": w.event_rid(event.id),
         "extension": [{"url": X_SEQUENCE, "valueInteger": seq}],
@@ -71,6 +71,11 @@ def _observation(w: Writer, seq: int, event: Event, kind: str) -> dict[str, Any]
         "subject": ref(w.patient),
         "effectiveDateTime": event.at.isoformat(),
     }
+    labels = getattr(event, "security", ())
+    if labels:
+        # a partner's labels: the redaction keeps them beside its own (never a lower confidentiality)
+        resource["meta"] = {"security": [{"system": label.system, "code": label.code} for label in labels]}
+    return resource
 
 
 def write_score(w: Writer, seq: int, event: ScoreGiven) -> None:
