@@ -113,3 +113,32 @@ def test_report_of_a_missing_or_broken_case_is_a_usage_error(tmp_path: Path) -> 
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     assert run("report", str(broken), "--for", "internal", "--out", str(tmp_path / "r")).returncode == 2
+
+
+ACTOR = ("--user", "u-17", "--role", "practitioner", "--organisation", "org-1")
+
+
+def test_store_report_is_recorded_in_the_audit_trail(demo_dir: Path, tmp_path: Path) -> None:
+    """``store report CASE --for ...``: the stored case's report, its disclosure in the store's audit log."""
+    from ketenzorg import Engine
+    from ketenzorg.store import CaseStore
+
+    store = tmp_path / "ketenzorg.db"
+    opened = run("store", "open", "--from", str(demo_dir / "case-phase1.json"), "--store", str(store), *ACTOR)
+    assert opened.returncode == 0, opened.stderr
+    case_id = orjson.loads((demo_dir / "case-phase1.json").read_bytes())["case_id"]
+    refused = run("store", "report", case_id, "--store", str(store), *ACTOR)
+    assert refused.returncode == 2
+    assert "--for" in refused.stderr
+    out = tmp_path / "police.html"
+    made = run(
+        "store", "report", case_id, "--for", "police", "--org", "urn:oid:2.16.528.1.1007.3.3|1234",
+        "--out", str(out), "--store", str(store), *ACTOR,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert out.read_bytes().startswith(b"<!DOCTYPE html>")
+    with CaseStore.open(store, engine=Engine()) as reopened:
+        entry = reopened.audit(case_id)[-1].entry
+    assert (entry.action, entry.command, entry.user) == ("disclosure", "store report", "u-17")
+    assert entry.recipient == "police:urn:oid:2.16.528.1.1007.3.3|1234"
+    assert entry.purpose == "THREAT"

@@ -112,7 +112,7 @@ def test_a_recipient_report_shows_only_what_reached_its_bundle(
     html = render_html(report, lang)  # type: ignore[arg-type]
     shown = set(MARKER.findall(html))
     carried = set(_markers(disclosed.bundle))
-    assert shown <= carried, sorted(shown - carried)
+    assert shown <= carried, [html[max(0, html.index(m) - 300) : html.index(m) + 20] for m in shown - carried]
     if disclosed.record.profile_id == "person-who-used-violence":
         assert not shown & planter.locations
         text = lxml.html.document_fromstring(html).text_content()

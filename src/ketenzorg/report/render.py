@@ -8,7 +8,7 @@ browser with a Content-Security-Policy that allows inline styles and nothing els
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -211,7 +211,29 @@ def _spread(values: list[tuple[float, int]], gap: float = 15.0) -> dict[int, flo
     return placed
 
 
-def _chart(timeline: Timeline, kinds: Mapping[str, Text], lang: Language) -> dict[str, Any]:
+def _scrubber(report: Report, lang: Language) -> Callable[[str], str]:
+    """For a recipient's report: the engine's own texts (a decision, an alert) with every name that
+    did not reach the recipient withheld (they name parties by role and name)."""
+    view = report.view
+    if view is None:
+        return lambda value: value
+    state = report.case.state
+    hidden = {p.name for p in state.known_parties.values() if p.name and not view.name(p.id, p.name)}
+    hidden |= {p.label for p in state.persons.values() if p.label and p.label not in view.names}
+    ordered = sorted(hidden, key=len, reverse=True)  # a longer name before a name inside it
+    withheld = text("withheld", lang)
+
+    def scrub(value: str) -> str:
+        for name in ordered:
+            value = value.replace(name, withheld)
+        return value
+
+    return scrub
+
+
+def _chart(
+    timeline: Timeline, kinds: Mapping[str, Text], lang: Language, scrub: Callable[[str], str]
+) -> dict[str, Any]:
     scale = _Scale(timeline.start, timeline.view_start, timeline.end)
     bands = []
     for band in timeline.bands:
@@ -295,7 +317,7 @@ def _chart(timeline: Timeline, kinds: Mapping[str, Text], lang: Language) -> dic
             "date": _day(a.at),
             "level": a.level.value,
             "level_text": text(f"level.{a.level.value}", lang),
-            "text": render(a.message, lang),
+            "text": scrub(render(a.message, lang)),
             "rule_id": a.rule_id,
             "current": a.current,
         }
@@ -411,6 +433,7 @@ def _change(report: Report, event: Any, versions: dict[str, int], lang: Language
 def _decision(report: Report, lang: Language) -> dict[str, Any]:
     decision = report.decision
     case = report.case
+    scrub = _scrubber(report, lang)
     if not report.shows_decision:  # derived from inputs the recipient does not receive: withheld with them
         return {
             "withheld": True,
@@ -421,7 +444,7 @@ def _decision(report: Report, lang: Language) -> dict[str, Any]:
             "closed": decision.closed,
         }
     blocking = [
-        {"text": render(r.message, lang), "missing": [render(m, lang) for m in r.missing]}
+        {"text": scrub(render(r.message, lang)), "missing": [scrub(render(m, lang)) for m in r.missing]}
         for r in decision.blocking
     ]
     parties = []
@@ -454,11 +477,11 @@ def _decision(report: Report, lang: Language) -> dict[str, Any]:
             {
                 "level": a.level.value,
                 "level_text": text(f"level.{a.level.value}", lang),
-                "text": render(a.message, lang),
+                "text": scrub(render(a.message, lang)),
             }
             for a in decision.alerts
         ],
-        "unjustified": [render(u.message, lang) for u in decision.unjustified],
+        "unjustified": [scrub(render(u.message, lang)) for u in decision.unjustified],
     }
 
 
@@ -473,6 +496,8 @@ def _plan(report: Report, lang: Language) -> dict[str, Any]:
     return {
         "exists": plan is not None,
         "withheld": plan is None and report.case.state.plan is not None,
+        "goals_withheld": _goals_withheld(report, "work_goals"),
+        "recovery_withheld": _goals_withheld(report, "recovery_goals"),
         "of": text("plan_of", lang, version=report.plan_version, date=_day(plan.at))
         if plan is not None
         else "",
@@ -505,6 +530,14 @@ def _plan(report: Report, lang: Language) -> dict[str, Any]:
             for g in report.recovery_goals
         ],
     }
+
+
+def _goals_withheld(report: Report, which: str) -> bool:
+    """Whether goals of the plan did not reach the report's recipient (shown as withheld, not as none)."""
+    full = report.case.state.plan
+    return (
+        report.plan is not None and full is not None and getattr(report.plan, which) != getattr(full, which)
+    )
 
 
 def _conference(report: Report, lang: Language) -> dict[str, Any] | None:
@@ -577,7 +610,7 @@ def render_html(report: Report, lang: Language = "en") -> str:
         if isinstance(event, PlanRevised):
             count += 1
             versions[event.id] = count
-    chart = _chart(report.timeline, report.conference_kinds, lang)
+    chart = _chart(report.timeline, report.conference_kinds, lang, _scrubber(report, lang))
 
     def t(key: str, **params: object) -> str:
         return text(key, lang, **params)
