@@ -58,7 +58,7 @@ LABELS = {
     "evaluate": "ketenzorg evaluate case.json",
     "export_xml": "ketenzorg export --format xml case.json",
     "convert_xml": "ketenzorg convert --to xml bundle.json",
-    "report": "ketenzorg report case.json",
+    "report": "ketenzorg report case.json --for internal --log LOG",
 }
 CONSOLE_SCRIPT = "import re, sys\nfrom ketenzorg.cli import main\nsys.exit(main(sys.argv[1:]))"
 """What the ``ketenzorg`` console script that pip writes runs (it imports ``re`` too)."""
@@ -85,7 +85,11 @@ def commands(script: str, demo: Path) -> dict[str, list[str]]:
         "evaluate": [script, "evaluate", str(demo / "case.json")],
         "export_xml": [script, "export", "--format", "xml", str(demo / "case.json")],
         "convert_xml": [script, "convert", "--to", "xml", str(demo / "bundle.json")],
-        "report": [script, "report", str(demo / "case.json")],
+        "report": [
+            script,
+            *("report", str(demo / "case.json"), "--for", "internal"),
+            *("--log", str(demo / "report.disclosures.jsonl")),
+        ],
     }
 
 

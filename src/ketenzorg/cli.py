@@ -202,11 +202,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         for name, data in files.items():  # refuse before writing any, so nothing is half replaced
             _loadable(data, formats[name], str(out / name))
         from ketenzorg.demo import report_step
-        from ketenzorg.report import render_report
+        from ketenzorg.disclosure import append_log, log_path_for
+        from ketenzorg.report import render_html
+        from ketenzorg.report.disclosed import recipient_report
         from ketenzorg.reportcli import write_report
 
+        # The organisation's own full report (recipient internal), logged as every report is.
         shown = report_step(steps)
-        report = render_report(shown.case, engine, lang, at=shown.decision.at)
+        made, disclosed = recipient_report(shown.case, engine, Recipient.internal(), at=shown.decision.at)
+        report = render_html(made, lang)
         if not args.force:
             for name in [*files, "report.html"]:
                 if os.path.lexists(out / name):
@@ -222,7 +226,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             )
         for name, data in files.items():
             _write(str(out / name), data, force=args.force, fmt=formats[name])
-        write_report(str(out / "report.html"), report, force=args.force)
+        written = write_report(str(out / "report.html"), report, force=args.force)
+        append_log(log_path_for(out / "report.html"), disclosed.record.written(written, format="html"))
         _out(
             f"\nwrote {out / 'case.json'}, {out / 'bundle.json'} and {out / 'bundle.xml'} (FHIR R4, for the "
             "organisation itself: logged in bundle.*.disclosures.jsonl), "

@@ -200,3 +200,24 @@ def test_hostile_texts_create_no_element_and_run_no_script(browser: Any, artifac
     assert found["pwned"] is None
     assert HOSTILE in found["text"]
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+@pytest.mark.parametrize("kind", ["police", "person-who-used-violence"])
+def test_a_recipient_report_asks_for_nothing_and_logs_no_error(
+    browser: Any, artifacts: Path, kind: str
+) -> None:
+    """A report for a recipient (what its bundle carries, the rest withheld) renders as cleanly."""
+    from ketenzorg.disclosure import Recipient
+    from ketenzorg.report.disclosed import recipient_report
+
+    engine = Engine()
+    case, at = demo(engine)
+    report, _ = recipient_report(case, engine, Recipient(kind), at=at)
+    page = artifacts / f"report-for-{kind}.html"
+    requests = _open(browser, render_html(report, "nl"), page)
+    assert requests == [page.as_uri()]
+    assert [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")] == []
+    shown = browser.execute_script("return document.body.innerText")
+    assert "achtergehouden" in shown
+    assert f"Voor {kind}" in shown
+    browser.save_screenshot(str(artifacts / f"report-for-{kind}.png"))

@@ -8,6 +8,7 @@ browser with a Content-Security-Policy that allows inline styles and nothing els
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from ketenzorg.report.texts import text
 
 if TYPE_CHECKING:
     from ketenzorg.case import Case
+    from ketenzorg.domain import Text
     from ketenzorg.engine import Engine
     from ketenzorg.report.model import Report
     from ketenzorg.report.timeline import Bucket, ScorePoint, ScoreSeries, Timeline
@@ -140,6 +142,11 @@ def party_label(role: PartyRole, partner_type: Any, name: str, lang: Language) -
     return f"{label}, {name}" if name else label
 
 
+def _shown(value: str | None, lang: Language) -> str:
+    """A case text, or the word for a text withheld from the report's recipient."""
+    return value if value is not None else text("withheld", lang)
+
+
 def _series_view(series: ScoreSeries, scale: _Scale, count: int, lang: Language) -> dict[str, Any]:
     colour, shape, dash = STYLES[series.index % len(STYLES)]
     label = party_label(series.role, series.partner_type, series.name, lang)
@@ -154,7 +161,7 @@ def _series_view(series: ScoreSeries, scale: _Scale, count: int, lang: Language)
             "path": _marker(shape, x, y),
             "score": p.score,
             "date": _day(p.at),
-            "rationale": p.rationale,
+            "rationale": _shown(p.rationale, lang),
             "counts": p.counts,
             "event_id": p.event_id,
         }
@@ -204,7 +211,29 @@ def _spread(values: list[tuple[float, int]], gap: float = 15.0) -> dict[int, flo
     return placed
 
 
-def _chart(timeline: Timeline, lang: Language) -> dict[str, Any]:
+def _scrubber(report: Report, lang: Language) -> Callable[[str], str]:
+    """For a recipient's report: the engine's own texts (a decision, an alert) with every name that
+    did not reach the recipient withheld (they name parties by role and name)."""
+    view = report.view
+    if view is None:
+        return lambda value: value
+    state = report.case.state
+    hidden = {p.name for p in state.known_parties.values() if p.name and not view.name(p.id, p.name)}
+    hidden |= {p.label for p in state.persons.values() if p.label and p.label not in view.names}
+    ordered = sorted(hidden, key=len, reverse=True)  # a longer name before a name inside it
+    withheld = text("withheld", lang)
+
+    def scrub(value: str) -> str:
+        for name in ordered:
+            value = value.replace(name, withheld)
+        return value
+
+    return scrub
+
+
+def _chart(
+    timeline: Timeline, kinds: Mapping[str, Text], lang: Language, scrub: Callable[[str], str]
+) -> dict[str, Any]:
     scale = _Scale(timeline.start, timeline.view_start, timeline.end)
     bands = []
     for band in timeline.bands:
@@ -223,7 +252,7 @@ def _chart(timeline: Timeline, lang: Language) -> dict[str, Any]:
                 "end": _day(band.end),
                 "name": render(Message(f"phase.{band.phase}"), lang),
                 "entered_text": text(band.entered, lang),
-                "reason": band.reason,
+                "reason": _shown(band.reason, lang),
             }
         )
     series = [_series_view(s, scale, len(timeline.series), lang) for s in timeline.series]
@@ -245,7 +274,7 @@ def _chart(timeline: Timeline, lang: Language) -> dict[str, Any]:
             "acute": m.acute,
             "date": _day(m.at),
             "severity": render(Message(f"severity.{m.severity}"), lang),
-            "description": m.description,
+            "description": _shown(m.description, lang),
             "event_id": m.event_id,
         }
         for m in timeline.incidents
@@ -258,7 +287,7 @@ def _chart(timeline: Timeline, lang: Language) -> dict[str, Any]:
             "x": scale.x(t.at),
             "what": t.what,
             "date": _day(t.at),
-            "label": _conference_kind(t.kind, lang)
+            "label": _conference_kind(kinds, t.kind, lang)
             if t.what == "conference"
             else text("plan_version", lang, version=t.version),
             "short": "v" + str(t.version) if t.what == "plan" else "",
@@ -288,7 +317,7 @@ def _chart(timeline: Timeline, lang: Language) -> dict[str, Any]:
             "date": _day(a.at),
             "level": a.level.value,
             "level_text": text(f"level.{a.level.value}", lang),
-            "text": render(a.message, lang),
+            "text": scrub(render(a.message, lang)),
             "rule_id": a.rule_id,
             "current": a.current,
         }
@@ -341,22 +370,20 @@ def _bucket(bucket: Bucket[Any], scale: _Scale, acute: int = 0) -> dict[str, Any
     }
 
 
-def _conference_kind(code: str, lang: Language) -> str:
-    from ketenzorg.conferences import BUILTIN_CONFERENCE_KINDS
-
-    for kind in BUILTIN_CONFERENCE_KINDS:
-        if kind.code == code:
-            return kind.name.in_language(lang)
-    return code
+def _conference_kind(kinds: Mapping[str, Text], code: str, lang: Language) -> str:
+    """A conference kind by the name the engine knows it by (the method's or a plugin's), else its code."""
+    name = kinds.get(code)
+    return name.in_language(lang) if name is not None else code
 
 
-def _responsible(case: Case, ref: str, lang: Language) -> str:
-    state = case.state
+def _responsible(report: Report, ref: str, lang: Language) -> str:
+    state = report.case.state
     party = state.known_parties.get(ref)
     if party is not None:
-        return party_label(
-            party.role, party.partner_type, "" if party.role is PartyRole.CLIENT else party.name, lang
-        )
+        name = "" if party.role is PartyRole.CLIENT else party.name
+        if report.view is not None:
+            name = report.view.name(party.id, name)
+        return party_label(party.role, party.partner_type, name, lang)
     person = state.persons.get(ref)
     if person is not None:  # a member of the client system: by role only, as decisions name them
         return enum_label(person.role, lang)
@@ -368,10 +395,9 @@ def _status(value: str | None, lang: Language) -> str:
 
 
 def _change(report: Report, event: Any, versions: dict[str, int], lang: Language) -> str:
-    case = report.case
     if isinstance(event, ScoreGiven):
         return text(
-            "change.score_given", lang, score=event.score, party=_responsible(case, event.party_id, lang)
+            "change.score_given", lang, score=event.score, party=_responsible(report, event.party_id, lang)
         )
     if isinstance(event, IncidentReported):
         severity = render(Message(f"severity.{event.severity.value}"), lang)
@@ -394,9 +420,9 @@ def _change(report: Report, event: Any, versions: dict[str, int], lang: Language
     if isinstance(event, PlanRevised):
         return text("change.plan_revised", lang, version=versions.get(event.id, 0))
     if isinstance(event, PartyJoined):
-        return text("change.party_joined", lang, party=_responsible(case, event.party.id, lang))
+        return text("change.party_joined", lang, party=_responsible(report, event.party.id, lang))
     if isinstance(event, PartyLeft):
-        return text("change.party_left", lang, party=_responsible(case, event.party_id, lang))
+        return text("change.party_left", lang, party=_responsible(report, event.party_id, lang))
     if isinstance(event, CareSettingChanged):  # the kind only: a location may be secret
         return text("change.care_setting_changed", lang, setting=enum_label(event.care_setting.kind, lang))
     if isinstance(event, CaseClosed):
@@ -407,15 +433,25 @@ def _change(report: Report, event: Any, versions: dict[str, int], lang: Language
 def _decision(report: Report, lang: Language) -> dict[str, Any]:
     decision = report.decision
     case = report.case
+    scrub = _scrubber(report, lang)
+    if not report.shows_decision:  # derived from inputs the recipient does not receive: withheld with them
+        return {
+            "withheld": True,
+            "phase_withheld": not report.shows_phase,
+            "phase": int(decision.phase),
+            "phase_text": render(Message(f"phase.{int(decision.phase)}"), lang),
+            "since": "",
+            "closed": decision.closed,
+        }
     blocking = [
-        {"text": render(r.message, lang), "missing": [render(m, lang) for m in r.missing]}
+        {"text": scrub(render(r.message, lang)), "missing": [scrub(render(m, lang)) for m in r.missing]}
         for r in decision.blocking
     ]
     parties = []
     for ref in decision.blocking_parties:
         key = f"party_reason.{ref.reason}"
         reason = render(Message(key), lang) if is_known_key(key) else ref.reason
-        parties.append({"label": _responsible(case, ref.party_id, lang), "reason": reason})
+        parties.append({"label": _responsible(report, ref.party_id, lang), "reason": reason})
     if decision.closed:
         step = text("closed", lang)
     elif decision.next_phase is None:
@@ -424,6 +460,8 @@ def _decision(report: Report, lang: Language) -> dict[str, Any]:
         key = "decision.may_advance" if decision.may_advance else "decision.may_not_advance"
         step = render(Message(key, {"phase": Message(f"phase.{int(decision.next_phase)}")}), lang)
     return {
+        "withheld": False,
+        "phase_withheld": False,
         "phase": int(decision.phase),
         "phase_text": render(Message(f"phase.{int(decision.phase)}"), lang),
         "since": _day(case.state.phase_since),
@@ -439,64 +477,85 @@ def _decision(report: Report, lang: Language) -> dict[str, Any]:
             {
                 "level": a.level.value,
                 "level_text": text(f"level.{a.level.value}", lang),
-                "text": render(a.message, lang),
+                "text": scrub(render(a.message, lang)),
             }
             for a in decision.alerts
         ],
-        "unjustified": [render(u.message, lang) for u in decision.unjustified],
+        "unjustified": [scrub(render(u.message, lang)) for u in decision.unjustified],
     }
 
 
 def _plan(report: Report, lang: Language) -> dict[str, Any]:
     plan = report.plan
-    case = report.case
     goal_rank = {g.id: g for g in report.top3}
+    plan_id = plan.id if plan is not None else ""
+
+    def shown(value: str) -> str:
+        return _shown(report.text(plan_id, value), lang)
+
     return {
         "exists": plan is not None,
+        "withheld": plan is None and report.case.state.plan is not None,
+        "goals_withheld": _goals_withheld(report, "work_goals"),
+        "recovery_withheld": _goals_withheld(report, "recovery_goals"),
         "of": text("plan_of", lang, version=report.plan_version, date=_day(plan.at))
         if plan is not None
         else "",
         "agreements": [
             {
-                "what": a.what,
-                "who": _responsible(case, a.responsible, lang),
+                "what": shown(a.what),
+                "who": _responsible(report, a.responsible, lang),
                 "due": _day(a.due) if a.due is not None else "",
                 "status": a.status.value,
                 "status_text": _status(a.status.value, lang),
             }
             for a in (plan.agreements if plan is not None else ())
         ],
-        "top3": [{"rank": g.rank, "text": g.text} for g in report.top3],
+        "top3": [{"rank": g.rank, "text": shown(g.text)} for g in report.top3],
         "other_goals": [
-            {"text": g.text, "status_text": _status(g.status.value, lang)} for g in report.other_goals
+            {"text": shown(g.text), "status_text": _status(g.status.value, lang)} for g in report.other_goals
         ],
         "risks": [
             {
-                "text": r.factor.text.in_language(lang),
-                "goals": [goal_rank[g.id].text for g in r.goals if g.id in goal_rank]
-                or [g.text for g in r.goals],
+                "text": shown(r.factor.text.in_language(lang)),
+                "goals": [shown(goal_rank[g.id].text) for g in r.goals if g.id in goal_rank]
+                or [shown(g.text) for g in r.goals],
                 "addressed": bool(r.goals),
+                "known": r.known,
             }
             for r in report.risks
         ],
         "recovery": [
-            {"text": g.text, "status_text": _status(g.status.value, lang)} for g in report.recovery_goals
+            {"text": shown(g.text), "status_text": _status(g.status.value, lang)}
+            for g in report.recovery_goals
         ],
     }
+
+
+def _goals_withheld(report: Report, which: str) -> bool:
+    """Whether goals of the plan did not reach the report's recipient (shown as withheld, not as none)."""
+    full = report.case.state.plan
+    return (
+        report.plan is not None and full is not None and getattr(report.plan, which) != getattr(full, which)
+    )
 
 
 def _conference(report: Report, lang: Language) -> dict[str, Any] | None:
     conference = report.last_conference
     if conference is None:
-        return None
+        return {"withheld": True} if report.conference_withheld else None
     actions = []
     for action in report.actions:
         if action.agreement is not None:
-            what = action.agreement.what
-            who = _responsible(report.case, action.agreement.responsible, lang)
+            what = _shown(report.text(action.plan_id, action.agreement.what), lang)
+            who = _responsible(report, action.agreement.responsible, lang)
             due = _day(action.agreement.due) if action.agreement.due is not None else ""
         elif action.task is not None:
-            what, who, due = action.task.text.in_language(lang), "", ""
+            what, who, due = (
+                _shown(report.text(action.plan_id, action.task.text.in_language(lang)), lang),
+                "",
+                "",
+            )
         else:
             continue
         actions.append(
@@ -511,8 +570,12 @@ def _conference(report: Report, lang: Language) -> dict[str, Any] | None:
         )
     return {
         "title": text(
-            "conference_on", lang, kind=_conference_kind(conference.kind, lang), date=_day(conference.at)
+            "conference_on",
+            lang,
+            kind=_conference_kind(report.conference_kinds, conference.kind, lang),
+            date=_day(conference.at),
         ),
+        "withheld": False,
         "client": text("client_present" if conference.client_present else "client_absent", lang),
         "actions": actions,
     }
@@ -547,7 +610,7 @@ def render_html(report: Report, lang: Language = "en") -> str:
         if isinstance(event, PlanRevised):
             count += 1
             versions[event.id] = count
-    chart = _chart(report.timeline, lang)
+    chart = _chart(report.timeline, report.conference_kinds, lang, _scrubber(report, lang))
 
     def t(key: str, **params: object) -> str:
         return text(key, lang, **params)
@@ -557,6 +620,7 @@ def render_html(report: Report, lang: Language = "en") -> str:
         t=t,
         csp=CSP,
         case_id=report.case.case_id,
+        recipient=report.recipient,
         made=report.at.strftime("%Y-%m-%d %H:%M"),
         decision=_decision(report, lang),
         chart=chart,

@@ -77,6 +77,13 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
     "not_addressed": {"nl": "niet aangepakt door een actief doel", "en": "not addressed by an active goal"},
     "recovery": {"nl": "Hersteldoelen", "en": "Recovery goals"},
     "none": {"nl": "Geen.", "en": "None."},
+    "withheld": {"nl": "achtergehouden", "en": "withheld"},
+    "decision_withheld": {
+        "nl": "Het besluit (volgende stap, wat die tegenhoudt, signalen) is voor deze ontvanger "
+        "achtergehouden.",
+        "en": "The decision (next step, what blocks it, alerts) is withheld from this recipient.",
+    },
+    "for_recipient": {"nl": "Voor", "en": "For"},
     "last_conference": {"nl": "Acties van het laatste overleg", "en": "Actions of the last conference"},
     "no_conference": {"nl": "Er is nog geen overleg geweest.", "en": "No conference has been held yet."},
     "conference_on": {"nl": "{kind} op {date}", "en": "{kind} on {date}"},

@@ -31,6 +31,7 @@ from ketenzorg.messages import Message
 if TYPE_CHECKING:
     from ketenzorg.case import Case
     from ketenzorg.engine import Engine
+    from ketenzorg.report.disclosed import DisclosedView
 
 __all__ = [
     "DETAIL",
@@ -82,8 +83,9 @@ class PhaseBand:
     start: datetime
     end: datetime
     entered: str
-    reason: str = ""
-    """The reason recorded with the phase change (free text from the case)."""
+    reason: str | None = ""
+    """The reason recorded with the phase change (free text from the case); ``None``: withheld
+    from the report's recipient."""
 
 
 @attrs.frozen
@@ -93,7 +95,8 @@ class ScorePoint:
     event_id: str
     at: datetime
     score: int
-    rationale: str
+    rationale: str | None
+    """``None``: withheld from the report's recipient."""
     counts: bool
     in_conference: bool
 
@@ -129,7 +132,8 @@ class IncidentMark:
     at: datetime
     severity: str
     acute: bool
-    description: str
+    description: str | None
+    """``None``: withheld from the report's recipient."""
 
 
 @attrs.frozen
@@ -227,11 +231,17 @@ def _split(
     return recent, buckets
 
 
-def _bands(case: Case, end: datetime) -> tuple[PhaseBand, ...]:
+def _shown(view: DisclosedView | None, event_id: str, value: str) -> str | None:
+    return value if view is None else view.text(event_id, value)
+
+
+def _bands(case: Case, end: datetime, view: DisclosedView | None) -> tuple[PhaseBand, ...]:
     state = case.state
     changes: list[PhaseChanged] = list(state.phase_changes)
-    starts = [(state.opened.at, 1, "opened", "")]
-    starts += [(c.at, int(c.to_phase), c.kind.value, c.reason) for c in changes]
+    if view is not None and not all(view.has(c.id) for c in changes):
+        return ()  # the phase history did not reach the recipient (whole: a gap would mislead)
+    starts: list[tuple[datetime, int, str, str | None]] = [(state.opened.at, 1, "opened", "")]
+    starts += [(c.at, int(c.to_phase), c.kind.value, _shown(view, c.id, c.reason)) for c in changes]
     bands = []
     for index, (start, phase, entered, reason) in enumerate(starts):
         until = starts[index + 1][0] if index + 1 < len(starts) else end
@@ -248,16 +258,16 @@ def _gates(engine: Engine) -> tuple[GateLine, ...]:
     )
 
 
-def _scores(case: Case) -> dict[str, list[ScorePoint]]:
+def _scores(case: Case, view: DisclosedView | None) -> dict[str, list[ScorePoint]]:
     by_party: dict[str, list[ScorePoint]] = {}
     for event in case.events:
-        if isinstance(event, ScoreGiven):
+        if isinstance(event, ScoreGiven) and (view is None or view.has(event.id)):
             by_party.setdefault(event.party_id, []).append(
                 ScorePoint(
                     event.id,
                     event.at,
                     event.score,
-                    event.rationale,
+                    _shown(view, event.id, event.rationale),
                     event.has_rationale,
                     event.conference_id is not None,
                 )
@@ -265,11 +275,15 @@ def _scores(case: Case) -> dict[str, list[ScorePoint]]:
     return by_party
 
 
-def _series(case: Case, by_party: dict[str, list[ScorePoint]], view: datetime) -> tuple[ScoreSeries, ...]:
+def _series(
+    case: Case, by_party: dict[str, list[ScorePoint]], view: datetime, disclosed: DisclosedView | None
+) -> tuple[ScoreSeries, ...]:
     state = case.state
-    # Every member of the care team has a line, also before it scores: who must still score.
+    # Every member of the care team has a line, also before it scores: who must still score
+    # (for a recipient only when the decision, which says so, reaches it).
     order = list(by_party)
-    order += [party_id for party_id in state.care_team if party_id not in by_party]
+    if disclosed is None or disclosed.decision:
+        order += [party_id for party_id in state.care_team if party_id not in by_party]
     series = []
     for index, party_id in enumerate(order):
         party = state.known_parties[party_id]
@@ -280,7 +294,11 @@ def _series(case: Case, by_party: dict[str, list[ScorePoint]], view: datetime) -
                 party_id=party_id,
                 role=party.role,
                 partner_type=party.partner_type,
-                name="" if party.role is PartyRole.CLIENT else party.name,
+                name=""
+                if party.role is PartyRole.CLIENT
+                else party.name
+                if disclosed is None
+                else disclosed.name(party_id, party.name),
                 member=party_id in state.care_team,
                 points=recent,
                 older=older,
@@ -342,28 +360,40 @@ def _alerts(case: Case, engine: Engine, at: datetime) -> tuple[AlertMark, ...]:
     return tuple(sorted(seen.values(), key=lambda a: a.at))
 
 
-def build_timeline(case: Case, engine: Engine, *, at: datetime) -> Timeline:
-    """The timeline of ``case`` up to ``at`` (the report's moment)."""
+def build_timeline(
+    case: Case, engine: Engine, *, at: datetime, view: DisclosedView | None = None
+) -> Timeline:
+    """The timeline of ``case`` up to ``at`` (the report's moment); with ``view``, only what reached
+    the report's recipient (see :class:`~ketenzorg.report.disclosed.DisclosedView`)."""
     state = case.state
     end = max(at, state.latest_at)
+
+    def shown(event_id: str) -> bool:
+        return view is None or view.has(event_id)
+
     incidents = [
-        IncidentMark(e.id, e.at, e.severity.value, e.acute, e.description)
+        IncidentMark(e.id, e.at, e.severity.value, e.acute, _shown(view, e.id, e.description))
         for e in case.events
-        if isinstance(e, IncidentReported)
+        if isinstance(e, IncidentReported) and shown(e.id)
     ]
     ticks: list[Tick] = []
     version = 0
     for event in case.events:
+        if isinstance(event, PlanRevised):
+            version += 1  # the version number counts every plan, also one that did not reach the recipient
+        if not shown(event.id):
+            continue
         if isinstance(event, ConferenceHeld):
             ticks.append(
                 Tick(event.id, event.at, "conference", kind=event.kind, client_present=event.client_present)
             )
         elif isinstance(event, PlanRevised):
-            version += 1
             ticks.append(Tick(event.id, event.at, "plan", version=version))
-    instruments = [_instrument(e, engine) for e in case.events if isinstance(e, InstrumentApplied)]
-    scores = _scores(case)
-    view = _view_start(
+    instruments = [
+        _instrument(e, engine) for e in case.events if isinstance(e, InstrumentApplied) and shown(e.id)
+    ]
+    scores = _scores(case, view)
+    view_start = _view_start(
         state.opened.at,
         [
             *([p.at for p in points] for points in scores.values()),
@@ -372,23 +402,24 @@ def build_timeline(case: Case, engine: Engine, *, at: datetime) -> Timeline:
             [m.at for m in instruments],
         ],
     )
-    recent_incidents, older_incidents = _split(incidents, lambda m: m.at, view)
-    recent_ticks, older_ticks = _split(ticks, lambda t: t.at, view)
-    recent_instruments, older_instruments = _split(instruments, lambda m: m.at, view)
+    recent_incidents, older_incidents = _split(incidents, lambda m: m.at, view_start)
+    recent_ticks, older_ticks = _split(ticks, lambda t: t.at, view_start)
+    recent_instruments, older_instruments = _split(instruments, lambda m: m.at, view_start)
     return Timeline(
         start=state.opened.at,
-        view_start=view,
+        view_start=view_start,
         end=end,
-        bands=_bands(case, end),
-        series=_series(case, scores, view),
-        gates=_gates(engine),
+        bands=_bands(case, end, view),
+        series=_series(case, scores, view_start, view),
+        gates=_gates(engine) if view is None or view.decision or scores else (),
         incidents=recent_incidents,
         older_incidents=older_incidents,
         ticks=recent_ticks,
         older_ticks=older_ticks,
         instruments=recent_instruments,
         older_instruments=older_instruments,
-        alerts=_alerts(case, engine, at),
+        # the alerts are the engine's decisions: they reach a recipient with the decision only
+        alerts=_alerts(case, engine, at) if view is None or view.decision else (),
     )
 
 

@@ -235,6 +235,19 @@ def register(sub: Any) -> None:
     )
     received.add_argument("resource", metavar="RESOURCE_REF", help="Type/id, e.g. Observation/<id>")
 
+    # The report's own command module holds it (one home for what a report shows and logs); the
+    # store only supplies the case and records the disclosure in its audit trail.
+    from ketenzorg import reportcli
+
+    report = command(
+        "report",
+        "the case report (HTML) for a recipient, recorded as a disclosure in the audit log",
+        reportcli.cmd_store_report,
+        write=True,
+    )
+    case_arg(report, expected=False)
+    reportcli.report_options(report)
+
     destroy = command(
         "destroy",
         "erase a case physically; the audit log keeps a content-free record",
