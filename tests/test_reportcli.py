@@ -145,3 +145,39 @@ def test_store_report_is_recorded_in_the_audit_trail(demo_dir: Path, tmp_path: P
     assert entry.disclosure is not None  # the full record, with the hash of the exact bytes written
     assert entry.disclosure["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     assert entry.disclosure["format"] == "html"
+
+
+def test_a_profile_the_policy_adds_is_a_report_recipient(demo_dir: Path, tmp_path: Path) -> None:
+    """The organisation's own profiles (policy ``disclosure``) name recipients of a report as of an export."""
+    policy = tmp_path / "policy.json"
+    sport = {
+        "version": "1",
+        "title": "Sport club",
+        "purpose": "COC",
+        "legal_basis": {"text": "consent", "reference": "AVG art. 6(1)(a)"},
+        "resources": ["client"],
+        "free_text": [],
+        "rationales": "none",
+        "agreements": "none",
+        "persons": "concerning",
+    }
+    policy.write_text(orjson.dumps({"disclosure": {"sport-club": sport}}).decode(), encoding="utf-8")
+    out = tmp_path / "sport.html"
+    case = str(demo_dir / "case.json")
+    refused = run("report", case, "--for", "sport-club", "--out", str(out))
+    assert refused.returncode == 2  # not a shipped profile: known only through the policy
+    assert not out.exists()
+    made = run("report", case, "--for", "sport-club", "--out", str(out), "--policy", str(policy))
+    assert made.returncode == 0, made.stderr
+    logged = orjson.loads(log_path_for(out).read_bytes().splitlines()[-1])
+    assert logged["profile"] == {"id": "sport-club", "version": "1"}
+    assert logged["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def test_a_refused_overwrite_records_no_disclosure(demo_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    out.write_bytes(b"keep")
+    refused = run("report", str(demo_dir / "case.json"), "--for", "police", "--out", str(out))
+    assert refused.returncode == 2
+    assert out.read_bytes() == b"keep"
+    assert not log_path_for(out).exists()

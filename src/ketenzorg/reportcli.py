@@ -39,22 +39,19 @@ def write_report(path: str, html: str, *, force: bool) -> bytes:
     return data
 
 
-def _known_recipients() -> str:
-    from ketenzorg.disclosure import shipped_profiles
+def _recipient(args: argparse.Namespace, engine: Engine) -> Recipient:
+    """The recipient named by ``--for``: a kind among the profiles in force (the shipped ones, and
+    those the organisation's policy adds or changes)."""
+    from ketenzorg.disclosure import Recipient
 
-    return ", ".join(sorted(shipped_profiles()))
-
-
-def _recipient(args: argparse.Namespace) -> Recipient:
-    from ketenzorg.disclosure import Recipient, shipped_profiles
-
+    known = ", ".join(sorted(engine.policy.disclosure_profiles()))
     if not args.recipient:
         raise _UsageError(
             "--for: a report is a disclosure; name its recipient "
-            f"(--for internal for the organisation's own full report); known: {_known_recipients()}"
+            f"(--for internal for the organisation's own full report); known: {known}"
         )
-    if args.recipient not in shipped_profiles():
-        raise _UsageError(f"--for: not a known recipient; known: {_known_recipients()}")
+    if args.recipient not in engine.policy.disclosure_profiles():
+        raise _UsageError(f"--for: not a known recipient; known: {known}")
     system = value = None
     if args.org:
         system, sep, value = args.org.rpartition("|")
@@ -87,24 +84,28 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from ketenzorg.disclosure import append_log, log_path_for
     from ketenzorg.loading import load_replayed
 
-    recipient = _recipient(args)
     if not args.out and not args.log:
         raise _UsageError(
             "--out: the report is recorded as a disclosure in a log next to the file it is written to; "
             "give --out FILE.html (or, to write it to stdout, --log LOG.jsonl)"
         )
     engine = _engine(args)
+    recipient = _recipient(args, engine)
     case = load_replayed(engine, args.case, args.format, warn=_warn(args.case))
     html, record = _report(case, engine, args, recipient)
-    if args.out:
-        data = write_report(args.out, html, force=args.force)
-    else:
-        data = html.encode("utf-8")
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+    data = html.encode("utf-8")
+    if args.out and os.path.lexists(args.out) and not args.force:
+        write_report(args.out, html, force=False)  # refuses, before anything is recorded
+    # Recorded before the report leaves, as the store does: a failed write over-reports, a
+    # disclosure never goes unrecorded.
     log = Path(args.log) if args.log else log_path_for(Path(args.out))
     user = args.user or os.environ.get(USER_ENV) or None
     append_log(log, record.written(data, format="html", user=user, responsible_user=args.on_behalf_of))
+    if args.out:
+        data = write_report(args.out, html, force=args.force)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
     if args.out:
         _out(
             f"wrote {args.out} ({len(data) // 1024} KiB) for {recipient.label()}; the disclosure is in {log}"
@@ -116,9 +117,9 @@ def cmd_store_report(args: argparse.Namespace) -> int:
     """``store report CASE --for RECIPIENT``: the report of a stored case, recorded in the audit trail."""
     from ketenzorg.storecli.common import actor, load_stored, open_store
 
-    recipient = _recipient(args)
     who = actor(args)
     engine = _engine(args)
+    recipient = _recipient(args, engine)
     with open_store(args, engine) as store:
         case = load_stored(store, args).case
         html, record = _report(case, engine, args, recipient)

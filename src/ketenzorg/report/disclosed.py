@@ -161,10 +161,10 @@ def recipient_report(
     The case is disclosed to ``recipient`` as an export would be (:func:`~ketenzorg.disclosure.disclose`);
     the report shows what that bundle carries (:class:`DisclosedView`).
     """
-    from ketenzorg.disclosure import disclose, shipped_profiles
+    from ketenzorg.disclosure import disclose
     from ketenzorg.report.model import build_report
 
-    known = shipped_profiles() if profiles is None else profiles
+    known = engine.policy.disclosure_profiles() if profiles is None else profiles
     disclosed = disclose(case, engine=engine, recipient=recipient, profiles=known)
     applied = known.get(disclosed.record.profile_id)
     # a profile a plugin chose outside the mapping: its categories are read from nothing, so the
