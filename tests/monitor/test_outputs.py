@@ -342,3 +342,20 @@ def test_a_bad_period_range_is_refused(tmp_path: Path, out: Path) -> None:
     missing = run_cli("monitor", table, "--out", str(tmp_path))
     assert missing.returncode == 1
     assert "period" in missing.stderr
+
+
+def test_demo_writes_the_figures_of_a_synthetic_region(tmp_path: Path) -> None:
+    result = run_cli("monitor", "--demo", "--by", "region", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert [n for n in names if n.endswith(".csv")] == [
+        f"monitor-{p}-region.csv" for p in ("2025H1", "2025H2", "2026H1")
+    ]
+    assert len([n for n in names if n.endswith(".measurereport.json")]) == 3
+    assert len([n for n in names if n.endswith(".en.html")]) == 3
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "monitor-2026H1-region.csv").read_text("utf-8"))))
+    total = next(r for r in rows if r["level"] == "total")
+    assert int(total["cases_opened"]) >= 50
+    refused = run_cli("monitor", "--demo", "--store", str(tmp_path / "x.db"), "--out", str(tmp_path / "y"))
+    assert refused.returncode == 1
+    assert "--demo" in refused.stderr
