@@ -14,14 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.factories import run_cli
 
 from ketenzorg.interop.conformance.common import package_version
 from ketenzorg.interop.definitions import DATA_ABSENT_REASON, measure_url
+from ketenzorg.interop.measurereport import measure_reports
 from ketenzorg.monitor.flat import write_parquet
-from ketenzorg.monitor.indicators import INDICATORS
+from ketenzorg.monitor.indicators import INDICATORS, Period, area_parents, run_indicators
 from ketenzorg.monitor.measures import measure_text
-from ketenzorg.monitor.page import CHARTS
+from ketenzorg.monitor.page import CHARTS, region_pages
+from ketenzorg.monitor.publish import publish, to_csv
 from ketenzorg.monitor.synth import generate
 
 MARKER = "qqoutmarkerqq"
@@ -93,6 +97,12 @@ def _put(
     """The figures of one group or stratum, under the CSV's names."""
     level, area, category = where
     text = measure_text(name)
+    if not populations:
+        # the half-year has no figure of the indicator: the CSV has only its percentage, not published
+        assert score is None or "value" not in score
+        if text.scoring == "proportion":
+            cells[(level, area, f"{name}.pct")] = "."
+        return
     shown = {p["code"]["coding"][0]["code"]: _shown_count(p) for p in populations}
     key = (level, area, _column(name, category))
     if cells.setdefault(key, shown["initial-population"]) != shown["initial-population"]:
@@ -116,7 +126,8 @@ def report_cells(bundle: dict[str, Any]) -> dict[tuple[str, str, str], str]:
         name = report["measure"].split("|")[0].rsplit("/", 1)[1].replace("-", "_")
         for group in report["group"]:
             code = group["code"]["text"]
-            _put(cells, name, code, ("total", "all", None), group["population"], group.get("measureScore"))
+            where = ("total", "all", None)
+            _put(cells, name, code, where, group.get("population", []), group.get("measureScore"))
             for stratifier in group.get("stratifier", []):
                 by = stratifier["code"][0]["text"]
                 for stratum in stratifier["stratum"]:
@@ -127,7 +138,7 @@ def report_cells(bundle: dict[str, Any]) -> dict[tuple[str, str, str], str]:
                     category = values.pop("category", None)
                     level, area = next(iter(values.items()), ("total", "all"))
                     where = (level, area, category)
-                    _put(cells, name, code, where, stratum["population"], stratum.get("measureScore"))
+                    _put(cells, name, code, where, stratum.get("population", []), stratum.get("measureScore"))
     return cells
 
 
@@ -359,3 +370,40 @@ def test_demo_writes_the_figures_of_a_synthetic_region(tmp_path: Path) -> None:
     refused = run_cli("monitor", "--demo", "--store", str(tmp_path / "x.db"), "--out", str(tmp_path / "y"))
     assert refused.returncode == 1
     assert "--demo" in refused.stderr
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), by=st.sampled_from(["municipality", "lead_municipality", "region"]))
+def test_over_generated_regions_every_output_shows_only_the_published_figures(
+    tmp_path: Path, seed: int, by: str
+) -> None:
+    """Small regions (most cells suppressed): the MeasureReport reads back as the CSV, no count
+    from 1 to 9 or off the base, and no trace of a case in any output."""
+    cases = list(generate(40, seed=seed, marker=MARKER))
+    table = tmp_path / f"events-{seed}.parquet"
+    write_parquet(cases, table)
+    parents = area_parents(table, "municipality")
+    publications = [
+        publish(run_indicators(table, Period.parse(p), "municipality"), parents, by, p) for p in PERIODS
+    ]
+    texts = []
+    for publication in publications:
+        text = to_csv(publication)
+        path = tmp_path / f"{publication.period}.csv"
+        path.write_text(text, encoding="utf-8")
+        bundle = measure_reports([publication])
+        assert report_cells(bundle) == csv_cells(path)
+        assert all(_publishable(c) for c in _counts(bundle))
+        texts += [text, json.dumps(bundle, ensure_ascii=False)]
+    for html in region_pages(publications, "en").values():
+        parser = _Tables()
+        parser.feed(html)
+        for name, columns in COUNT_COLUMNS.items():
+            for row in parser.tables[name][1:]:
+                assert all(row[i] == "." or _publishable(int(row[i])) for i in columns), (name, row)
+        texts.append(html)
+    for text in texts:
+        for forbidden in FORBIDDEN:
+            assert forbidden not in text
+        for case in cases:
+            assert case.case_id not in text

@@ -104,7 +104,11 @@ class _Figures:
         return TOTAL if self.measure.by_category else "all"
 
     def populations(self, level: str, area: str, category: str | None) -> list[dict[str, Any]]:
-        """The populations of an area (``category`` None: its whole), each with its published count."""
+        """The populations of an area (``category`` None: its whole), each with its published count.
+        None when the half-year has no figure of the indicator at all: the CSV then has no count
+        column for it either, only its (unpublished) percentage."""
+        if not self.categories:
+            return []
         codes = populations(self.measure)
         if category is not None and self.measure.scoring == "proportion":
             codes = ("initial-population",)  # one category of a proportion: a count, no fraction
@@ -155,7 +159,9 @@ class _Figures:
             stratum = {"value": text_code(values[columns[0]])}
         else:
             stratum = {"component": [{"code": text_code(c), "value": text_code(values[c])} for c in columns]}
-        stratum["population"] = self.populations(level, area, category)
+        found = self.populations(level, area, category)
+        if found:
+            stratum["population"] = found
         score = self.score(group, level, area, category)
         if score is not None:
             stratum["measureScore"] = score
@@ -196,10 +202,10 @@ def measure_report(publication: Publication, indicator: str, version: str) -> di
     figures = _Figures(publication, measure)
     groups = []
     for code in group_codes(measure):
-        group: dict[str, Any] = {
-            "code": text_code(code),
-            "population": figures.populations("total", "all", None),
-        }
+        group: dict[str, Any] = {"code": text_code(code)}
+        found = figures.populations("total", "all", None)
+        if found:
+            group["population"] = found
         score = figures.score(code, "total", "all", None)
         if score is not None:
             group["measureScore"] = score
