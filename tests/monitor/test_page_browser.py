@@ -114,7 +114,8 @@ def test_one_drawn_chart_and_a_table_per_indicator_group(page: tuple[Any, list[s
         " charts: [...document.querySelectorAll('svg.chart')].map(e => [e.id,"
         " e.getBoundingClientRect().width, e.getBoundingClientRect().height]),"
         " tables: [...document.querySelectorAll('table')].map(e => [e.id, e.rows.length]),"
-        " bars: document.querySelectorAll('svg.chart rect').length}"
+        " bars: document.querySelectorAll('svg.chart rect').length,"
+        " overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth}"
     )
     assert found["scripts"] == 0
     assert found["images"] == 0
@@ -124,6 +125,7 @@ def test_one_drawn_chart_and_a_table_per_indicator_group(page: tuple[Any, list[s
     for chart in CHARTS:
         assert tables[f"{chart}-table"] >= 2  # a header and at least one row
     assert found["bars"] > 0
+    assert found["overflow"] <= 0  # nothing runs off the side of the page
     shot = path.with_suffix(".png")
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000

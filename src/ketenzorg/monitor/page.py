@@ -225,7 +225,7 @@ def render_region(
     trends_table = {
         "head": [
             _t("period", lang),
-            _t("n", lang) + ": " + measure_text("cases_opened").title[lang].lower(),
+            measure_text("cases_opened").title[lang],
             _t("open_at_end", lang),
             _t("closed_total", lang),
             _t("closed_pct", lang),
