@@ -1,9 +1,11 @@
-"""``ketenzorg monitor``: the half-year figures of a region, after disclosure control, as CSV."""
+"""``ketenzorg monitor``: the half-year figures of a region, after disclosure control: a CSV in the
+layout of a CBS StatLine table and a FHIR MeasureReport per half-year, and an HTML page per region."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,20 +17,57 @@ __all__ = ["register"]
 _BY = {"region": "region", "lead-municipality": "lead_municipality", "municipality": "municipality"}
 
 
+DEMO_CASES = 600
+"""Cases of the synthetic region ``--demo`` makes: enough that most cells of a region are published."""
+DEMO_PERIODS = "2025H1..2026H1"
+MAX_PERIODS = 20
+
+
+def _periods(text: str) -> list[Any]:
+    """``2026H1``, or a range ``2025H1..2026H1`` (oldest first, at most :data:`MAX_PERIODS`)."""
+    from ketenzorg.monitor import MonitorError
+    from ketenzorg.monitor.indicators import Period
+
+    first, _, last = text.partition("..")
+    start, end = Period.parse(first), Period.parse(last or first)
+    periods = [start]
+    while periods[-1].label < end.label and len(periods) <= MAX_PERIODS:
+        label = periods[-1].label
+        year, half = int(label[:4]), int(label[5])
+        periods.append(Period.parse(f"{year}H2" if half == 1 else f"{year + 1}H1"))
+    if periods[-1].label != end.label:
+        raise MonitorError(f"period: a range runs forward over at most {MAX_PERIODS} half-years")
+    return periods
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "area"
+
+
 def _cmd_monitor(args: argparse.Namespace) -> int:
+    import orjson
+
     from ketenzorg.files import write_atomically
+    from ketenzorg.interop.measurereport import measure_reports
     from ketenzorg.monitor import MonitorError
     from ketenzorg.monitor.flat import cases_from_dir, cases_from_store, write_parquet
-    from ketenzorg.monitor.indicators import Period, area_parents, run_indicators
+    from ketenzorg.monitor.indicators import area_parents, run_indicators
+    from ketenzorg.monitor.page import region_pages
     from ketenzorg.monitor.publish import publish, to_csv
     from ketenzorg.monitor.sdc import Rules
 
-    period = Period.parse(args.period)
+    if args.period is None and not args.demo:
+        raise MonitorError("period: give a half-year (--period 2026H1) or a range (2025H1..2026H1)")
+    if args.demo and (args.source is not None or args.store is not None):
+        raise MonitorError("--demo makes its own synthetic region: give no store or source with it")
+    periods = _periods(args.period or DEMO_PERIODS)
     level = _BY[args.by]
     out = Path(args.out)
-    target = out / f"monitor-{period.label}-{args.by}.csv"
-    if target.exists() and not args.force:
-        raise MonitorError(f"{target} exists (use --force to replace it)")
+    for period in periods:
+        for suffix in ("csv", "measurereport.json"):
+            target = out / f"monitor-{period.label}-{args.by}.{suffix}"
+            if target.exists() and not args.force:
+                raise MonitorError(f"{target} exists (use --force to replace it)")
     try:
         rules = Rules(threshold=args.threshold, base=args.round_to)
     except ValueError as error:
@@ -38,23 +77,47 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
             table = args.source
         else:
             table = os.path.join(work, "events.parquet")
-            engine = _engine(args)
-            if args.source is not None:
-                if not os.path.isdir(args.source):
-                    raise MonitorError(f"{args.source}: not a directory of case files or a .parquet table")
-                write_parquet(cases_from_dir(args.source, engine), table)
-            else:
-                from ketenzorg.store import CaseStore
+            if args.demo:
+                from ketenzorg.monitor.synth import generate
 
-                with CaseStore.open(args.store, engine=engine) as store:
-                    write_parquet(cases_from_store(store), table)
+                write_parquet(generate(DEMO_CASES, seed=args.seed), table)
+            else:
+                engine = _engine(args)
+                if args.source is not None:
+                    if not os.path.isdir(args.source):
+                        raise MonitorError(
+                            f"{args.source}: not a directory of case files or a .parquet table"
+                        )
+                    write_parquet(cases_from_dir(args.source, engine), table)
+                else:
+                    from ketenzorg.store import CaseStore
+
+                    with CaseStore.open(args.store, engine=engine) as store:
+                        write_parquet(cases_from_store(store), table)
         # protected from the finest level up, whatever is published (see publish)
-        tables = run_indicators(table, period, "municipality")
+        tables = [run_indicators(table, period, "municipality") for period in periods]
         parents = area_parents(table, "municipality")
-        publication = publish(tables, parents, level, period.label, rules=rules)
+        publications = [
+            publish(t, parents, level, period.label, rules=rules)
+            for t, period in zip(tables, periods, strict=True)
+        ]
+    span = periods[0].label if len(periods) == 1 else f"{periods[0].label}-{periods[-1].label}"
+    written: dict[Path, bytes] = {}
+    for publication in publications:
+        stem = f"monitor-{publication.period}-{args.by}"
+        written[out / f"{stem}.csv"] = to_csv(publication).encode("utf-8")
+        bundle = measure_reports([publication])
+        written[out / f"{stem}.measurereport.json"] = orjson.dumps(bundle, option=orjson.OPT_INDENT_2) + b"\n"
+    pages = region_pages(publications, args.lang, threshold=rules.threshold, base=rules.base)
+    for region, html in pages.items():
+        written[out / f"monitor-{span}-{args.by}-{_slug(region)}.{args.lang}.html"] = html.encode("utf-8")
+    existing = [path for path in written if path.exists()]
+    if existing and not args.force:
+        raise MonitorError(f"{existing[0]} exists (use --force to replace it)")
     out.mkdir(parents=True, exist_ok=True)
-    write_atomically(str(target), to_csv(publication).encode("utf-8"), overwrite=args.force)
-    _out(f"wrote {target}")
+    for path, data in written.items():
+        write_atomically(str(path), data, overwrite=args.force)
+        _out(f"wrote {path}")
     return EXIT_OK
 
 
@@ -62,7 +125,7 @@ def register(sub: Any) -> None:
     """Add ``ketenzorg monitor`` to the command line's subcommands."""
     monitor = sub.add_parser(
         "monitor",
-        help="half-year figures per region or municipality, after disclosure control, as CSV",
+        help="half-year figures per region or municipality, after disclosure control: CSV, FHIR, HTML",
     )
     monitor.add_argument(
         "source",
@@ -71,9 +134,24 @@ def register(sub: Any) -> None:
         help="a directory of case files, or a flat events table; default: the case store",
     )
     monitor.add_argument("--store", metavar="PATH|URL", help="the case store (default: $KETENZORG_STORE)")
-    monitor.add_argument("--period", required=True, metavar="YYYYH1|YYYYH2", help="the half-year")
+    monitor.add_argument(
+        "--period",
+        metavar="YYYYHn[..YYYYHn]",
+        help=f"the half-year, or a range of them for the trends (--demo: {DEMO_PERIODS})",
+    )
     monitor.add_argument("--by", choices=tuple(_BY), default="region", help="the breakdown (default region)")
-    monitor.add_argument("--out", required=True, metavar="DIR", help="write DIR/monitor-PERIOD-BY.csv")
+    monitor.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="write DIR/monitor-PERIOD-BY.csv and .measurereport.json, and an HTML page per region",
+    )
+    monitor.add_argument(
+        "--demo",
+        action="store_true",
+        help=f"try it on a synthetic region ({DEMO_CASES} invented cases in three regions)",
+    )
+    monitor.add_argument("--seed", type=int, default=1, help="--demo: the seed of the synthetic region")
     monitor.add_argument("--threshold", type=int, default=10, help="suppress counts below this (default 10)")
     monitor.add_argument("--round-to", type=int, default=5, help="round counts to a multiple (default 5)")
     _force(monitor)

@@ -11,13 +11,14 @@ from typing import Final
 
 import attrs
 
-from ketenzorg.interop.terminology import extension, naming_system
+from ketenzorg.interop.terminology import CANONICAL, extension, naming_system
 
 __all__ = [
     "EXTENSIONS",
     "EXTENSION_BY_URL",
     "ExtensionDef",
     "Part",
+    "measure_url",
 ]
 
 # --- names and systems of the mapping ------------------------------------------------------------
@@ -25,6 +26,16 @@ __all__ = [
 SECRET_LOCATION_NAME: Final = "geheime locatie"
 SECRET_LOCATION_PSEUDONYM: Final = "secret-location-{}"
 """The id a secret location has in an export: numbered per case, so it links no two cases."""
+
+
+MEASURE_SCORING = "http://terminology.hl7.org/CodeSystem/measure-scoring"
+MEASURE_POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
+MEASURE_TYPE = "http://terminology.hl7.org/CodeSystem/measure-type"
+
+
+def measure_url(indicator: str) -> str:
+    """The canonical URL of the Measure of a monitoring indicator (``cases_opened``: ``.../cases-opened``)."""
+    return f"{CANONICAL}/Measure/{indicator.replace('_', '-')}"
 
 
 V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"

@@ -18,6 +18,7 @@ import orjson
 from ketenzorg.errors import FileWriteError, Problem, ValidationError
 from ketenzorg.interop.canonical import canonical_base, questionnaire_canonical
 from ketenzorg.interop.conformance.common import PACKAGE_NAME, package_version
+from ketenzorg.interop.conformance.measures import measures
 from ketenzorg.interop.conformance.profiles import profiles
 from ketenzorg.interop.conformance.questionnaires import questionnaire
 from ketenzorg.interop.conformance.structure import extension_definition
@@ -71,6 +72,7 @@ def resources(instruments: Instruments | None = None) -> list[dict[str, Any]]:
     out += [extension_definition(ext) for ext in EXTENSIONS]
     out += profiles()
     out += [questionnaire(registered) for registered in listed]
+    out += measures()
     for key in ("id", "url"):
         seen = [(r["resourceType"], r[key]) for r in out]
         twice = sorted({k for k in seen if seen.count(k) > 1})
