@@ -10,6 +10,9 @@ from typing import Any
 
 from ketenzorg.cli import EXIT_OK, _engine, _engine_options, _force, _out
 
+ENGINES = ("duckdb", "spark")
+"""``--engine``: kept here, so the command line loads no monitoring module before it runs."""
+
 __all__ = ["register"]
 
 _BY = {"region": "region", "lead-municipality": "lead_municipality", "municipality": "municipality"}
@@ -49,7 +52,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
                 with CaseStore.open(args.store, engine=engine) as store:
                     write_parquet(cases_from_store(store), table)
         # protected from the finest level up, whatever is published (see publish)
-        tables = run_indicators(table, period, "municipality")
+        tables = run_indicators(table, period, "municipality", engine=args.query_engine)
         parents = area_parents(table, "municipality")
         publication = publish(tables, parents, level, period.label, rules=rules)
     out.mkdir(parents=True, exist_ok=True)
@@ -74,6 +77,13 @@ def register(sub: Any) -> None:
     monitor.add_argument("--period", required=True, metavar="YYYYH1|YYYYH2", help="the half-year")
     monitor.add_argument("--by", choices=tuple(_BY), default="region", help="the breakdown (default region)")
     monitor.add_argument("--out", required=True, metavar="DIR", help="write DIR/monitor-PERIOD-BY.csv")
+    monitor.add_argument(
+        "--engine",
+        dest="query_engine",
+        choices=ENGINES,
+        default="duckdb",
+        help="where the indicators run: duckdb (embedded, default) or spark (local mode; the spark extra)",
+    )
     monitor.add_argument("--threshold", type=int, default=10, help="suppress counts below this (default 10)")
     monitor.add_argument("--round-to", type=int, default=5, help="round counts to a multiple (default 5)")
     _force(monitor)
