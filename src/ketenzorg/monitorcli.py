@@ -12,6 +12,9 @@ from typing import Any
 
 from ketenzorg.cli import EXIT_OK, _engine, _engine_options, _force, _out
 
+ENGINES = ("duckdb", "spark")
+"""``--engine``: kept here, so the command line loads no monitoring module before it runs."""
+
 __all__ = ["register"]
 
 _BY = {"region": "region", "lead-municipality": "lead_municipality", "municipality": "municipality"}
@@ -95,7 +98,22 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
                     with CaseStore.open(args.store, engine=engine) as store:
                         write_parquet(cases_from_store(store), table)
         # protected from the finest level up, whatever is published (see publish)
-        tables = [run_indicators(table, period, "municipality") for period in periods]
+        if args.query_engine == "spark" and len(periods) > 1:
+            from ketenzorg.monitor.spark import local_session
+
+            # one Spark for every half-year of the range, not one start-up each
+            session = local_session(os.path.join(work, "spark"))
+            try:
+                tables = [
+                    run_indicators(table, period, "municipality", engine="spark", spark=session)
+                    for period in periods
+                ]
+            finally:
+                session.stop()
+        else:
+            tables = [
+                run_indicators(table, period, "municipality", engine=args.query_engine) for period in periods
+            ]
         parents = area_parents(table, "municipality")
         publications = [
             publish(t, parents, level, period.label, rules=rules)
@@ -152,6 +170,13 @@ def register(sub: Any) -> None:
         help=f"try it on a synthetic region ({DEMO_CASES} invented cases in three regions)",
     )
     monitor.add_argument("--seed", type=int, default=1, help="--demo: the seed of the synthetic region")
+    monitor.add_argument(
+        "--engine",
+        dest="query_engine",
+        choices=ENGINES,
+        default="duckdb",
+        help="where the indicators run: duckdb (embedded, default) or spark (local mode; the spark extra)",
+    )
     monitor.add_argument("--threshold", type=int, default=10, help="suppress counts below this (default 10)")
     monitor.add_argument("--round-to", type=int, default=5, help="round counts to a multiple (default 5)")
     _force(monitor)

@@ -98,3 +98,24 @@ def test_every_query_translates_to_spark() -> None:
         assert sqlglot.parse_one(spark, read="spark") is not None
         assert "QUANTILE" not in spark.upper()
         assert "PERCENTILE" not in spark.upper()
+
+
+def test_every_level_comes_from_one_query_per_indicator(table: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the heavy part of a query (the scan, the windows and joins per case) runs once for all four
+    # levels, not once per level
+    from ketenzorg.monitor import indicators as module
+
+    queries: list[str] = []
+    execute = module._DuckDBRunner.execute
+
+    def spy(self: Any, sql: str) -> Any:
+        queries.append(sql)
+        return execute(self, sql)
+
+    monkeypatch.setattr(module._DuckDBRunner, "execute", spy)
+    result = run_indicators(table, Period.parse("2026H1"), "municipality")
+    assert len([q for q in queries if not q.startswith("CREATE")]) == len(INDICATORS)
+    assert set(result["cases_opened"]) == {"municipality", "lead_municipality", "region", "total"}
+    assert [dict(r) for r in result["cases_opened"]["total"].rows] == [
+        {"area": "all", "category": "all", "n": 3}
+    ]

@@ -20,12 +20,12 @@ class MonitorError(KetenzorgError):
     """A monitoring step that cannot run: a missing extra, a bad period, an unreadable source."""
 
 
-def require(module: str) -> ModuleType:
-    """Import ``module`` (``duckdb``, ``pyarrow``, ...), or say which extra brings it."""
+def require(module: str, *, extra: str = "monitor") -> ModuleType:
+    """Import ``module`` (``duckdb``, ``pyarrow``, ``pyspark.sql``, ...), or say which extra brings it."""
     try:
         return importlib.import_module(module)
     except ImportError:
         raise MonitorError(
-            f"monitoring needs {module.split('.')[0]}: install the monitor extra "
-            "(pip install 'ketenzorg[monitor]')"
+            f"monitoring needs {module.split('.')[0]}: install the {extra} extra "
+            f"(pip install 'ketenzorg[{extra}]')"
         ) from None

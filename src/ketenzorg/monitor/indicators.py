@@ -1,10 +1,13 @@
 """The indicators: each defined once as SQL over the flat events table (``sql/*.sql``).
 
-An indicator's query sees a view ``ev``: the flat table with one more column, ``area``, the
-column the figures are broken down by (region, lead municipality, municipality, or one area for
-the whole table). It returns ``area, category, n`` (a count indicator) or ``area, category, d``,
-one duration in days per row (a duration indicator, summarised by :data:`QUANTILES_SQL` into
-``n`` and the quartiles). Period bounds come in as ``{period}``, ``{start}``, ``{end}``.
+An indicator's query sees a view ``ev``: the flat table. It returns, per municipality, rows of
+``region, lead_municipality, municipality, category, n`` (a count indicator) or of
+``region, lead_municipality, municipality, category, d``, one duration in days per row (a duration
+indicator). Period bounds come in as ``{period}``, ``{start}``, ``{end}``. One wrapper
+(:data:`COUNTS_SQL`, :data:`QUANTILES_SQL`) then gives every requested level in the same pass: it
+pairs each row with each level (a join with a small table of level names) and sums the counts, or
+ranks the durations for the quartiles, per level, area and category. The heavy part of a query (the
+scan of every event, the windows and joins per case) thus runs once, not once per level.
 
 The SQL is written in a dialect DuckDB runs and SQLGlot translates to Spark SQL (:func:`to_spark`):
 no engine-specific date arithmetic (durations come precomputed as ``case_day``), no quantile
@@ -16,10 +19,13 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Mapping
+from contextlib import ExitStack
 from datetime import UTC, datetime
+from decimal import Decimal
 from importlib.resources import files
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import attrs
 
@@ -27,6 +33,7 @@ from ketenzorg.monitor import MonitorError, require
 
 __all__ = [
     "AREA_COLUMNS",
+    "ENGINES",
     "INDICATORS",
     "QUANTILES_SQL",
     "Indicator",
@@ -35,6 +42,7 @@ __all__ = [
     "area_parents",
     "indicator_sql",
     "levels_from",
+    "normalise",
     "run_indicators",
     "to_spark",
 ]
@@ -132,30 +140,60 @@ def _quantile(p: float) -> str:
     )
 
 
+_AREA = (
+    "CASE lv.lvl WHEN 'municipality' THEN x.municipality"
+    " WHEN 'lead_municipality' THEN x.lead_municipality"
+    " WHEN 'region' THEN x.region ELSE 'all' END"
+)
+
+COUNTS_SQL = f"""
+WITH counts AS ({{inner}}),
+levelled AS (
+    SELECT lv.lvl, {_AREA} AS area, x.category, x.n
+    FROM counts AS x CROSS JOIN ({{levels}}) AS lv
+)
+SELECT lvl, area, category, SUM(n) AS n
+FROM levelled
+GROUP BY lvl, area, category
+"""
+"""The one summary of a count indicator: its per-municipality counts summed per level and area."""
+
 QUANTILES_SQL = f"""
 WITH durations AS ({{inner}}),
+levelled AS (
+    SELECT lv.lvl, {_AREA} AS area, x.category, x.d
+    FROM durations AS x CROSS JOIN ({{levels}}) AS lv
+),
 ranked AS (
-    SELECT area, category, d,
-           ROW_NUMBER() OVER (PARTITION BY area, category ORDER BY d) - 1 AS i,
-           COUNT(*) OVER (PARTITION BY area, category) AS n
-    FROM durations
+    SELECT lvl, area, category, d,
+           ROW_NUMBER() OVER (PARTITION BY lvl, area, category ORDER BY d) - 1 AS i,
+           COUNT(*) OVER (PARTITION BY lvl, area, category) AS n
+    FROM levelled
 )
-SELECT area, category, MAX(n) AS n,
+SELECT lvl, area, category, MAX(n) AS n,
        {_quantile(0.25)} AS q1,
        {_quantile(0.5)} AS median,
        {_quantile(0.75)} AS q3
 FROM ranked
-GROUP BY area, category
+GROUP BY lvl, area, category
 """
-"""The one summary of a duration indicator: count and quartiles per area and category."""
+"""The one summary of a duration indicator: count and quartiles per level, area and category."""
+
+ALL_LEVELS: tuple[str, ...] = ("municipality", "lead_municipality", "region", "total")
+
+
+def _levels_sql(levels: tuple[str, ...]) -> str:
+    """The table of level names the wrapper pairs each row with."""
+    return " UNION ALL ".join(f"SELECT '{lvl}' AS lvl" for lvl in levels)
 
 
 def _text(name: str) -> str:
     return files("ketenzorg.monitor").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
 
 
-def indicator_sql(indicator: Indicator, period: Period) -> str:
-    """The query of ``indicator`` for ``period`` (DuckDB dialect), over the view ``ev``."""
+def indicator_sql(indicator: Indicator, period: Period, levels: tuple[str, ...] = ALL_LEVELS) -> str:
+    """The query of ``indicator`` for ``period`` at ``levels`` (DuckDB dialect), over the view ``ev``:
+    rows of ``lvl, area, category, n`` (and ``q1, median, q3`` for a duration indicator)."""
     values = {
         "period": period.label,
         "start": period.start.strftime("%Y-%m-%d %H:%M:%S"),
@@ -163,9 +201,8 @@ def indicator_sql(indicator: Indicator, period: Period) -> str:
         **indicator.params,
     }
     inner = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], _text(indicator.query))
-    if indicator.kind == "duration":
-        return QUANTILES_SQL.replace("{inner}", inner)
-    return inner
+    wrapper = QUANTILES_SQL if indicator.kind == "duration" else COUNTS_SQL
+    return wrapper.replace("{levels}", _levels_sql(levels)).replace("{inner}", inner)
 
 
 def to_spark(sql: str) -> str:
@@ -186,35 +223,97 @@ class IndicatorTable:
     rows: tuple[Mapping[str, Any], ...]
 
 
+QueryEngine = Literal["duckdb", "spark"]
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
+"""The engines the indicators run on: DuckDB (embedded, the default) and Apache Spark."""
+
+
+class _Runner(Protocol):
+    def execute(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]: ...
+
+    def close(self) -> None: ...
+
+
+class _DuckDBRunner:
+    def __init__(self, path: str) -> None:
+        duckdb = require("duckdb")
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")
+        quoted = path.replace("'", "''")
+        self.con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{quoted}')")
+
+    def execute(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cursor = self.con.execute(sql)
+        return [c[0] for c in cursor.description], cursor.fetchall()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def normalise(value: Any) -> Any:
+    """A figure as Python compares it, whichever engine gave it: the one place where the engines'
+    types are made alike. Both give counts as ``int`` and durations as ``float`` (``DOUBLE``); a
+    ``DECIMAL`` (which either could return for arithmetic on literals) becomes a ``float``."""
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
 def run_indicators(
     table: str | os.PathLike[str],
     period: Period,
     level: str,
     *,
     indicators: tuple[Indicator, ...] = INDICATORS,
+    engine: str = "duckdb",
+    spark: Any = None,
 ) -> dict[str, dict[str, IndicatorTable]]:
-    """Run every indicator on the Parquet table at ``table`` (DuckDB, embedded) at ``level`` and at
-    each level above it up to the total: ``{indicator name: {level: table}}``."""
+    """Run every indicator on the Parquet table at ``table`` at ``level`` and at each level above it
+    up to the total: ``{indicator name: {level: table}}``.
+
+    ``engine`` is ``duckdb`` (embedded, the default) or ``spark``: the same queries, translated by
+    :func:`to_spark`, on ``spark`` (a ``SparkSession``), else on the session running in this process,
+    else on a Spark started in local mode for this run and stopped after it
+    (:func:`ketenzorg.monitor.spark.local_session`)."""
     levels = levels_from(level)
-    duckdb = require("duckdb")
+    if engine not in ENGINES:
+        raise MonitorError(f"engine: expected one of {', '.join(ENGINES)}")
     path = os.fspath(table)
     if not os.path.isfile(path):
         raise MonitorError(f"{path}: no such Parquet table")
+    with ExitStack() as stack:
+        runner: _Runner
+        if engine == "duckdb":
+            runner = _DuckDBRunner(path)
+        else:
+            from ketenzorg.monitor.spark import SparkRunner, active_session, local_session
+
+            if spark is None:
+                spark = active_session()
+            if spark is None:
+                work = stack.enter_context(tempfile.TemporaryDirectory(prefix="ketenzorg-spark-"))
+                spark = local_session(work)
+                stack.callback(spark.stop)
+            runner = SparkRunner(spark, os.path.abspath(path))
+        stack.callback(runner.close)
+        return _run(runner, period, levels, indicators)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _run(
+    runner: _Runner, period: Period, levels: tuple[str, ...], indicators: tuple[Indicator, ...]
+) -> dict[str, dict[str, IndicatorTable]]:
+    runner.execute("CREATE OR REPLACE TEMPORARY VIEW ev AS SELECT * FROM events")
     result: dict[str, dict[str, IndicatorTable]] = {i.name: {} for i in indicators}
-    with duckdb.connect() as con:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET enable_progress_bar = false")
-        quoted = path.replace("'", "''")
-        con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{quoted}')")
+    for indicator in indicators:
+        names, fetched = runner.execute(indicator_sql(indicator, period, levels))
+        by_level: dict[str, list[dict[str, Any]]] = {lvl: [] for lvl in levels}
+        for row in sorted(fetched, key=_order):
+            values = dict(zip(names, row, strict=True))
+            by_level[values.pop("lvl")].append({name: normalise(value) for name, value in values.items()})
         for lvl in levels:
-            con.execute(f"CREATE OR REPLACE VIEW ev AS SELECT *, {AREA_COLUMNS[lvl]} AS area FROM events")
-            for indicator in indicators:
-                cursor = con.execute(indicator_sql(indicator, period))
-                names = [c[0] for c in cursor.description]
-                rows = tuple(
-                    dict(zip(names, row, strict=True)) for row in sorted(cursor.fetchall(), key=_order)
-                )
-                result[indicator.name][lvl] = IndicatorTable(indicator, lvl, period.label, rows)
+            result[indicator.name][lvl] = IndicatorTable(indicator, lvl, period.label, tuple(by_level[lvl]))
     return result
 
 
@@ -240,5 +339,6 @@ def area_parents(table: str | os.PathLike[str], level: str) -> dict[tuple[str, s
     return parents
 
 
-def _order(row: tuple[Any, ...]) -> tuple[str, str]:
-    return (str(row[0]), str(row[1]))
+def _order(row: tuple[Any, ...]) -> tuple[str, str, str]:
+    """Rows ``lvl, area, category, ...`` by level, area and category (the canonical order)."""
+    return (str(row[0]), str(row[1]), str(row[2]))

@@ -1,5 +1,5 @@
 -- Cases opened: cases whose case_opened event falls in the period.
-SELECT area, 'all' AS category, COUNT(DISTINCT case_key) AS n
+SELECT region, lead_municipality, municipality, 'all' AS category, COUNT(DISTINCT case_key) AS n
 FROM ev
 WHERE event_type = 'case_opened' AND period = '{period}'
-GROUP BY area
+GROUP BY region, lead_municipality, municipality

@@ -1,15 +1,14 @@
 -- Cases per phase at period end: cases opened before the period's end and not closed by then,
--- by the phase after their last event before the end.
-WITH last AS (
-    SELECT area, case_key, phase, closed,
-           ROW_NUMBER() OVER (PARTITION BY case_key ORDER BY event_seq DESC) AS rn
+-- by the phase after their last event before the end. The rows of one event (the opening and its
+-- team's party_joined rows) share event_seq and the case's state, so ARG_MAX may take any of them.
+SELECT region, lead_municipality, municipality, category, COUNT(*) AS n
+FROM (
+    SELECT region, lead_municipality, municipality,
+           CONCAT('phase_', CAST(ARG_MAX(phase, event_seq) AS VARCHAR)) AS category,
+           ARG_MAX(closed, event_seq) AS closed_at_end
     FROM ev
     WHERE event_at < TIMESTAMP '{end}'
-)
-SELECT area, category, COUNT(*) AS n
-FROM (
-    SELECT area, CONCAT('phase_', CAST(phase AS VARCHAR)) AS category
-    FROM last
-    WHERE rn = 1 AND NOT closed
-) AS open_cases
-GROUP BY area, category
+    GROUP BY case_key, region, lead_municipality, municipality
+) AS last_state
+WHERE NOT closed_at_end
+GROUP BY region, lead_municipality, municipality, category
