@@ -12,7 +12,8 @@ Measures:
 * ``python -c "from ketenzorg import Engine"``: the package with the engine, for information
 * ``ketenzorg --version``
 * ``ketenzorg evaluate case.json``: the demo's case (``ketenzorg demo --out DIR`` writes it)
-* ``ketenzorg export --format xml case.json`` and ``ketenzorg convert --to xml bundle.json``
+* ``ketenzorg export --format xml case.json --for internal --log LOG`` and
+  ``ketenzorg convert --to xml bundle.json``
 * ``ketenzorg report case.json``: the case report (HTML, to stdout) of the demo's case
 
 Byte-compiled files are used warm, as in an installed package: the children write and read them in
@@ -56,7 +57,7 @@ LABELS = {
     "import_engine": "python -c 'from ketenzorg import Engine'",
     "version": "ketenzorg --version",
     "evaluate": "ketenzorg evaluate case.json",
-    "export_xml": "ketenzorg export --format xml case.json",
+    "export_xml": "ketenzorg export --format xml case.json --for internal --log LOG",
     "convert_xml": "ketenzorg convert --to xml bundle.json",
     "report": "ketenzorg report case.json --for internal --log LOG",
 }
@@ -83,7 +84,11 @@ def commands(script: str, demo: Path) -> dict[str, list[str]]:
         "import_engine": [python, "-c", "from ketenzorg import Engine"],
         "version": [script, "--version"],
         "evaluate": [script, "evaluate", str(demo / "case.json")],
-        "export_xml": [script, "export", "--format", "xml", str(demo / "case.json")],
+        "export_xml": [
+            script,
+            *("export", "--format", "xml", str(demo / "case.json"), "--for", "internal"),
+            *("--log", str(demo / "export.disclosures.jsonl")),
+        ],
         "convert_xml": [script, "convert", "--to", "xml", str(demo / "bundle.json")],
         "report": [
             script,
