@@ -64,7 +64,8 @@ class _Seen:
     """The resources written so far, ``(type, id) -> version``, on disk (memory stays flat)."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None)
+        # one transaction, never committed: the file is a scratch index, removed with the work directory
+        self._db = sqlite3.connect(path)
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY, version TEXT NOT NULL) WITHOUT ROWID")
