@@ -19,7 +19,7 @@ from ketenzorg.case import Case
 from ketenzorg.disclosure import Disclosure, Recipient
 from ketenzorg.engine import Engine
 from ketenzorg.errors import FileWriteError, ValidationError
-from ketenzorg.interop.bulk import MANIFEST, BulkConflictError, bulk_export
+from ketenzorg.interop.bulk import MANIFEST, SECURITY_EXTENSION, BulkConflictError, bulk_export
 from ketenzorg.monitor.synth import generate, synth_engine
 
 MARKER = "qqbulkmarkerqq"
@@ -91,7 +91,19 @@ def test_the_manifest_is_a_bulk_data_manifest_whose_counts_match_the_lines(
 ) -> None:
     kind, out = exported
     manifest, lines = read_export(out)
-    assert set(manifest) == {"transactionTime", "request", "requiresAccessToken", "output", "error"}
+    assert set(manifest) == {
+        "transactionTime",
+        "request",
+        "requiresAccessToken",
+        "output",
+        "error",
+        "extension",
+    }
+    # what a Bundle would carry: the highest confidentiality, SDV, the purpose, no redisclosure
+    codes = [label["code"] for label in manifest["extension"][SECURITY_EXTENSION]]
+    assert codes[0] == "V"
+    assert {"SDV", "NORDSCLCD", "TREAT" if kind == "internal" else "THREAT"} <= set(codes)
+    assert "R" not in codes
     assert datetime.fromisoformat(manifest["transactionTime"]).tzinfo is not None
     assert manifest["requiresAccessToken"] is False
     assert manifest["error"] == []

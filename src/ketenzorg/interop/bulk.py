@@ -33,6 +33,7 @@ import orjson
 
 from ketenzorg.disclosure import Disclosure, Recipient, append_log, disclose, log_path_for
 from ketenzorg.errors import FileWriteError, Problem, ValidationError
+from ketenzorg.interop.definitions import V3_CONFIDENTIALITY
 
 if TYPE_CHECKING:
     from ketenzorg.case import Case
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
 __all__ = ["MANIFEST", "BulkConflictError", "BulkExport", "bulk_export"]
 
 MANIFEST: Final = "manifest.json"
+SECURITY_EXTENSION: Final = "https://fhir.ketenzorg.nl/bulk/security"
+"""The manifest's extension with what a Bundle would carry in ``meta.security``: the highest
+confidentiality of the cases, the sensitivity, the purpose of use and the refrain policy."""
+_CONFIDENTIALITY_ORDER: Final = "ULMNRV"
 FORMAT: Final = "ndjson"
 """The format named in each disclosure record."""
 
@@ -86,7 +91,30 @@ class _Seen:
         self._db.close()
 
 
-def _manifest(at: str, request: str, counts: Mapping[str, int]) -> bytes:
+class _Labels:
+    """The union of the cases' Bundle labels, confidentiality only at its highest (a bounded set)."""
+
+    def __init__(self) -> None:
+        self.confidentiality: dict[str, Any] | None = None
+        self.others: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def add(self, bundle: Mapping[str, Any]) -> None:
+        for label in bundle.get("meta", {}).get("security", ()):
+            if label.get("system") == V3_CONFIDENTIALITY:
+                rank = _CONFIDENTIALITY_ORDER.find(str(label.get("code")))
+                if self.confidentiality is None or rank > _CONFIDENTIALITY_ORDER.find(
+                    str(self.confidentiality.get("code"))
+                ):
+                    self.confidentiality = label
+            else:
+                self.others.setdefault((str(label.get("system")), str(label.get("code"))), label)
+
+    def labels(self) -> list[dict[str, Any]]:
+        first = [self.confidentiality] if self.confidentiality is not None else []
+        return [*first, *self.others.values()]
+
+
+def _manifest(at: str, request: str, counts: Mapping[str, int], security: list[dict[str, Any]]) -> bytes:
     return orjson.dumps(
         {
             "transactionTime": at,
@@ -96,6 +124,7 @@ def _manifest(at: str, request: str, counts: Mapping[str, int]) -> bytes:
                 {"type": kind, "url": f"{kind}.ndjson", "count": counts[kind]} for kind in sorted(counts)
             ],
             "error": [],
+            "extension": {SECURITY_EXTENSION: security},
         },
         option=orjson.OPT_INDENT_2,
     )
@@ -168,6 +197,7 @@ def bulk_export(
     counts: dict[str, int] = {}
     seen = _Seen(work / ".seen.sqlite")
     log = log_path_for(work / MANIFEST)
+    labels = _Labels()
     done = 0
     try:
         earlier = log_path_for(target / MANIFEST)
@@ -176,11 +206,14 @@ def bulk_export(
         for case in cases:
             result = disclose(case, engine=engine, recipient=recipient, profiles=profiles, screens=screens)
             record = result.record
+            labels.add(result.bundle)
             versions = {(s.type, s.id): s.version for s in record.sent}
             written: list[bytes] = []
             for entry in result.bundle.get("entry", ()):
                 resource: dict[str, Any] = entry["resource"]
                 kind = resource["resourceType"]
+                if not (isinstance(kind, str) and kind.isascii() and kind.isalpha()):  # a file name
+                    raise ValidationError([Problem("resourceType", "is not a FHIR resource type")])
                 if wanted is not None and kind not in wanted:
                     continue
                 line = orjson.dumps(resource) + b"\n"
@@ -210,7 +243,7 @@ def bulk_export(
         seen.close()
         (work / ".seen.sqlite").unlink()
         (work / MANIFEST).write_bytes(
-            _manifest(at, request or f"ketenzorg bulk-export --for {recipient.kind}", counts)
+            _manifest(at, request or f"ketenzorg bulk-export --for {recipient.kind}", counts, labels.labels())
         )
         if not log.exists():
             log.touch()
