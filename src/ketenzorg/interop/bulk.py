@@ -34,6 +34,7 @@ import orjson
 from ketenzorg.disclosure import Disclosure, Recipient, append_log, disclose, log_path_for
 from ketenzorg.errors import FileWriteError, Problem, ValidationError
 from ketenzorg.interop.definitions import V3_CONFIDENTIALITY
+from ketenzorg.interop.terminology import CANONICAL
 
 if TYPE_CHECKING:
     from ketenzorg.case import Case
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["MANIFEST", "BulkConflictError", "BulkExport", "bulk_export"]
 
 MANIFEST: Final = "manifest.json"
-SECURITY_EXTENSION: Final = "https://fhir.ketenzorg.nl/bulk/security"
+SECURITY_EXTENSION: Final = f"{CANONICAL}/bulk/security"
 """The manifest's extension with what a Bundle would carry in ``meta.security``: the highest
 confidentiality of the cases, the sensitivity, the purpose of use and the refrain policy."""
 _CONFIDENTIALITY_ORDER: Final = "ULMNRV"
