@@ -116,10 +116,9 @@ def _cmd_bulk_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def register(sub: Any) -> None:
-    """Add ``ketenzorg bulk-export`` to the command line's subcommands."""
-    from ketenzorg.storecli.options import actor_options
-
+def register(sub: Any, *, command: str | None = None) -> None:
+    """Add ``ketenzorg bulk-export`` to the command line's subcommands; its actor options (shared with
+    the store commands) only when it is the ``command`` run, so other commands never load them."""
     bulk = sub.add_parser(
         "bulk-export",
         help="every case of a store or directory as FHIR NDJSON (Bulk Data layout) for one recipient",
@@ -146,6 +145,11 @@ def register(sub: Any) -> None:
     bulk.add_argument(
         "--force", action="store_true", help="replace an earlier export in DIR (its disclosure log is kept)"
     )
-    actor_options(bulk)
+    if command == "bulk-export":
+        from ketenzorg.storecli.options import actor_options
+
+        actor_options(bulk)
+    else:
+        bulk.set_defaults(user=None, role=None, organisation=None, on_behalf_of=None)
     _engine_options(bulk)
     bulk.set_defaults(func=_cmd_bulk_export)

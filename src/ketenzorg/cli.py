@@ -877,7 +877,7 @@ def _parser(argv: Sequence[str] = ()) -> _Parser:
     monitorcli.register(sub)
     from ketenzorg import bulkcli
 
-    bulkcli.register(sub)
+    bulkcli.register(sub, command=command)
     # The store's subcommands are built only when asked for: every other command starts without them.
     if command == "store":
         from ketenzorg.storecli import register
