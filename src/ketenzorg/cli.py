@@ -909,6 +909,9 @@ def _parser(argv: Sequence[str] = ()) -> _Parser:
     from ketenzorg import monitorcli
 
     monitorcli.register(sub)
+    from ketenzorg import bulkcli
+
+    bulkcli.register(sub, command=command)
     # The store's subcommands are built only when asked for: every other command starts without them.
     if command == "store":
         from ketenzorg.storecli import register
