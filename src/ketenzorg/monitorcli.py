@@ -4,6 +4,7 @@ layout of a CBS StatLine table and a FHIR MeasureReport per half-year, and an HT
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import tempfile
@@ -47,6 +48,32 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "area"
 
 
+def _keep_table(table: str, target: Path, *, force: bool) -> None:
+    """Copy the flat events table to ``target`` all or nothing: a temporary file beside it, flushed,
+    then renamed; never through a symbolic link, never over a file without ``force``. Streamed, so a
+    table of millions of rows is never held in memory."""
+    import shutil
+
+    from ketenzorg.monitor import MonitorError
+
+    if target.is_symlink():
+        raise MonitorError(f"{target} is a symbolic link; it is not written through (give the real path)")
+    if target.exists() and not force:
+        raise MonitorError(f"{target} exists (use --force to replace it)")
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with open(table, "rb") as source, os.fdopen(handle, "wb") as sink:
+            shutil.copyfileobj(source, sink, 1 << 20)
+            sink.flush()
+            os.fsync(sink.fileno())
+        os.replace(temporary, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise MonitorError(f"{target}: cannot be written ({error.strerror})") from None
+    _out(f"wrote {target} (the flat events table: no names, no free text, no addresses, no case ids)")
+
+
 def _cmd_monitor(args: argparse.Namespace) -> int:
     import orjson
 
@@ -71,6 +98,11 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
             target = out / f"monitor-{period.label}-{args.by}.{suffix}"
             if target.exists() and not args.force:
                 raise MonitorError(f"{target} exists (use --force to replace it)")
+    if args.table_out is not None:
+        if args.source is not None and args.source.endswith(".parquet"):
+            raise MonitorError("--table-out: the source is already a flat table")
+        if os.path.lexists(args.table_out) and not args.force:
+            raise MonitorError(f"{args.table_out} exists (use --force to replace it)")
     try:
         rules = Rules(threshold=args.threshold, base=args.round_to)
     except ValueError as error:
@@ -93,10 +125,13 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
                         )
                     write_parquet(cases_from_dir(args.source, engine), table)
                 else:
-                    from ketenzorg.store import CaseStore
+                    from ketenzorg.storecli.common import open_store
 
-                    with CaseStore.open(args.store, engine=engine) as store:
+                    # a store that is not there is refused, never created empty
+                    with open_store(args, engine) as store:
                         write_parquet(cases_from_store(store), table)
+        if args.table_out is not None:
+            _keep_table(table, Path(args.table_out), force=args.force)
         # protected from the finest level up, whatever is published (see publish)
         if args.query_engine == "spark" and len(periods) > 1:
             from ketenzorg.monitor.spark import local_session
@@ -176,6 +211,12 @@ def register(sub: Any) -> None:
         choices=ENGINES,
         default="duckdb",
         help="where the indicators run: duckdb (embedded, default) or spark (local mode; the spark extra)",
+    )
+    monitor.add_argument(
+        "--table-out",
+        metavar="FILE.parquet",
+        help="also keep the flat events table the figures were made from (one row per event, for "
+        "analysts: no names, free text, addresses or case ids), written atomically",
     )
     monitor.add_argument("--threshold", type=int, default=10, help="suppress counts below this (default 10)")
     monitor.add_argument("--round-to", type=int, default=5, help="round counts to a multiple (default 5)")

@@ -113,3 +113,36 @@ def test_by_lead_municipality_and_by_municipality_suppress_alike(cases_dir: Path
     shared = [r for r in fine if r["level"] != "municipality"]
     assert shared
     assert shared == coarse
+
+
+def test_the_flat_table_is_kept_for_analysts_without_personal_data(cases_dir: Path, tmp_path: Path) -> None:
+    duckdb = require("duckdb")
+    kept = tmp_path / "events.parquet"
+    args = ("monitor", str(cases_dir), "--period", "2025H2", "--out", str(tmp_path / "figures"))
+    result = run_cli(*args, "--table-out", str(kept))
+    assert result.returncode == 0, result.stderr
+    data = kept.read_bytes()
+    assert MARKER.encode() not in data  # planted in every name, free text and address of the cases
+    assert not any(case.stem.encode() in data for case in cases_dir.iterdir())  # case ids pseudonymised
+    rows = duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)", [str(kept)]).fetchone()
+    assert rows is not None
+    assert rows[0] > 30
+    # the same figures from the kept table as from the case files it was built from
+    again = run_cli("monitor", str(kept), "--period", "2025H2", "--out", str(tmp_path / "again"))
+    assert again.returncode == 0, again.stderr
+    name = "monitor-2025H2-region.csv"
+    assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "figures" / name).read_bytes()
+    before = kept.read_bytes()
+    again_refused = run_cli("monitor", str(cases_dir), "--period", "2025H2", "--out", str(tmp_path / "x"),
+                            "--table-out", str(kept))  # fmt: skip
+    assert again_refused.returncode != 0
+    assert kept.read_bytes() == before  # an existing table is replaced only with --force
+
+
+def test_a_store_that_is_not_there_is_refused_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    result = run_cli("monitor", "--store", str(missing), "--period", "2025H2", "--out", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "no case store" in result.stderr
+    assert not missing.exists()
+    assert not (tmp_path / "o").exists()
