@@ -135,3 +135,31 @@ def test_from_a_store_each_case_is_recorded_in_its_audit_log(cases_dir: Path, tm
     assert {(e.case_id, (e.disclosure or {}).get("sha256")) for e in audited} == {
         (r.case_id, r.sha256) for r in records
     }
+
+
+def test_a_profile_the_policy_adds_is_a_bulk_recipient(cases_dir: Path, tmp_path: Path) -> None:
+    """The organisation's own profiles (policy ``disclosure``) name the recipients of a bulk export too."""
+    policy = tmp_path / "policy.json"
+    registry = {
+        "version": "1",
+        "title": "Regional register (involvement only)",
+        "purpose": "COC",
+        "legal_basis": {"text": "register of involvement", "reference": "Wmo 2015 art. 4.1.8"},
+        "resources": ["client"],
+        "free_text": [],
+        "rationales": "none",
+        "agreements": "none",
+        "persons": "concerning",
+    }
+    policy.write_text(json.dumps({"disclosure": {"register": registry}}), encoding="utf-8")
+    out = tmp_path / "out"
+    unknown = run_cli("bulk-export", str(cases_dir), "--for", "register", "--out", str(out))
+    assert unknown.returncode == 2  # not shipped: known only through the policy
+    assert not out.exists()
+    made = run_cli(
+        "bulk-export", str(cases_dir), "--for", "register", "--out", str(out), "--policy", str(policy)
+    )
+    assert made.returncode == 0, made.stderr
+    assert {(r.profile_id, r.profile_version) for r in log_of(out)} == {("register", "1")}
+    assert {p.name for p in out.glob("*.ndjson")} == {"Patient.ndjson"}  # the client only
+    assert f"rationale {MARKER}" not in "".join(p.read_text(encoding="utf-8") for p in out.glob("*.ndjson"))

@@ -12,17 +12,21 @@ from ketenzorg.cli import EXIT_OK, _engine, _engine_options, _out, _UsageError
 
 if TYPE_CHECKING:
     from ketenzorg.disclosure import Disclosure, Recipient
+    from ketenzorg.engine import Engine
 
 __all__ = ["register"]
 
 
-def _recipient(args: argparse.Namespace) -> Recipient:
-    from ketenzorg.disclosure import Recipient, shipped_profiles
+def _recipient(args: argparse.Namespace, engine: Engine) -> Recipient:
+    """The recipient ``--for`` names: a kind among the profiles in force (the shipped ones, and those
+    the organisation's policy adds or changes, ``--policy``)."""
+    from ketenzorg.disclosure import Recipient
 
-    kinds = ", ".join(sorted(shipped_profiles()))
+    profiles = engine.policy.disclosure_profiles()
+    kinds = ", ".join(sorted(profiles))
     if not args.recipient:
         raise _UsageError(f"--for: name the recipient of the export; known: {kinds}")
-    if args.recipient not in shipped_profiles():
+    if args.recipient not in profiles:
         raise _UsageError(f"--for: is not a known recipient; known: {kinds}")
     system = value = None
     if args.org is not None:
@@ -50,14 +54,14 @@ def _cmd_bulk_export(args: argparse.Namespace) -> int:
     from ketenzorg.interop.bulk import bulk_export
     from ketenzorg.monitor.flat import cases_from_dir, cases_from_store
 
-    recipient = _recipient(args)
+    engine = _engine(args)
+    recipient = _recipient(args, engine)
     types = None
     if args.type_filter:
         types = {t.strip() for group in args.type_filter for t in group.split(",") if t.strip()}
     request = f"ketenzorg bulk-export --for {recipient.kind}" + (
         f" --type-filter {','.join(sorted(types))}" if types else ""
     )
-    engine = _engine(args)
     common: dict[str, Any] = {
         "engine": engine,
         "recipient": recipient,
