@@ -280,7 +280,7 @@ def test_store_received_finds_every_recipient_and_only_them(
             "nl",
             "Wie heeft gegevens uit uw dossier ontvangen",
             "gedeeld met de politie",
-            "Door: practitioner van org-1",
+            "Door: hulpverlener van org-1",
         ),
         (
             "en",

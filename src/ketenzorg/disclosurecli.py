@@ -256,7 +256,11 @@ class ClientLine:
         )
         if self.role and self.by_organisation:
             line += " " + render(
-                Message("disclosure.client.by", {"role": self.role, "organisation": self.by_organisation}),
+                Message(
+                    "disclosure.client.by",
+                    # a role the catalogue knows in both languages is said in the reader's
+                    {"role": word(f"role.{self.role}", self.role), "organisation": self.by_organisation},
+                ),
                 lang,
             )
         return line
