@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ketenzorg.domain import Party
     from ketenzorg.engine import Engine
     from ketenzorg.instruments import InstrumentResult, InstrumentSpec
+    from ketenzorg.interop.signature import PartyKeys
     from ketenzorg.loading import Format
     from ketenzorg.messages import Language
     from ketenzorg.pluginhost import PluginError
@@ -640,37 +641,58 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_merge(args: argparse.Namespace) -> int:
-    from ketenzorg import caseformat
+def _merge_keys(args: argparse.Namespace) -> PartyKeys | None:
+    """For ``merge`` and ``store merge``: the sender must be named (``--from``) or proven by a
+    signature; the partners' keys of ``--keys``, if given."""
     from ketenzorg.errors import ValidationError
-    from ketenzorg.interop.merge import MergeRefusedError, SenderUnknownError, merge_bundle
     from ketenzorg.interop.signature import PartyKeys
-    from ketenzorg.loading import load_bundle, load_json, load_replayed
+    from ketenzorg.loading import load_json
 
     if args.sender is None and args.keys is None:
         raise _UsageError(
-            "merge: name the care-team member that sent the bundle (--from PARTY), "
+            "--from: name the care-team member that sent the bundle (--from PARTY), "
             "or give the partners' keys (--keys KEYS.json) for a signed bundle"
         )
-    keys = None
-    if args.keys is not None:
-        try:
-            keys = PartyKeys.from_mapping(load_json(args.keys))
-        except ValidationError as error:
-            raise error.with_source(args.keys) from None
-    engine = _engine(args)
-    case = load_replayed(engine, args.case, args.format, warn=_warn(args.case))
+    if args.keys is None:
+        return None
+    try:
+        return PartyKeys.from_mapping(load_json(args.keys))
+    except ValidationError as error:
+        raise error.with_source(args.keys) from None
+
+
+def _merged(
+    engine: Engine, case: Case, args: argparse.Namespace, keys: PartyKeys | None
+) -> tuple[Case | None, int]:
+    """``args.bundle`` merged into ``case`` as ``merge`` and ``store merge`` do, the outcome printed
+    to stderr: the merged case and ``EXIT_OK``, or ``None`` and the exit code of a refusal."""
+    from ketenzorg.interop.merge import MergeRefusedError, SenderUnknownError, merge_bundle
+    from ketenzorg.loading import load_bundle
+
     bundle = load_bundle(args.bundle, args.format)
     try:
         new, outcome = merge_bundle(engine, case, bundle, sender=args.sender, keys=keys)
     except SenderUnknownError as error:
         _print_outcome(error.outcome, args.bundle, sys.stderr)
-        return EXIT_UNUSABLE
+        return None, EXIT_UNUSABLE
     except MergeRefusedError as error:
         _print_outcome(error.outcome, args.bundle, sys.stderr)
-        return EXIT_NEGATIVE
-    added = len(new.events) - len(case.events)
+        return None, EXIT_NEGATIVE
     _print_outcome(outcome, args.bundle, sys.stderr, quiet_ok=True)
+    return new, EXIT_OK
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from ketenzorg import caseformat
+    from ketenzorg.loading import load_replayed
+
+    keys = _merge_keys(args)
+    engine = _engine(args)
+    case = load_replayed(engine, args.case, args.format, warn=_warn(args.case))
+    new, code = _merged(engine, case, args, keys)
+    if new is None:
+        return code
+    added = len(new.events) - len(case.events)
     if args.out:
         _write(args.out, caseformat.dumps(new), force=args.force)
         _out(f"merged {added} event(s) from {args.bundle}; wrote {args.out}")

@@ -7,9 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ketenzorg.cli import (
-    EXIT_NEGATIVE,
     EXIT_OK,
-    EXIT_UNUSABLE,
     _dumps_json,
     _engine,
     _out,
@@ -136,37 +134,16 @@ def cmd_received(args: argparse.Namespace) -> int:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     """As ``ketenzorg merge`` (same outcomes, same exit codes), appended to the stored case."""
-    from ketenzorg.cli import _print_outcome
-    from ketenzorg.errors import ValidationError
-    from ketenzorg.interop.merge import MergeRefusedError, SenderUnknownError, merge_bundle
-    from ketenzorg.interop.signature import PartyKeys
-    from ketenzorg.loading import load_bundle, load_json
+    from ketenzorg.cli import _merge_keys, _merged
 
-    if args.sender is None and args.keys is None:
-        raise _UsageError(
-            "--from: name the care-team member that sent the bundle (--from PARTY), "
-            "or give the partners' keys (--keys KEYS.json) for a signed bundle"
-        )
-    keys = None
-    if args.keys is not None:
-        try:
-            keys = PartyKeys.from_mapping(load_json(args.keys))
-        except ValidationError as error:
-            raise error.with_source(args.keys) from None
+    keys = _merge_keys(args)
     who = actor(args)
     engine = _engine(args)
-    bundle = load_bundle(args.bundle, args.format)
     with open_store(args, engine) as store:
         stored = load_stored(store, args)
-        try:
-            new, outcome = merge_bundle(engine, stored.case, bundle, sender=args.sender, keys=keys)
-        except SenderUnknownError as error:
-            _print_outcome(error.outcome, args.bundle, sys.stderr)
-            return EXIT_UNUSABLE
-        except MergeRefusedError as error:
-            _print_outcome(error.outcome, args.bundle, sys.stderr)
-            return EXIT_NEGATIVE
-        _print_outcome(outcome, args.bundle, sys.stderr, quiet_ok=True)
+        new, code = _merged(engine, stored.case, args, keys)
+        if new is None:
+            return code
         added = new.events[len(stored.case.events) :]
         version = stored.version
         if added:  # a bundle merged before adds nothing: no append, no audit record of nothing
