@@ -4,82 +4,30 @@ CI, where it fails. The screenshot is kept in ``build/monitor-browser/`` (or ``$
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from browser import artifacts as browser_artifacts
+from browser import offline_chromium, open_file
 from ketenzorg.monitor.flat import write_parquet
 from ketenzorg.monitor.indicators import Period, area_parents, run_indicators
 from ketenzorg.monitor.page import CHARTS, region_pages
 from ketenzorg.monitor.publish import publish
 from ketenzorg.monitor.synth import generate
-from services import in_ci
-
-REPO = Path(__file__).resolve().parents[2]
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--window-size=1400,1100",
-)
-
-
-def _missing() -> str | None:
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (pip install -e '.[test]')"
-    for program in ("chromium", "chromedriver"):
-        if shutil.which(program) is None:
-            return f"{program} is not installed (apt-get install chromium chromium-driver)"
-    return None
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    missing = _missing()
-    if missing is not None:
-        if in_ci():
-            pytest.fail(f"{missing}; CI installs it (.ci/run)")
-        pytest.skip(missing)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "chromium"
-    profile = tempfile.mkdtemp(prefix="ketenzorg-chromium-")
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
-    try:
-        driver.execute_cdp_cmd("Network.enable", {})
-        driver.execute_cdp_cmd(
-            "Network.emulateNetworkConditions",
-            {"offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0},
-        )
+    with offline_chromium(1400, 1100) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[str], Path]:
-    artifacts = Path(os.environ.get("KETENZORG_ARTIFACTS") or REPO / "build" / "monitor-browser")
-    artifacts.mkdir(parents=True, exist_ok=True)
+    artifacts = browser_artifacts("monitor-browser")
     table = tmp_path_factory.mktemp("page") / "events.parquet"
     write_parquet(generate(240, seed=11), table)
     parents = area_parents(table, "municipality")
@@ -89,15 +37,7 @@ def page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, l
     ]
     path = artifacts / "regio-noorderveen.nl.html"
     path.write_text(region_pages(publications, "nl")["Regio Noorderveen"], encoding="utf-8")
-    browser.get_log("performance")
-    browser.get_log("browser")
-    browser.get(path.as_uri())
-    requests = []
-    for entry in browser.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            requests.append(message["params"]["request"]["url"])
-    return browser, requests, path
+    return browser, open_file(browser, path), path
 
 
 def test_the_page_asks_for_nothing_but_itself_and_logs_no_error(page: tuple[Any, list[str], Path]) -> None:

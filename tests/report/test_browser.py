@@ -1,8 +1,5 @@
-"""The report in a real browser: Debian's headless Chromium, driven by Selenium through chromedriver.
-
-Selenium, because it drives the distribution's own ``chromium`` through the distribution's matching
-``chromedriver`` (no browser download, as Playwright would make), and gives the browser's console
-log, the DevTools protocol (network off, every request seen) and print-to-PDF.
+"""The report in a real browser: Debian's headless Chromium, driven by Selenium through chromedriver
+(``tests/browser.py``, which says why Selenium).
 
 Without ``chromium`` and ``chromedriver`` these tests are skipped, except in CI (``CI`` set), where
 they fail: ``.ci/run`` installs both. Screenshots and PDFs are kept in ``build/report-browser/``
@@ -13,10 +10,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,85 +17,27 @@ from typing import Any
 import pytest
 from cases import HOSTILE, demo, hostile
 
+from browser import artifacts as browser_artifacts
+from browser import offline_chromium, open_file
 from ketenzorg import Engine
 from ketenzorg.report import build_report, render_html
-from services import in_ci
-
-REPO = Path(__file__).resolve().parents[2]
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--window-size=1600,1100",
-)
-
-
-def _missing() -> str | None:
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (pip install -e '.[test]')"
-    for program in ("chromium", "chromedriver"):
-        if shutil.which(program) is None:
-            return f"{program} is not installed (apt-get install chromium chromium-driver)"
-    return None
 
 
 @pytest.fixture(scope="module")
 def artifacts() -> Path:
-    where = Path(os.environ.get("KETENZORG_ARTIFACTS") or REPO / "build" / "report-browser")
-    where.mkdir(parents=True, exist_ok=True)
-    print(f"\nbrowser artifacts in {where}")
-    return where
+    return browser_artifacts("report-browser")
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    missing = _missing()
-    if missing is not None:
-        if in_ci():
-            pytest.fail(f"{missing}; CI installs it (.ci/run)")
-        pytest.skip(missing)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "chromium"
-    profile = tempfile.mkdtemp(prefix="ketenzorg-chromium-")
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
-    try:
-        driver.execute_cdp_cmd("Network.enable", {})
-        driver.execute_cdp_cmd(
-            "Network.emulateNetworkConditions",
-            {"offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0},
-        )
+    with offline_chromium(1600, 1100) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _open(browser: Any, html: str, path: Path) -> list[str]:
     """Load ``html`` from ``path`` (file://); return every URL the page asked for."""
     path.write_text(html, encoding="utf-8")
-    browser.get_log("performance")  # forget what came before
-    browser.get_log("browser")
-    browser.get(path.as_uri())
-    requests = []
-    for entry in browser.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            requests.append(message["params"]["request"]["url"])
-    return requests
+    return open_file(browser, path)
 
 
 @pytest.fixture(scope="module")
