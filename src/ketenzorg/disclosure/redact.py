@@ -364,19 +364,24 @@ def _references(written: bytes) -> set[bytes]:
 
 
 def _drop_references(
-    resource: dict[str, Any], withheld: frozenset[str], counter: list[int], written: bytes
+    resource: dict[str, Any],
+    withheld: frozenset[str],
+    counter: list[int],
+    written: bytes,
+    direct: list[int] | None = None,
 ) -> dict[str, Any]:
     """``resource`` (whose JSON is ``written``) without references to withheld resources: the
     enclosing list item goes with one, a single reference is masked.
 
     A list or dict that holds none is given back as it is (not copied); one that loses all it held
-    goes too, and an extension left with neither value nor parts is given as ``{}``.
+    goes too, and an extension left with neither value nor parts is given as ``{}``. ``direct``
+    counts those that stood directly under ``resource``.
     """
     # where one stands is asked of JSON (orjson, in C): only the way to each is walked, and only
     # until every one is found
     patterns = tuple(_REFERENCE_KEY[:-1] + orjson.dumps(url) for url in withheld)
     found = sum(written.count(pattern) for pattern in patterns)
-    dropped: dict[str, Any] = _drop(resource, found, withheld, patterns, counter)
+    dropped: dict[str, Any] = _drop(resource, found, withheld, patterns, counter, direct)
     return dropped
 
 
@@ -407,7 +412,12 @@ def _occurrences(node: Any, withheld: frozenset[str], patterns: tuple[bytes, ...
 
 
 def _drop(
-    node: Any, found: int, withheld: frozenset[str], patterns: tuple[bytes, ...], counter: list[int]
+    node: Any,
+    found: int,
+    withheld: frozenset[str],
+    patterns: tuple[bytes, ...],
+    counter: list[int],
+    direct: list[int] | None = None,
 ) -> Any:
     """``node``, which holds ``found`` references to withheld resources, without them."""
     if isinstance(node, list):
@@ -436,6 +446,8 @@ def _drop(
             if isinstance(value, dict) and _withheld(value.get("reference"), withheld):
                 found -= _occurrences(value, withheld, patterns)
                 counter[0] += 1
+                if direct is not None:
+                    direct[0] += 1
                 changes[key] = _masked()  # a single reference with no list around it
         for key, value in node.items():
             if not found:
@@ -655,9 +667,11 @@ def redact_bundle(
         if frozen or mental_health:
             references = _references(data)
             if not frozen_utf8.isdisjoint(references):
-                direct.add(category)
                 hit = frozenset(withheld_url[ref] for ref in references & frozen_utf8)
-                resource = _drop_references(resource, hit, counter, data)
+                found_direct = [0]
+                resource = _drop_references(resource, hit, counter, data, found_direct)
+                if found_direct[0]:
+                    direct.add(category)
                 data = _canonical(resource)
                 if not mental_health_utf8.isdisjoint(references):
                     references = _references(data)  # one it held may have gone with a withheld one
