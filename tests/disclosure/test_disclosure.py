@@ -417,3 +417,60 @@ def test_a_text_in_an_extension_the_redaction_does_not_know_is_masked() -> None:
     assert sent_patient["extension"] == [{"url": "https://example.org/fhir/new-note", "_valueString": MASKED}]
     assert "Dorpsstraat 1" not in set(strings(result.bundle))
     assert schema_errors(result.bundle) == []
+
+
+def test_references_to_a_withheld_resource_go_wherever_they_stand_in_every_resource_of_a_category() -> None:
+    from ketenzorg.disclosure.redact import redact_bundle
+
+    stay = "urn:uuid:00000000-0000-4000-8000-000000000001"
+    kind = {
+        "coding": [
+            {"system": "https://fhir.ketenzorg.nl/CodeSystem/observation-kind", "code": "safety-score"}
+        ]
+    }
+
+    def score(n: int, **refs: Any) -> dict[str, Any]:
+        resource = {"resourceType": "Observation", "id": f"s{n}", "code": kind, "valueInteger": n, **refs}
+        return {"fullUrl": f"urn:uuid:00000000-0000-4000-8000-00000000001{n}", "resource": resource}
+
+    other = {"reference": "urn:uuid:00000000-0000-4000-8000-000000000011"}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": stay, "resource": {"resourceType": "Encounter", "id": "stay"}},
+            score(1, encounter={"reference": stay}),
+            score(2, encounter={"reference": stay, "display": "x"}, partOf=[{"reference": stay}, other]),
+            score(3, partOf=[{"reference": stay}]),
+            score(4, encounter={"reference": stay}, hasMember=[other]),
+        ],
+    }
+    profile = shipped_profiles()["raad-kinderbescherming"]
+    result = redact_bundle(
+        bundle, recipient=Recipient("raad-kinderbescherming"), profile=profile, screen=None
+    )
+    sent = {
+        r["id"]: {k: v for k, v in r.items() if k not in ("meta", "code")}
+        for r in of(result.bundle, "safety-score")
+    }
+    assert sent == {
+        "s1": {"resourceType": "Observation", "id": "s1", "valueInteger": 1, "encounter": MASKED},
+        "s2": {
+            "resourceType": "Observation",
+            "id": "s2",
+            "valueInteger": 2,
+            "encounter": MASKED,
+            "partOf": [other],
+        },
+        "s3": {"resourceType": "Observation", "id": "s3", "valueInteger": 3},
+        "s4": {
+            "resourceType": "Observation",
+            "id": "s4",
+            "valueInteger": 4,
+            "encounter": MASKED,
+            "hasMember": [other],
+        },
+    }
+    assert result.masked_elements == 5
+    assert result.withheld_resources == 1
+    assert stay not in orjson.dumps(result.bundle).decode()

@@ -240,8 +240,9 @@ class _Walk:
         Raises :class:`_Withhold`, before anything is masked, when a screened identifier or list of
         texts names the resource.
         """
-        found = _texts(resource, category)
         screen, given = self.screen, self.profile.free_text
+        # without a screen, a plan's texts (below ``activity``) matter only when they are not given
+        found = _texts(resource, category, skip_agreements=screen is _nothing and "agreement" in given)
         to_mask: list[tuple[dict[str, Any], str, bool]] = []
         for node, key, kind, free in found:
             value = node[key]
@@ -300,11 +301,11 @@ class _Withhold(Exception):
     """A resource cannot be sent at all (a screened identifier)."""
 
 
-def _texts(resource: dict[str, Any], category: str) -> list[_Text]:
+def _texts(resource: dict[str, Any], category: str, *, skip_agreements: bool = False) -> list[_Text]:
     """Every text element under ``resource``: (its dict, its key, its free-text kind, whether free text).
 
     A list of strings is given as one text. Structure (ids, codes, references, ``meta``) holds no
-    text a person wrote.
+    text a person wrote. ``skip_agreements``: leave out a plan's texts (those below ``activity``).
     """
     found: list[_Text] = []
     add = found.append
@@ -319,7 +320,7 @@ def _texts(resource: dict[str, Any], category: str) -> list[_Text]:
         found_url = node.get("url")
         here_url = found_url if isinstance(found_url, str) else url
         for key, value in node.items():
-            if key in _STRUCTURAL or key == "meta":
+            if key in _STRUCTURAL or key == "meta" or (skip_agreements and key == "activity"):
                 continue
             if isinstance(value, str) or (isinstance(value, list) and value and isinstance(value[0], str)):
                 free = (
@@ -363,29 +364,60 @@ def _references(written: bytes) -> set[bytes]:
 
 
 def _drop_references(
-    resource: dict[str, Any], withheld: frozenset[str], counter: list[int], written: bytes
+    resource: dict[str, Any],
+    withheld: frozenset[str],
+    counter: list[int],
+    written: bytes,
+    direct: list[int] | None = None,
 ) -> dict[str, Any]:
     """``resource`` (whose JSON is ``written``) without references to withheld resources: the
     enclosing list item goes with one, a single reference is masked.
 
     A list or dict that holds none is given back as it is (not copied); one that loses all it held
-    goes too, and an extension left with neither value nor parts is given as ``{}``.
+    goes too, and an extension left with neither value nor parts is given as ``{}``. ``direct``
+    counts those that stood directly under ``resource``.
     """
     # where one stands is asked of JSON (orjson, in C): only the way to each is walked, and only
     # until every one is found
     patterns = tuple(_REFERENCE_KEY[:-1] + orjson.dumps(url) for url in withheld)
     found = sum(written.count(pattern) for pattern in patterns)
-    dropped: dict[str, Any] = _drop(resource, found, withheld, patterns, counter)
+    dropped: dict[str, Any] = _drop(resource, found, withheld, patterns, counter, direct)
     return dropped
 
 
-def _occurrences(node: Any, patterns: tuple[bytes, ...]) -> int:
+def _drop_direct(resource: dict[str, Any], withheld: frozenset[str], counter: list[int]) -> dict[str, Any]:
+    """``resource`` with each reference to a withheld resource that stands directly under it (a
+    score's encounter) masked, as :func:`_drop_references` masks one, found without writing it."""
+    direct = [
+        key
+        for key, value in resource.items()
+        if isinstance(value, dict) and _withheld(value.get("reference"), withheld)
+    ]
+    if not direct or _withheld(resource.get("reference"), withheld):
+        return resource  # (one that is itself a reference is no resource: left to _drop_references)
+    counter[0] += len(direct)
+    return {key: _masked() if key in direct else value for key, value in resource.items()}
+
+
+def _withheld(reference: object, withheld: frozenset[str]) -> bool:
+    return isinstance(reference, str) and reference in withheld
+
+
+def _occurrences(node: Any, withheld: frozenset[str], patterns: tuple[bytes, ...]) -> int:
+    if isinstance(node, dict) and not any(isinstance(value, _CONTAINERS) for value in node.values()):
+        # a reference with only text beside it (a display): nothing else in it can be one
+        return 1 if node.get("reference") in withheld else 0
     data = orjson.dumps(node)
     return sum(data.count(pattern) for pattern in patterns)
 
 
 def _drop(
-    node: Any, found: int, withheld: frozenset[str], patterns: tuple[bytes, ...], counter: list[int]
+    node: Any,
+    found: int,
+    withheld: frozenset[str],
+    patterns: tuple[bytes, ...],
+    counter: list[int],
+    direct: list[int] | None = None,
 ) -> Any:
     """``node``, which holds ``found`` references to withheld resources, without them."""
     if isinstance(node, list):
@@ -393,7 +425,7 @@ def _drop(
         kept = []
         for item in node:
             if found and isinstance(item, _CONTAINERS):
-                here = _occurrences(item, patterns)
+                here = _occurrences(item, withheld, patterns)
                 if here:
                     found -= here
                     changed = True
@@ -408,11 +440,20 @@ def _drop(
             counter[0] += 1
             return _masked()  # a single reference with no list around it
         changes: dict[str, Any] = {}
+        # a single reference directly under it (a score's encounter) is found without writing the
+        # larger values beside it
+        for key, value in node.items():
+            if isinstance(value, dict) and _withheld(value.get("reference"), withheld):
+                found -= _occurrences(value, withheld, patterns)
+                counter[0] += 1
+                if direct is not None:
+                    direct[0] += 1
+                changes[key] = _masked()  # a single reference with no list around it
         for key, value in node.items():
             if not found:
                 break
-            if isinstance(value, _CONTAINERS):
-                here = _occurrences(value, patterns)
+            if key not in changes and isinstance(value, _CONTAINERS):
+                here = _occurrences(value, withheld, patterns)
                 if here:
                     found -= here
                     changes[key] = _drop(value, here, withheld, patterns, counter)
@@ -600,9 +641,11 @@ def redact_bundle(
                 continue
         pending.append((entry, resource, category))
     frozen = frozenset(withheld_refs)
-    frozen_utf8 = {url.encode() for url in frozen}
+    withheld_url = {url.encode(): url for url in frozen}
+    frozen_utf8 = withheld_url.keys()
     mental_health_utf8 = {url.encode() for url in mental_health}
     counter = [0]
+    direct: set[str] = set()
     sent: list[SentResource] = []
     highest = "R"
     for entry, resource, category in pending:
@@ -612,15 +655,26 @@ def redact_bundle(
         level = _label_resource(resource, levels[category], own_mental_health, sender)
         if level == "V":
             highest = "V"
-        # its canonical JSON is its version, and says where its references are
+        if category in direct:
+            # the last one of its category held a withheld reference directly under it: so will this
+            # one, most likely (every score of a conference the recipient does not receive)
+            dropped = _drop_direct(resource, frozen, counter)
+            if dropped is resource:
+                direct.discard(category)
+            resource = dropped
+        # its canonical JSON is its version, and says where its (other) references are
         data = _canonical(resource)
         if frozen or mental_health:
             references = _references(data)
             if not frozen_utf8.isdisjoint(references):
-                hit = frozenset(url for url in frozen if url.encode() in references)
-                resource = _drop_references(resource, hit, counter, data)
+                hit = frozenset(withheld_url[ref] for ref in references & frozen_utf8)
+                found_direct = [0]
+                resource = _drop_references(resource, hit, counter, data, found_direct)
+                if found_direct[0]:
+                    direct.add(category)
                 data = _canonical(resource)
-                references = _references(data)
+                if not mental_health_utf8.isdisjoint(references):
+                    references = _references(data)  # one it held may have gone with a withheld one
             if (
                 not own_mental_health
                 and category != "care-team"
