@@ -100,7 +100,7 @@ def test_a_case_that_fails_midway_leaves_no_output(cases_dir: Path, tmp_path: Pa
     (source / "case-zz-broken.json").write_bytes(b'{"not": "a case"}')  # sorts after the others
     out = tmp_path / "out"
     result = run_cli("bulk-export", str(source), "--for", "internal", "--out", str(out))
-    assert result.returncode == 1
+    assert result.returncode == 2  # a bad input file, named with the field that is wrong
     assert "case-zz-broken.json" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cases"]
 

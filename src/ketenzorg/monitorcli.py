@@ -109,6 +109,9 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         raise MonitorError(str(error)) from None
     with tempfile.TemporaryDirectory(prefix="ketenzorg-monitor-") as work:
         if args.source is not None and args.source.endswith(".parquet"):
+            from ketenzorg.monitor.flat import check_table
+
+            check_table(args.source)
             table = args.source
         else:
             table = os.path.join(work, "events.parquet")

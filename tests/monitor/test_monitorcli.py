@@ -146,3 +146,27 @@ def test_a_store_that_is_not_there_is_refused_not_created(tmp_path: Path) -> Non
     assert "no case store" in result.stderr
     assert not missing.exists()
     assert not (tmp_path / "o").exists()
+
+
+def test_a_file_that_is_no_flat_table_is_refused_by_name(tmp_path: Path) -> None:
+    fake = tmp_path / "fake.parquet"
+    fake.write_bytes(b"not parquet at all")
+    other = tmp_path / "other.parquet"
+    pa, pq = require("pyarrow"), require("pyarrow.parquet")
+    pq.write_table(pa.table({"x": [1]}), other)
+    for source, why in ((fake, "not a Parquet file"), (other, "not a flat events table")):
+        result = run_cli("monitor", str(source), "--period", "2026H1", "--out", str(tmp_path / "o"))
+        assert result.returncode == 1, result.stderr  # a usage error, never an internal one (3)
+        assert why in result.stderr
+        assert not (tmp_path / "o").exists()
+
+
+def test_a_bad_case_file_is_refused_naming_the_file_and_field(tmp_path: Path) -> None:
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / "a.json").write_text('{"case_id": 1, "note": "' + MARKER + '"}', encoding="utf-8")
+    result = run_cli("monitor", str(cases), "--period", "2026H1", "--out", str(tmp_path / "o"))
+    assert result.returncode == 2, result.stderr
+    assert "a.json" in result.stderr
+    assert "format" in result.stderr
+    assert MARKER not in result.stderr

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tests.factories import run_cli
 
@@ -374,6 +374,7 @@ def test_demo_writes_the_figures_of_a_synthetic_region(tmp_path: Path) -> None:
 
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), by=st.sampled_from(["municipality", "lead_municipality", "region"]))
+@example(seed=77, by="municipality")  # a half-year with entries into phase 2 but no relapse in it
 def test_over_generated_regions_every_output_shows_only_the_published_figures(
     tmp_path: Path, seed: int, by: str
 ) -> None:

@@ -252,14 +252,35 @@ def cases_from_store(store: CaseStore) -> Iterator[Case]:
 def cases_from_dir(directory: str | os.PathLike[str], engine: Engine) -> Iterator[Case]:
     """Every case file (``*.json``) of ``directory``, in name order, loaded and re-checked by
     ``engine`` one at a time."""
-    from ketenzorg.errors import KetenzorgError
+    from ketenzorg.errors import TransitionBlockedError, ValidationError
 
     root = Path(directory)
     for path in sorted(root.glob("*.json")):
         try:
-            yield engine.load_json(path.read_bytes())
-        except (KetenzorgError, OSError) as error:
-            raise MonitorError(f"{path}: not a case this engine accepts ({type(error).__name__})") from None
+            data = path.read_bytes()
+        except OSError as error:
+            raise MonitorError(f"{path}: cannot be read ({error.strerror})") from None
+        try:
+            yield engine.load_json(data)
+        except ValidationError as error:  # says which field is wrong, never its value
+            raise error.with_source(str(path)) from None
+        except TransitionBlockedError as error:
+            raise MonitorError(f"{path}: a recorded transition the rules do not allow ({error})") from None
+
+
+def check_table(path: str | os.PathLike[str]) -> None:
+    """Refuse (:class:`MonitorError`) a file that is not a flat events table of this schema: not
+    Parquet, or with other columns or types. Reads the file's footer only."""
+    pq = require("pyarrow.parquet")
+    try:
+        found = pq.read_schema(os.fspath(path))
+    except (OSError, ValueError) as error:
+        raise MonitorError(f"{path}: not a Parquet file ({type(error).__name__})") from None
+    expected = schema()
+    if not found.remove_metadata().equals(expected):
+        missing = [name for name in expected.names if name not in found.names]
+        what = f"columns missing: {', '.join(missing)}" if missing else "columns of other types"
+        raise MonitorError(f"{path}: not a flat events table of this version ({what})")
 
 
 def write_parquet(

@@ -79,8 +79,13 @@ def publish(
     suppression = protect(cells, parents, rules=rules, linked=linked)
     categories: dict[str, tuple[str, ...]] = {}
     for indicator in indicators:
-        found = sorted({k[3] for k in suppression.raw if k[0] == indicator.name and k[3] != TOTAL})
+        found_set = {k[3] for k in suppression.raw if k[0] == indicator.name and k[3] != TOTAL}
         has_total = any(k[0] == indicator.name and k[3] == TOTAL for k in suppression.raw)
+        if has_total and indicator.name in PERCENTAGES:
+            # a proportion's numerator is a column even when no case is in it (0, not absent), so
+            # the CSV says what the MeasureReport's numerator says, half-year after half-year
+            found_set.add(PERCENTAGES[indicator.name][0])
+        found = sorted(found_set)
         categories[indicator.name] = (*found, *((TOTAL,) if has_total else ()))
     return Publication(
         period,

@@ -6,6 +6,7 @@ Plain values shared by the store facade and its backends; no I/O here.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal
 
 import attrs
@@ -212,3 +213,17 @@ def audit_record(row: tuple[Any, ...]) -> AuditRecord:
         hash=str(digest),
         content=str(content).encode("utf-8"),
     )
+
+
+def audit_records(
+    rows: Sequence[Sequence[object]], fail: Callable[[str], Exception]
+) -> tuple[AuditRecord, ...]:
+    """Audit rows ``(content, seq, prev_hash, hash)`` as records, for every backend; a row that cannot
+    be read raises ``fail(message)`` naming its place in the chain, never its content."""
+    records = []
+    for row in rows:
+        try:
+            records.append(audit_record(tuple(row)))
+        except (ValueError, TypeError):
+            raise fail(f"audit record {row[1]} cannot be read; is the store damaged?") from None
+    return tuple(records)

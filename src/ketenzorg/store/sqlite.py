@@ -26,7 +26,7 @@ from ketenzorg.store.records import (
     CaseInfo,
     EventRow,
     StoredEvent,
-    audit_record,
+    audit_records,
     seal,
     stored_event,
 )
@@ -356,13 +356,7 @@ class SQLiteBackend:
         return self._records(rows)
 
     def _records(self, rows: Sequence[Sequence[object]]) -> tuple[AuditRecord, ...]:
-        records = []
-        for row in rows:
-            try:
-                records.append(audit_record(tuple(row)))
-            except (ValueError, TypeError):
-                raise self._fail(f"audit record {row[1]} cannot be read; is the store damaged?") from None
-        return tuple(records)
+        return audit_records(rows, self._fail)
 
     def add_audit(self, entry: AuditEntry) -> AuditRecord:
         with self._write() as conn:
